@@ -1,0 +1,122 @@
+"""Command line: ``ganzoo fit --config experiments/dcgan_mnist5k.yaml`` (LightningCLI).
+
+Training subcommands (``fit``, ``validate``, ...) are LightningCLI's: a config picks the model
+by ``class_path`` (``VanillaGAN``, ``DCGAN``, ``WGAN``, ``ConditionalGAN``, ``InfoGAN``) and
+any field can be overridden, e.g. ``--model.init_args.lr_g=1e-4 --data.batch_size=32``.
+The data module's shape and class count are linked into the model. The benchmark commands
+(``sweep``, ``table``, ``reproduce``, ``compare``) live in :mod:`ganzoo.bench`.
+
+User errors (unknown model or dataset, impossible image size, invalid values, missing
+config file) print one line, ``ganzoo: error: <field>: <what is allowed>``, and exit 2.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import torch
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from ganzoo.data import GANDataModule
+from ganzoo.errors import GanzooError
+from ganzoo.models import GANModule
+
+DDP_STRATEGY = "ddp_find_unused_parameters_true"
+
+
+class OneLineParser(LightningArgumentParser):
+    """Reports parse errors in one line instead of the usage text."""
+
+    def error(self, message: str, ex: Exception | None = None):
+        raise GanzooError(condense_parser_error(str(message)))
+
+
+MODEL_NAMES = ("VanillaGAN", "DCGAN", "WGAN", "ConditionalGAN", "InfoGAN")
+
+
+def condense_parser_error(message: str) -> str:
+    """Turn jsonargparse's multi-line report into ``<field>: <first real problem>``."""
+    text = message.replace("\\n", "\n")
+    keys = re.findall(r'Parser key "([^"]+)"', text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    problems = [
+        line[2:].strip("'\"") for line in lines if line.startswith("- ") and "NoneType" not in line
+    ]
+    detail = problems[0] if problems else (lines[1] if len(lines) > 1 else lines[0])
+    detail = " ".join(re.sub(r'Parser key "[^"]+":', "", detail).split()).strip("'\" ")
+    field = ".init_args.".join(keys) if keys else ""
+    if "import path" in detail:
+        field = "model.class_path" if field == "model" else field
+        detail += f"; allowed: {', '.join(MODEL_NAMES)}"
+    return f"{field}: {detail}" if field else detail
+
+
+class GanzooCLI(LightningCLI):
+    """LightningCLI over :class:`GANModule` subclasses and :class:`GANDataModule`."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
+        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+
+    def before_instantiate_classes(self) -> None:
+        trainer = self.config[self.subcommand].trainer if self.subcommand else self.config.trainer
+        if trainer.strategy == "auto" and wants_several_devices(trainer.devices):
+            # D steps leave G's parameters without gradients (and vice versa): plain DDP
+            # raises "parameters that were not used in producing the loss".
+            trainer.strategy = DDP_STRATEGY
+
+
+def wants_several_devices(devices) -> bool:
+    if isinstance(devices, list | tuple):
+        return len(devices) > 1
+    if str(devices) in ("auto", "-1"):
+        return torch.cuda.device_count() > 1
+    try:
+        return int(devices) > 1
+    except (TypeError, ValueError):
+        return "," in str(devices)
+
+
+def run_lightning_cli(args: list[str] | None = None, run: bool = True) -> GanzooCLI:
+    return GanzooCLI(
+        GANModule,
+        GANDataModule,
+        parser_class=OneLineParser,
+        subclass_mode_model=True,
+        seed_everything_default=0,
+        save_config_kwargs={"overwrite": True},
+        args=args,
+        run=run,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    words = sys.argv[1:] if argv is None else argv
+    try:
+        if words and words[0] in BENCH_COMMANDS:
+            from ganzoo import bench
+
+            sys.exit(bench.main(words))
+        run_lightning_cli(argv)
+    except Exception as err:
+        user_error = find_user_error(err)
+        if user_error is None:
+            raise
+        print(f"ganzoo: error: {user_error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def find_user_error(err: BaseException | None) -> GanzooError | None:
+    """The :class:`GanzooError` behind ``err`` (jsonargparse wraps errors raised in
+    ``__init__`` while instantiating classes), or None for a genuine bug."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, GanzooError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
+BENCH_COMMANDS = ("sweep", "table", "reproduce", "compare")

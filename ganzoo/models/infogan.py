@@ -1,0 +1,94 @@
+"""InfoGAN (Chen et al. 2016; seed 003): latent codes made meaningful by maximising a
+variational lower bound of the mutual information I(c; G(z, c))."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ganzoo.errors import require
+from ganzoo.models.base import GANModule
+from ganzoo.nets import QHead
+
+
+class InfoGAN(GANModule):
+    """``min_{G,Q} max_D V(D, G) - lambda L_I(G, Q)`` (Chen et al., Eq. 6).
+
+    The generator input is ``[z, one_hot(c_cat), c_cont]`` with ``c_cat ~ Cat(K)`` and
+    ``c_cont ~ U(-1, 1)``. A Q head on D's trunk predicts the codes from a sample; ``L_I`` is
+    the cross-entropy of the categorical code plus (for the unit-variance Gaussian posterior)
+    half the squared error of the continuous codes, weighted by ``info_weight`` and
+    ``continuous_weight``. Q is trained with D's optimizer on detached fakes and also drives
+    G's update (through frozen D/Q weights), so each optimizer step changes only its player.
+
+    Args:
+        categorical_dim: K, values of the categorical code (10 for MNIST digits).
+        continuous_dim: number of continuous codes.
+        info_weight: lambda for the categorical term (1 in the paper).
+        continuous_weight: lambda for the continuous terms (smaller; the paper uses < 1).
+    """
+
+    def __init__(
+        self,
+        *,
+        categorical_dim: int = 10,
+        continuous_dim: int = 2,
+        info_weight: float = 1.0,
+        continuous_weight: float = 0.1,
+        arch: str = "dcgan",
+        **kwargs: Any,
+    ) -> None:
+        require(categorical_dim >= 2, f"model.categorical_dim: must be >= 2, got {categorical_dim}")
+        require(continuous_dim >= 0, f"model.continuous_dim: must be >= 0, got {continuous_dim}")
+        self.categorical_dim = categorical_dim
+        self.continuous_dim = continuous_dim
+        super().__init__(arch=arch, **kwargs)
+
+    def code_dim(self) -> int:
+        return self.categorical_dim + self.continuous_dim
+
+    def build_extra_modules(self) -> None:
+        self.q_head = QHead(
+            in_features=self.discriminator.feature_dim,
+            categorical_dim=self.categorical_dim,
+            continuous_dim=self.continuous_dim,
+        )
+
+    def d_parameters(self):
+        return list(self.discriminator.parameters()) + list(self.q_head.parameters())
+
+    def sample_latent(self, n, labels=None, generator=None):
+        latent = super().sample_latent(n, generator=generator)
+        device = latent["z"].device
+        latent["cat"] = torch.randint(self.categorical_dim, (n,), generator=generator, device=device)
+        latent["cont"] = torch.rand(n, self.continuous_dim, generator=generator, device=device) * 2 - 1
+        return latent
+
+    def generator_input(self, latent):
+        one_hot = F.one_hot(latent["cat"], self.categorical_dim).to(latent["z"].dtype)
+        return torch.cat([latent["z"], one_hot, latent["cont"]], dim=1)
+
+    def discriminate(self, x, labels):
+        h = self.discriminator.features(x)
+        return self.discriminator(x, h=h), h
+
+    def info_loss(self, latent, h) -> dict[str, torch.Tensor]:
+        cat_logits, cont_mean = self.q_head(h)
+        terms = {"info_cat": self.hparams.info_weight * F.cross_entropy(cat_logits, latent["cat"])}
+        if self.continuous_dim:
+            sq = 0.5 * ((cont_mean - latent["cont"]) ** 2).sum(dim=1).mean()
+            terms["info_cont"] = self.hparams.continuous_weight * sq
+        return terms
+
+    def extra_d_loss(self, real, fake, latent, fake_aux):
+        return self.info_loss(latent, fake_aux)
+
+    def extra_g_loss(self, fake, latent, fake_aux):
+        return self.info_loss(latent, fake_aux)
+
+    @torch.no_grad()
+    def predict_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Q's categorical logits and continuous means for samples ``x``."""
+        return self.q_head(self.discriminator.features(x))

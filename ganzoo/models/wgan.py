@@ -1,0 +1,81 @@
+"""Wasserstein GAN with weight clipping (Arjovsky et al. 2017) or gradient penalty
+(Gulrajani et al. 2017). The critic outputs an unbounded score (no sigmoid)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from ganzoo.errors import require
+from ganzoo.models.base import GANModule
+from ganzoo.regularizers import clip_weights, gradient_penalty
+
+# Paper defaults per penalty: (optimizer, lr, betas, critic normalisation).
+PAPER_DEFAULTS = {
+    "clip": ("rmsprop", 5e-5, (0.5, 0.999), "batch"),  # Arjovsky et al., Algorithm 1
+    "gp": ("adam", 1e-4, (0.0, 0.9), "layer"),  # Gulrajani et al., Algorithm 1 + Sec. 4
+}
+
+
+class WGAN(GANModule):
+    """WGAN: ``min_G max_{f 1-Lipschitz} E f(x) - E f(G(z))`` with ``n_critic`` = 5.
+
+    Args:
+        penalty: ``"clip"`` clamps critic weights to [-clip_value, clip_value] after every
+            critic step (RMSprop 5e-5); ``"gp"`` adds ``gp_weight * E(||grad f(x_hat)|| - 1)^2``
+            (Adam 1e-4, betas (0, 0.9), no batch norm in the critic).
+        clip_value: c of weight clipping.
+        gp_weight: lambda of the gradient penalty.
+        optimizer, lr_g, lr_d, betas, d_norm: None takes the paper's value for ``penalty``.
+    """
+
+    def __init__(
+        self,
+        *,
+        penalty: Literal["clip", "gp"] = "gp",
+        clip_value: float = 0.01,
+        gp_weight: float = 10.0,
+        arch: str = "dcgan",
+        n_critic: int = 5,
+        optimizer: str | None = None,
+        lr_g: float | None = None,
+        lr_d: float | None = None,
+        betas: tuple[float, float] | None = None,
+        d_norm: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        require(penalty in PAPER_DEFAULTS, f"model.penalty: unknown {penalty!r}; allowed: clip, gp")
+        paper_opt, paper_lr, paper_betas, paper_norm = PAPER_DEFAULTS[penalty]
+        d_norm = d_norm or paper_norm
+        require(
+            not (penalty == "gp" and d_norm == "batch"),
+            "model.d_norm: 'batch' mixes samples, which invalidates the per-sample gradient "
+            "penalty; allowed with penalty gp: layer, none",
+        )
+        require(clip_value > 0, f"model.clip_value: must be > 0, got {clip_value}")
+        require(gp_weight >= 0, f"model.gp_weight: must be >= 0, got {gp_weight}")
+        self.penalty = penalty
+        super().__init__(
+            arch=arch,
+            loss="wasserstein",
+            n_critic=n_critic,
+            optimizer=optimizer or paper_opt,
+            lr_g=lr_g or paper_lr,
+            lr_d=lr_d or paper_lr,
+            betas=betas or paper_betas,
+            d_norm=d_norm,
+            **kwargs,
+        )
+
+    def extra_d_loss(self, real, fake, latent, fake_aux):
+        if self.penalty != "gp":
+            return {}
+        labels = latent.get("labels")
+
+        def critic(x):
+            return self.discriminate(self.d_inputs(x), labels)[0]
+
+        return {"gradient_penalty": self.hparams.gp_weight * gradient_penalty(critic, real, fake)}
+
+    def after_critic_step(self) -> None:
+        if self.penalty == "clip":
+            clip_weights(self.discriminator, self.hparams.clip_value)

@@ -1,0 +1,160 @@
+"""DCGAN generator and discriminator (Radford et al. 2015, Sec. 3 architecture guidelines).
+
+Strided (transposed) convolutions instead of pooling, batch norm in G and D (optionally
+none or layer norm in D, as WGAN-GP requires), ReLU in G with tanh output, LeakyReLU(0.2)
+in D. Sized from the data: an image side ``s * 2**n`` with ``s`` in 4..7 and ``n >= 1``
+(8, 16, 28, 32, 64, ...) starts G at an ``s x s`` map and doubles ``n`` times.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from ganzoo.errors import ConfigError
+from ganzoo.nets.blocks import LabelProjection, MinibatchDiscrimination
+
+Tensor = torch.Tensor
+
+
+def dcgan_base_size(image_size: int) -> tuple[int, int]:
+    """Return ``(s, n)`` with ``image_size == s * 2**n``, ``4 <= s <= 7``, ``n >= 1``.
+
+    Raises:
+        ConfigError: when no such decomposition exists.
+    """
+    s, n = image_size, 0
+    while s > 7 and s % 2 == 0:
+        s, n = s // 2, n + 1
+    if n < 1 or not 4 <= s <= 7:
+        raise ConfigError(
+            f"data.image_size: {image_size} cannot be produced by the DCGAN networks; "
+            "allowed: s*2^n with s in 4..7 and n >= 1 (e.g. 8, 16, 28, 32, 64)"
+        )
+    return s, n
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """N(0, 0.02) conv weights and N(1, 0.02) batch-norm scales, as in the DCGAN paper."""
+    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class DCGANGenerator(nn.Module):
+    """``z -> Linear -> s x s x (ngf * 2^(n-1)) -> n transposed convs -> C x H x W`` (tanh)."""
+
+    def __init__(
+        self,
+        *,
+        latent_dim: int,
+        data_shape: tuple[int, ...],
+        ngf: int = 64,
+        num_classes: int = 0,
+        embed_dim: int = 16,
+    ) -> None:
+        super().__init__()
+        channels, height, width = data_shape
+        if height != width:
+            raise ConfigError(f"data.image_size: DCGAN needs square images, got {height}x{width}")
+        self.data_shape = tuple(data_shape)
+        s, n = dcgan_base_size(height)
+        self.label_embed = nn.Embedding(num_classes, embed_dim) if num_classes else None
+        in_dim = latent_dim + (embed_dim if num_classes else 0)
+        c = ngf * 2 ** (n - 1)
+        self.base = (c, s)
+        self.project = nn.Sequential(nn.Linear(in_dim, c * s * s, bias=False))
+        layers: list[nn.Module] = [nn.BatchNorm2d(c), nn.ReLU(True)]
+        for _ in range(n - 1):
+            layers += [
+                nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(c // 2),
+                nn.ReLU(True),
+            ]
+            c //= 2
+        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        if self.label_embed is not None:
+            z = torch.cat([z, self.label_embed(labels)], dim=1)
+        c, s = self.base
+        return self.net(self.project(z).view(-1, c, s, s))
+
+
+class DCGANDiscriminator(nn.Module):
+    """``C x H x W -> n strided convs -> flatten -> one logit``.
+
+    ``conditioning="concat"`` appends one-hot label maps to the input channels (Mirza &
+    Osindero's concatenation for conv nets); ``"projection"`` adds ``<embed(y), h>``.
+    """
+
+    def __init__(
+        self,
+        *,
+        data_shape: tuple[int, ...],
+        ndf: int = 64,
+        norm: Literal["batch", "layer", "none"] = "batch",
+        num_classes: int = 0,
+        conditioning: Literal["concat", "projection"] = "concat",
+        minibatch_features: bool = False,
+    ) -> None:
+        super().__init__()
+        channels, height, _ = data_shape
+        s, n = dcgan_base_size(height)
+        self.num_classes = num_classes
+        self.concat = bool(num_classes) and conditioning == "concat"
+        c_in = channels + (num_classes if self.concat else 0)
+        layers: list[nn.Module] = [nn.Conv2d(c_in, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        c = ndf
+        for _ in range(n - 1):
+            layers += [
+                nn.Conv2d(c, c * 2, 4, 2, 1, bias=norm == "none"),
+                _norm(norm, c * 2),
+                nn.LeakyReLU(0.2, True),
+            ]
+            c *= 2
+        self.trunk = nn.Sequential(*layers, nn.Flatten())
+        self.feature_dim = c * s * s
+        self.minibatch = (
+            MinibatchDiscrimination(in_features=self.feature_dim) if minibatch_features else None
+        )
+        head_in = self.feature_dim + (self.minibatch.out_extra if self.minibatch else 0)
+        self.head = nn.Linear(head_in, 1)
+        self.projection = (
+            LabelProjection(num_classes=num_classes, features=head_in)
+            if num_classes and conditioning == "projection"
+            else None
+        )
+        self.apply(init_dcgan_weights)
+
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        if self.concat:
+            maps = nn.functional.one_hot(labels, self.num_classes).to(x.dtype)
+            x = torch.cat([x, maps[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
+        return self.trunk(x)
+
+    def forward(self, x: Tensor, labels: Tensor | None = None, h: Tensor | None = None) -> Tensor:
+        if h is None:
+            h = self.features(x, labels)
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        out = self.head(h)
+        if self.projection is not None:
+            out = out + self.projection(h, labels)
+        return out.squeeze(1)

@@ -1,0 +1,72 @@
+"""Discriminator regularisers: gradient penalty, weight clipping, instance noise, label targets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+Tensor = torch.Tensor
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+    """WGAN-GP penalty ``E (||grad_x f(x_hat)||_2 - 1)^2`` (Gulrajani et al. 2017, Eq. 3).
+
+    ``x_hat = eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1]`` per sample. The graph
+    is kept (``create_graph=True``) so the penalty's own gradient reaches the critic.
+
+    Args:
+        critic: maps a batch of inputs to one value per sample (extra inputs bound already).
+        real: data batch.
+        fake: generated batch of the same shape (detached from the generator).
+
+    Returns:
+        the scalar penalty, without the lambda weight.
+    """
+    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    eps = torch.rand(eps_shape, device=real.device, dtype=real.dtype)
+    x_hat = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
+    out = critic(x_hat)
+    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    norms = grad.flatten(1).norm(2, dim=1)
+    return ((norms - 1.0) ** 2).mean()
+
+
+@torch.no_grad()
+def clip_weights(module: nn.Module, clip_value: float) -> None:
+    """Clamp every parameter of ``module`` to [-c, c] (Arjovsky et al. 2017, Algorithm 1)."""
+    for p in module.parameters():
+        p.clamp_(-clip_value, clip_value)
+
+
+def instance_noise_std(initial_std: float, step: int, anneal_steps: int) -> float:
+    """Std of Gaussian instance noise after ``step`` steps, annealed linearly to 0.
+
+    Noise on the discriminator's inputs (seed 001, "adding noise to discriminator inputs";
+    Sonderby et al. 2016) makes the supports of p_data and p_g overlap early on. ``anneal_steps
+    = 0`` keeps the noise constant.
+    """
+    if anneal_steps <= 0:
+        return initial_std
+    return initial_std * max(0.0, 1.0 - step / anneal_steps)
+
+
+def add_instance_noise(x: Tensor, std: float) -> Tensor:
+    """``x + N(0, std^2)``; the identity when ``std == 0``."""
+    if std <= 0:
+        return x
+    return x + std * torch.randn_like(x)
+
+
+def smoothed_targets(
+    label_smoothing: float = 0.0, fake_label: float = 0.0
+) -> tuple[float, float]:
+    """Targets for the BCE discriminator loss (seed 003, "One-sided label smoothing").
+
+    ``label_smoothing = alpha`` gives the real target ``1 - alpha`` (0.1 -> 0.9, the one-sided
+    form of Salimans et al. 2016); ``fake_label = beta`` gives the alpha/beta form, under which
+    the optimal discriminator is ``((1 - alpha) p_data + beta p_model) / (p_data + p_model)``.
+    The notes advise against ``beta > 0`` (it reinforces the generator's current mistakes).
+    """
+    return 1.0 - label_smoothing, fake_label
