@@ -187,6 +187,7 @@ class GANModule(L.LightningModule):
         # Training progress beyond what Lightning tracks; saved in the checkpoint.
         self.d_steps = 0
         self.g_steps = 0
+        self.images_seen = 0  # real images shown to D on this process (x world size in total)
         self.diverged = False
         generator = torch.Generator().manual_seed(fixed_noise_seed)
         for key, value in self.sample_latent(num_fixed_samples, generator=generator).items():
@@ -327,6 +328,7 @@ class GANModule(L.LightningModule):
             opt_d.step()
         self.after_critic_step()
         self.d_steps += 1
+        self.images_seen += x.shape[0]
         logs = {
             "train/d_loss": loss.detach(),
             "train/d_adv_loss": adv.detach(),
@@ -410,6 +412,7 @@ class GANModule(L.LightningModule):
         checkpoint["ganzoo"] = {
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
+            "images_seen": self.images_seen,
             "diverged": self.diverged,
             "rng": capture_rng_state(),
         }
@@ -420,5 +423,6 @@ class GANModule(L.LightningModule):
             raise ConfigError("ckpt_path: checkpoint was not written by a ganzoo GAN model")
         self.d_steps = state["d_steps"]
         self.g_steps = state["g_steps"]
+        self.images_seen = state["images_seen"]
         self.diverged = state["diverged"]
         restore_rng_state(state["rng"])
