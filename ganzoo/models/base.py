@@ -50,9 +50,11 @@ def grad_norm(params: list[nn.Parameter]) -> Tensor:
 
 def capture_rng_state() -> dict[str, Any]:
     """Every global RNG a training step may draw from, for the checkpoint."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
         "torch": torch.get_rng_state(),
-        "numpy": np.random.get_state(),
+        # plain types and tensors only, so the checkpoint loads with weights_only=True
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
         "python": random.getstate(),
     }
     if torch.cuda.is_available():
@@ -62,7 +64,8 @@ def capture_rng_state() -> dict[str, Any]:
 
 def restore_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -129,8 +132,12 @@ class GANModule(L.LightningModule):
         num_fixed_samples: int = 64,
         fixed_noise_seed: int = 0,
     ) -> None:
+        resolved = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         super().__init__()
+        # Lightning collects the args of every __init__ in the chain, a subclass's winning;
+        # a variant may pass None ("paper default"), so the values resolved here overwrite.
         self.save_hyperparameters()
+        self.hparams.update(resolved)
         self.automatic_optimization = False
         self.loss_pair = get_loss(loss)
         require(n_critic >= 1, f"model.n_critic: must be >= 1, got {n_critic}")

@@ -35,6 +35,7 @@ class WGAN(GANModule):
         clip_value: float = 0.01,
         gp_weight: float = 10.0,
         arch: str = "dcgan",
+        loss: str = "wasserstein",
         n_critic: int = 5,
         optimizer: str | None = None,
         lr_g: float | None = None,
@@ -51,12 +52,13 @@ class WGAN(GANModule):
             "model.d_norm: 'batch' mixes samples, which invalidates the per-sample gradient "
             "penalty; allowed with penalty gp: layer, none",
         )
+        require(loss == "wasserstein", f"model.loss: WGAN trains with 'wasserstein', not {loss!r}")
         require(clip_value > 0, f"model.clip_value: must be > 0, got {clip_value}")
         require(gp_weight >= 0, f"model.gp_weight: must be >= 0, got {gp_weight}")
         self.penalty = penalty
         super().__init__(
             arch=arch,
-            loss="wasserstein",
+            loss=loss,
             n_critic=n_critic,
             optimizer=optimizer or paper_opt,
             lr_g=lr_g or paper_lr,

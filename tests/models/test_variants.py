@@ -1,0 +1,140 @@
+"""Every variant x every loss it supports trains on tiny data; each optimizer step changes
+only the network it belongs to."""
+
+import copy
+
+import pytest
+import torch
+
+from ganzoo.losses import LOSSES
+from ganzoo.models import DCGAN, WGAN, ConditionalGAN, GANModule, InfoGAN, VanillaGAN
+from tests.helpers import TinyData, cpu_trainer, tiny_kwargs
+
+CASES = [(cls, {"loss": loss}) for cls in (VanillaGAN, DCGAN, ConditionalGAN, InfoGAN)
+         for loss in LOSSES]
+CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
+          (VanillaGAN, {"algorithm1": True}),
+          (DCGAN, {"minibatch_features": True, "label_smoothing": 0.1, "instance_noise": 0.1,
+                   "instance_noise_anneal_steps": 10}),
+          (ConditionalGAN, {"conditioning": "projection", "arch": "mlp"}),
+          (WGAN, {"penalty": "gp", "arch": "mlp"})]
+
+
+def ids(case):
+    cls, kw = case
+    return cls.__name__ + "-" + "-".join(f"{k}={v}" for k, v in kw.items())
+
+
+def snapshot(params):
+    return [p.detach().clone() for p in params]
+
+
+def changed(before, params):
+    return [not torch.equal(b, p.detach()) for b, p in zip(before, params, strict=True)]
+
+
+def fitted(cls, **kw):
+    model = cls(**tiny_kwargs(**kw))
+    data = TinyData()
+    cpu_trainer(limit_train_batches=2).fit(model, data)
+    return model, data
+
+
+@pytest.mark.parametrize("case", CASES, ids=[ids(c) for c in CASES])
+def test_variant_trains_and_steps_only_its_player(case):
+    cls, kw = case
+    model, data = fitted(cls, **kw)
+    assert model.d_steps == 2 and not model.diverged
+    opt_g, opt_d = model.optimizers()
+    x, y = data.x[:16], data.y[:16]
+    g_params = list(model.generator.parameters())
+    d_params = model.d_parameters()
+
+    before_g, before_d = snapshot(g_params), snapshot(d_params)
+    logs = model.discriminator_step(opt_d, x, y)
+    assert all(torch.isfinite(v).all() for v in logs.values()), logs
+    assert not any(changed(before_g, g_params)), "a D step changed G"
+    # Most D tensors move (not all: e.g. the output bias has zero gradient under the
+    # Wasserstein loss, and clipped weights stay at the clip boundary).
+    moved = changed(before_d, d_params)
+    assert sum(moved) >= len(moved) / 2, moved
+
+    before_g, before_d = snapshot(g_params), snapshot(d_params)
+    logs = model.generator_step(opt_g, 16, y)
+    assert all(torch.isfinite(v).all() for v in logs.values()), logs
+    assert not any(changed(before_d, d_params)), "a G step changed D"
+    moved = changed(before_g, g_params)
+    assert sum(moved) >= len(moved) / 2, moved
+
+
+def test_wgan_clip_keeps_every_critic_weight_bounded():
+    model, data = fitted(WGAN, penalty="clip", clip_value=0.01)
+    for p in model.discriminator.parameters():
+        assert p.abs().max().item() <= 0.01 + 1e-12
+
+
+def test_wgan_paper_defaults():
+    clip = WGAN(**tiny_kwargs(penalty="clip"))
+    gp = WGAN(**tiny_kwargs(penalty="gp"))
+    assert (clip.hparams.optimizer, clip.hparams.lr_d, clip.n_critic) == ("rmsprop", 5e-5, 5)
+    assert (gp.hparams.optimizer, gp.hparams.lr_d, tuple(gp.hparams.betas)) == ("adam", 1e-4, (0.0, 0.9))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in gp.discriminator.modules())
+    assert clip.loss_pair.probabilistic is False
+
+
+def test_dcgan_sizes_itself_from_the_data():
+    for shape in [(1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 8, 8)]:
+        model = DCGAN(data_shape=shape, num_classes=0, g_width=8, d_width=8, num_fixed_samples=2)
+        assert model.sample(2).shape == (2, *shape)
+        assert model.discriminator(model.sample(2)).shape == (2,)
+
+
+def test_sample_api_labels_and_codes():
+    cgan = ConditionalGAN(**tiny_kwargs())
+    labels = torch.tensor([0, 1, 2, 3])
+    g = torch.Generator().manual_seed(1)
+    a = cgan.sample(4, labels=labels, generator=g)
+    b = cgan.sample(4, labels=labels, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and a.min() >= -1 and a.max() <= 1
+    info = InfoGAN(**tiny_kwargs())
+    codes = {"cat": torch.tensor([3, 3]), "cont": torch.zeros(2, 2)}
+    assert info.sample(2, codes=codes).shape == (2, 1, 8, 8)
+    assert set(info.fixed_latent()) == {"z", "cat", "cont"}
+    assert set(cgan.fixed_latent()) == {"z", "labels"}
+
+
+def test_generator_training_mode_is_restored_after_sample():
+    model = DCGAN(**tiny_kwargs())
+    model.train()
+    model.sample(2)
+    assert model.generator.training
+
+
+class NaNAfterThree(DCGAN):
+    def extra_d_loss(self, real, fake, latent, fake_aux):
+        return {"bad": torch.tensor(float("nan")) if self.d_steps >= 3 else torch.tensor(0.0)}
+
+
+def test_divergence_guard_stops_cleanly():
+    model = NaNAfterThree(**tiny_kwargs())
+    cpu_trainer(max_epochs=5).fit(model, TinyData())
+    assert model.diverged
+    assert model.d_steps == 4  # the fourth step produced NaN, then training stopped
+
+
+def test_checkpoint_holds_training_state(tmp_path):
+    model = WGAN(**tiny_kwargs(penalty="clip", n_critic=3))
+    trainer = cpu_trainer(limit_train_batches=4)
+    trainer.fit(model, TinyData())
+    path = tmp_path / "last.ckpt"
+    trainer.save_checkpoint(path)
+    ckpt = torch.load(path, weights_only=True)
+    state = ckpt["ganzoo"]
+    assert (state["d_steps"], state["g_steps"], state["images_seen"]) == (4, 1, 64)
+    assert {"torch", "numpy", "python"} <= set(state["rng"])
+    assert len(ckpt["optimizer_states"]) == 2
+    restored = WGAN.load_from_checkpoint(path)
+    assert (restored.d_steps, restored.g_steps) == (4, 1)
+    assert torch.equal(restored.fixed_z, model.fixed_z)
+    fresh = copy.deepcopy(restored)
+    assert isinstance(fresh, GANModule)

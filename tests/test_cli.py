@@ -1,0 +1,50 @@
+"""Bad input gets one clear line naming the field, exit code 2, before training starts."""
+
+import pytest
+
+from ganzoo.cli import main
+
+BASE = ["fit", "--model.class_path=DCGAN", "--data.dataset=digits",
+        "--trainer.max_epochs=1", "--trainer.logger=false", "--trainer.limit_train_batches=1",
+        "--trainer.enable_checkpointing=false"]
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    return exit_info.value.code, err
+
+
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        (["--model.class_path=NoSuchGAN"], r"model.class_path: .*NoSuchGAN.*allowed: VanillaGAN, DCGAN"),
+        (["--data.dataset=imagenet"], r"data.dataset: unknown 'imagenet'; allowed: mnist5k, digits"),
+        (["--data.image_size=30"], r"data.image_size: 30 cannot be produced.*allowed: s\*2\^n"),
+        (["--model.init_args.n_critic=0"], r"model.n_critic: must be >= 1, got 0"),
+        (["--model.init_args.lr_g=0"], r"model.lr_g: must be > 0"),
+        (["--model.init_args.lr_d=-1e-3"], r"model.lr_d: must be > 0"),
+        (["--model.init_args.loss=wgan"], r"model.loss: unknown loss 'wgan'; allowed: hinge"),
+        (["--model.class_path=ConditionalGAN", "--data.dataset=celeba"],
+         r"model: ConditionalGAN needs labelled data \(data.num_classes >= 2\)"),
+        (["--model.class_path=WGAN", "--model.init_args.d_norm=batch"], r"model.d_norm: 'batch'"),
+        (["--config=/no/such/config.yaml"], r"config: .*does not exist.*/no/such/config.yaml"),
+        (["--data.dataset=mnist", "--data.root=/nonexistent"],
+         r"data.dataset: 'mnist' files not found under /nonexistent/MNIST/raw"),
+    ],
+)
+def test_bad_input_is_one_line(extra, expected, capsys):
+    code, err = run_cli(BASE + extra, capsys)
+    assert code == 2
+    errors = [line for line in err if line.startswith("ganzoo: error:")]
+    assert len(errors) == 1, err
+    assert "Traceback" not in "\n".join(err)
+    import re
+
+    assert re.search(expected, errors[0]), errors[0]
+
+
+def test_good_input_trains(tmp_path, capsys):
+    main(BASE + [f"--trainer.default_root_dir={tmp_path}", "--model.init_args.g_width=8",
+                 "--model.init_args.d_width=8"])

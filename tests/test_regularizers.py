@@ -1,0 +1,57 @@
+import pytest
+import torch
+from torch import nn
+
+from ganzoo.regularizers import (
+    add_instance_noise,
+    clip_weights,
+    gradient_penalty,
+    instance_noise_std,
+    smoothed_targets,
+)
+
+
+@pytest.mark.parametrize("scale", [0.3, 1.0, 2.5])
+def test_gradient_penalty_of_linear_critic_is_analytic(scale):
+    """f(x) = w.x + b has grad w everywhere, so the penalty is (||w|| - 1)^2 exactly."""
+    torch.manual_seed(0)
+    critic = nn.Linear(12, 1)
+    with torch.no_grad():
+        critic.weight.mul_(scale / critic.weight.norm())
+    real, fake = torch.randn(32, 3, 2, 2), torch.randn(32, 3, 2, 2)
+    gp = gradient_penalty(lambda x: critic(x.flatten(1)).squeeze(1), real, fake)
+    assert gp.item() == pytest.approx((scale - 1.0) ** 2, rel=1e-5, abs=1e-7)
+
+
+def test_gradient_penalty_reaches_critic_parameters():
+    critic = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+    gp = gradient_penalty(lambda x: critic(x).squeeze(1), torch.randn(8, 4), torch.randn(8, 4))
+    gp.backward()
+    assert critic[0].weight.grad is not None and critic[0].weight.grad.abs().sum() > 0
+
+
+def test_clip_weights_bounds_every_parameter():
+    net = nn.Sequential(nn.Linear(5, 7), nn.BatchNorm1d(7), nn.Linear(7, 1))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 1)
+    clip_weights(net, 0.01)
+    for p in net.parameters():
+        assert p.abs().max().item() <= 0.01
+    assert any((p.abs() == 0.01).any() for p in net.parameters())
+
+
+def test_instance_noise_anneals_linearly_to_zero():
+    assert instance_noise_std(0.2, 0, 100) == pytest.approx(0.2)
+    assert instance_noise_std(0.2, 50, 100) == pytest.approx(0.1)
+    assert instance_noise_std(0.2, 150, 100) == 0.0
+    assert instance_noise_std(0.2, 10_000, 0) == pytest.approx(0.2)  # no annealing
+    x = torch.zeros(10_000)
+    assert add_instance_noise(x, 0.0) is x
+    assert add_instance_noise(x, 0.5).std().item() == pytest.approx(0.5, rel=0.05)
+
+
+def test_smoothed_targets():
+    assert smoothed_targets() == (1.0, 0.0)
+    assert smoothed_targets(0.1) == pytest.approx((0.9, 0.0))
+    assert smoothed_targets(0.1, 0.05) == pytest.approx((0.9, 0.05))
