@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent(
                     latent_dim=8, num_fixed_samples=4, max_g_steps=3, **kw)
         g0 = [p.detach().clone() for p in model.generator.parameters()]
         d0 = [p.detach().clone() for p in model.d_parameters()]
-        trainer = L.Trainer(accelerator="cpu", devices=2, strategy="%s", max_epochs=10,
+        trainer = L.Trainer(accelerator="cpu", devices=2, strategy="STRATEGY", max_epochs=10,
                             logger=False, enable_checkpointing=False, enable_progress_bar=False,
                             enable_model_summary=False)
         trainer.fit(model, dm)
@@ -45,8 +45,7 @@ SCRIPT = textwrap.dedent(
     with open(f"{out}.rank{trainer.global_rank}.json", "w") as f:
         json.dump(results, f)
     """
-    % DDP_STRATEGY
-)
+).replace("STRATEGY", DDP_STRATEGY)
 
 
 @pytest.mark.slow
