@@ -7,7 +7,7 @@ import os
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from ganzoo.data import sources
 from ganzoo.errors import ConfigError, require
@@ -19,6 +19,30 @@ def default_num_workers(dataset: str) -> int:
     if dataset not in ("mnist", "fashion_mnist", "cifar10", "celeba", "folder"):
         return 0
     return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A random order that is a pure function of ``(seed, epoch)``.
+
+    torch's ``RandomSampler`` advances one generator across epochs, so a run resumed from a
+    checkpoint would replay epoch 0's order. Lightning calls ``set_epoch`` on samplers that
+    have it (as it does for ``DistributedSampler``, which replaces this one under DDP).
+    """
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size = size
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.size, generator=g).tolist())
 
 
 class GANDataModule(L.LightningDataModule):
@@ -132,13 +156,12 @@ class GANDataModule(L.LightningDataModule):
         return splits[name]
 
     def train_dataloader(self) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.hparams.seed)
+        train = self.split("train")
         return DataLoader(
-            self.split("train"),
+            train,
             batch_size=self.batch_size,
-            shuffle=True,
+            sampler=EpochShuffleSampler(len(train), self.hparams.seed),
             drop_last=True,  # full batches: batch norm and minibatch features need them
-            generator=generator,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
