@@ -81,6 +81,8 @@ class GANModule(L.LightningModule):
         arch: network family, ``"mlp"`` or ``"dcgan"``.
         g_width: generator width (DCGAN: ngf; MLP: base hidden width).
         d_width: discriminator width (DCGAN: ndf; MLP: base hidden width).
+        g_norm: normalisation in the DCGAN generator: ``"batch"``, ``"virtual"`` (virtual
+            batch norm, seed 003) or ``"none"``.
         d_norm: normalisation in D's conv layers: ``"batch"``, ``"layer"`` or ``"none"``.
         minibatch_features: append Salimans et al. minibatch features in D (seed 003).
         loss: a name from :data:`ganzoo.losses.LOSSES`.
@@ -113,6 +115,7 @@ class GANModule(L.LightningModule):
         arch: Arch = "mlp",
         g_width: int = 64,
         d_width: int = 64,
+        g_norm: Literal["batch", "virtual", "none"] = "batch",
         d_norm: Literal["batch", "layer", "none"] = "batch",
         minibatch_features: bool = False,
         conditioning: Literal["concat", "projection"] = "concat",
@@ -180,6 +183,7 @@ class GANModule(L.LightningModule):
             data_shape=self.data_shape,
             num_classes=cond_classes,
             width=g_width,
+            norm=g_norm,
         )
         self.discriminator = make_discriminator(
             arch,

@@ -68,3 +68,35 @@ class LabelProjection(nn.Module):
 
     def forward(self, h: Tensor, labels: Tensor) -> Tensor:
         return (self.embed(labels) * h).sum(dim=1, keepdim=True)
+
+
+class VirtualBatchNorm2d(nn.Module):
+    """Virtual batch norm (Salimans et al. 2016, Sec. 3.4; seed 003, "Virtual Batch Norm").
+
+    The first ``reference_size`` rows of every input are a fixed *reference batch* R (the
+    generator prepends them). Each other example ``x_i`` is normalised with the mean and
+    variance of the virtual batch ``{x_i} U R`` over batch and spatial positions, so a sample
+    no longer depends on the other samples of its minibatch; R itself is normalised with its
+    own statistics. Statistics are computed on the fly in train and eval mode alike.
+    """
+
+    def __init__(self, channels: int, reference_size: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.reference_size = reference_size
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, h: Tensor) -> Tensor:
+        m = self.reference_size
+        ref, x = h[:m], h[m:]
+        ref_mean = ref.mean(dim=(0, 2, 3), keepdim=True)
+        ref_sq = (ref**2).mean(dim=(0, 2, 3), keepdim=True)
+        c = 1.0 / (m + 1)
+        mean = torch.cat([ref_mean.expand(m, -1, -1, -1),
+                          (1 - c) * ref_mean + c * x.mean(dim=(2, 3), keepdim=True)])
+        sq = torch.cat([ref_sq.expand(m, -1, -1, -1),
+                        (1 - c) * ref_sq + c * (x**2).mean(dim=(2, 3), keepdim=True)])
+        var = (sq - mean**2).clamp_min(0)
+        out = (h - mean) / torch.sqrt(var + self.eps)
+        return out * self.weight[None, :, None, None] + self.bias[None, :, None, None]

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ganzoo.errors import ConfigError
-from ganzoo.nets.blocks import LabelProjection, MinibatchDiscrimination
+from ganzoo.nets.blocks import LabelProjection, MinibatchDiscrimination, VirtualBatchNorm2d
 
 Tensor = torch.Tensor
 
@@ -56,7 +56,11 @@ def init_dcgan_weights(module: nn.Module) -> None:
 
 
 class DCGANGenerator(nn.Module):
-    """``z -> Linear -> s x s x (ngf * 2^(n-1)) -> n transposed convs -> C x H x W`` (tanh)."""
+    """``z -> Linear -> s x s x (ngf * 2^(n-1)) -> n transposed convs -> C x H x W`` (tanh).
+
+    ``norm="virtual"`` replaces batch norm by virtual batch norm over a fixed reference batch
+    of ``reference_size`` latent vectors, stored as a buffer (so it is checkpointed).
+    """
 
     def __init__(
         self,
@@ -66,8 +70,12 @@ class DCGANGenerator(nn.Module):
         ngf: int = 64,
         num_classes: int = 0,
         embed_dim: int = 16,
+        norm: Literal["batch", "virtual", "none"] = "batch",
+        reference_size: int = 64,
     ) -> None:
         super().__init__()
+        self.virtual = norm == "virtual"
+        self.reference_size = reference_size if self.virtual else 0
         channels, height, width = data_shape
         if height != width:
             raise ConfigError(f"data.image_size: DCGAN needs square images, got {height}x{width}")
@@ -78,23 +86,40 @@ class DCGANGenerator(nn.Module):
         c = ngf * 2 ** (n - 1)
         self.base = (c, s)
         self.project = nn.Sequential(nn.Linear(in_dim, c * s * s, bias=False))
-        layers: list[nn.Module] = [nn.BatchNorm2d(c), nn.ReLU(True)]
+
+        def g_norm(channels: int) -> nn.Module:
+            if norm == "virtual":
+                return VirtualBatchNorm2d(channels, reference_size)
+            return nn.BatchNorm2d(channels) if norm == "batch" else nn.Identity()
+
+        layers: list[nn.Module] = [g_norm(c), nn.ReLU(True)]
         for _ in range(n - 1):
             layers += [
                 nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(c // 2),
+                g_norm(c // 2),
                 nn.ReLU(True),
             ]
             c //= 2
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
+        if self.virtual:
+            g = torch.Generator().manual_seed(12345)
+            self.register_buffer("reference_z", torch.randn(reference_size, latent_dim, generator=g))
+            self.register_buffer(
+                "reference_labels", torch.arange(reference_size) % max(num_classes, 1)
+            )
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        if self.virtual:
+            z = torch.cat([self.reference_z, z])
+            if labels is not None:
+                labels = torch.cat([self.reference_labels, labels])
         if self.label_embed is not None:
             z = torch.cat([z, self.label_embed(labels)], dim=1)
         c, s = self.base
-        return self.net(self.project(z).view(-1, c, s, s))
+        out = self.net(self.project(z).view(-1, c, s, s))
+        return out[self.reference_size :]
 
 
 class DCGANDiscriminator(nn.Module):

@@ -19,13 +19,25 @@ Arch = Literal["mlp", "dcgan"]
 
 
 def make_generator(
-    arch: Arch, *, latent_dim: int, data_shape: tuple[int, ...], num_classes: int, width: int
+    arch: Arch,
+    *,
+    latent_dim: int,
+    data_shape: tuple[int, ...],
+    num_classes: int,
+    width: int,
+    norm: Literal["batch", "virtual", "none"] = "batch",
 ) -> nn.Module:
     if arch == "dcgan":
         _require_images(data_shape)
         return DCGANGenerator(
-            latent_dim=latent_dim, data_shape=data_shape, ngf=width, num_classes=num_classes
+            latent_dim=latent_dim,
+            data_shape=data_shape,
+            ngf=width,
+            num_classes=num_classes,
+            norm=norm,
         )
+    if norm == "virtual":
+        raise ConfigError("model.g_norm: 'virtual' needs arch 'dcgan' (the MLP G has no norm)")
     image_like = len(data_shape) == 3
     return MLPGenerator(
         latent_dim=latent_dim,

@@ -14,6 +14,7 @@ CASES = [(cls, {"loss": loss}) for cls in (VanillaGAN, DCGAN, ConditionalGAN, In
          for loss in LOSSES]
 CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (VanillaGAN, {"algorithm1": True}),
+          (DCGAN, {"g_norm": "virtual", "loss": "hinge"}),
           (DCGAN, {"minibatch_features": True, "label_smoothing": 0.1, "instance_noise": 0.1,
                    "instance_noise_anneal_steps": 10}),
           (ConditionalGAN, {"conditioning": "projection", "arch": "mlp"}),
@@ -138,3 +139,16 @@ def test_checkpoint_holds_training_state(tmp_path):
     assert torch.equal(restored.fixed_z, model.fixed_z)
     fresh = copy.deepcopy(restored)
     assert isinstance(fresh, GANModule)
+
+
+def test_virtual_batch_norm_makes_samples_independent_of_their_batch():
+    """Under VBN a sample depends on the fixed reference batch only (Salimans et al. 2016)."""
+    model = DCGAN(**tiny_kwargs(g_norm="virtual"))
+    model.train()  # even in train mode: no statistics of the current minibatch are used
+    z = torch.randn(6, model.latent_dim)
+    alone = model.generator(z[:1])
+    batched = model.generator(z)
+    assert torch.allclose(alone, batched[:1], atol=1e-6)
+    bn = DCGAN(**tiny_kwargs())
+    bn.train()
+    assert not torch.allclose(bn.generator(z[:2])[:1], bn.generator(z)[:1], atol=1e-4)
