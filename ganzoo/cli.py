@@ -8,14 +8,24 @@ The data module's shape and class count are linked into the model. The benchmark
 
 User errors (unknown model or dataset, impossible image size, invalid values, missing
 config file) print one line, ``ganzoo: error: <field>: <what is allowed>``, and exit 2.
+
+Every run gets a directory ``runs/<benchmark>/<run_name>/`` (``trainer.default_root_dir``
+unless set; see :mod:`ganzoo.bench.naming`) holding ``record.json`` (written by
+:class:`ganzoo.bench.RunRecordCallback`, added to every run), ``config.yaml``,
+``checkpoints/``, ``grids/`` and ``wandb/`` (the default logger is
+:class:`ganzoo.bench.FailSafeWandbLogger`: offline without credentials, never fails a run;
+``--trainer.logger=false`` turns it off). The top-level keys ``benchmark``, ``run_name`` and
+``runs_dir`` choose that directory.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import torch
+import yaml
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from ganzoo.data import GANDataModule
@@ -23,6 +33,7 @@ from ganzoo.errors import GanzooError
 from ganzoo.models import GANModule
 
 DDP_STRATEGY = "ddp_find_unused_parameters_true"
+WANDB_LOGGER = "ganzoo.bench.FailSafeWandbLogger"
 
 
 class OneLineParser(LightningArgumentParser):
@@ -58,13 +69,54 @@ class GanzooCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+        parser.add_argument("--benchmark", type=str | None, default=None,
+                            help="Benchmark of this run (default: data.dataset).")
+        parser.add_argument("--run_name", type=str | None, default=None,
+                            help="Run name (default: derived from the config files and overrides).")
+        parser.add_argument("--runs_dir", type=str, default="runs",
+                            help="Root of the run directories.")
+
+    def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        self.raw_args = list(sys.argv[1:] if args is None else args) if not isinstance(args, dict) else []
+        super().parse_arguments(parser, args)
 
     def before_instantiate_classes(self) -> None:
-        trainer = self.config[self.subcommand].trainer if self.subcommand else self.config.trainer
+        from ganzoo.bench.naming import resolve_run_location
+
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        trainer = config.trainer
         if trainer.strategy == "auto" and wants_several_devices(trainer.devices):
             # D steps leave G's parameters without gradients (and vice versa): plain DDP
             # raises "parameters that were not used in producing the loss".
             trainer.strategy = DDP_STRATEGY
+        self.location = resolve_run_location(self.raw_args)
+        if trainer.default_root_dir is None:
+            trainer.default_root_dir = str(self.location.dir)
+        logger = trainer.logger
+        if getattr(logger, "class_path", None) == WANDB_LOGGER:
+            init = logger.init_args
+            init.save_dir = init.save_dir or trainer.default_root_dir
+            init.name = init.name or Path(trainer.default_root_dir).name
+            init.group = init.group or self.location.benchmark
+
+    def instantiate_trainer(self, **kwargs):
+        from ganzoo.bench.records import RunRecordCallback
+
+        parser = self._parser(self.subcommand)
+        config = self.config.get(str(self.subcommand), self.config)
+        resolved = yaml.safe_load(parser.dump(config, skip_none=False, skip_check=True))
+        record = RunRecordCallback(
+            config=resolved,
+            argv=["ganzoo", *self.raw_args],
+            benchmark=self.location.benchmark,
+            run_name=Path(config.trainer.default_root_dir).name,
+        )
+        trainer = super().instantiate_trainer(**kwargs)
+        trainer.callbacks.append(record)
+        for checkpoint in trainer.checkpoint_callbacks:
+            if getattr(checkpoint, "dirpath", None) is None:
+                checkpoint.dirpath = str(Path(trainer.default_root_dir) / "checkpoints")
+        return trainer
 
 
 def wants_several_devices(devices) -> bool:
@@ -85,6 +137,7 @@ def run_lightning_cli(args: list[str] | None = None, run: bool = True) -> Ganzoo
         parser_class=OneLineParser,
         subclass_mode_model=True,
         seed_everything_default=0,
+        trainer_defaults={"logger": {"class_path": WANDB_LOGGER}},
         save_config_kwargs={"overwrite": True},
         args=args,
         run=run,

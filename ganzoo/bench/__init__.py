@@ -1,0 +1,26 @@
+"""Benchmarks: run records, W&B logging, sweeps, results tables and their reproduction.
+
+Commands (``ganzoo <command> --help`` for options)::
+
+    ganzoo sweep experiments/sweeps/mnist5k_compare.yaml --workers 2   # runs, resumable
+    ganzoo table runs/mnist5k                                          # -> results/mnist5k/
+    ganzoo reproduce results/mnist5k                                   # new vs committed
+    ganzoo compare                                                     # the main job
+
+Importing this package is cheap: the commands import what they need when they run.
+"""
+
+from __future__ import annotations
+
+from ganzoo.bench.records import RunRecordCallback, read_record, write_json_atomic
+from ganzoo.bench.wandb_logger import FailSafeWandbLogger, read_offline_run
+
+__all__ = ["FailSafeWandbLogger", "RunRecordCallback", "main", "read_offline_run", "read_record",
+           "write_json_atomic"]
+
+
+def main(argv: list[str]) -> int:
+    """Run a benchmark command (``sweep``, ``table``, ``reproduce``, ``compare``)."""
+    from ganzoo.bench.commands import main as run_command
+
+    return run_command(argv)

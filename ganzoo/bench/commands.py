@@ -1,0 +1,145 @@
+"""The benchmark commands of the ``ganzoo`` CLI: ``sweep``, ``table``, ``reproduce``, ``compare``.
+
+    ganzoo sweep experiments/sweeps/mnist5k_compare.yaml --workers 2 [-- --key=value ...]
+    ganzoo table runs/mnist5k                      # -> results/mnist5k/
+    ganzoo reproduce results/mnist5k --only 'DCGAN*' --limit 3
+    ganzoo compare                                 # the main job: sweep + table, printed
+
+Exit status: 0 on success; 1 when runs failed or reproduction checks failed; 2 for user errors
+(one line, ``ganzoo: error: ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+
+from ganzoo.errors import ConfigError
+
+COMPARE_SWEEP = "experiments/sweeps/mnist5k_compare.yaml"
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise ConfigError(f"{self.prog}: {message}")
+
+
+def default_workers() -> int:
+    """One run per GPU when there are GPUs, else one per CPU core."""
+    from ganzoo.bench.sweep import gpu_count
+
+    return gpu_count() or max(1, os.cpu_count() or 1)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineArgumentParser(prog="ganzoo", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineArgumentParser)
+
+    sweep = sub.add_parser("sweep", help="run a W&B-format sweep file locally")
+    sweep.add_argument("file", help="sweep YAML (W&B sweep format)")
+    sweep.add_argument("--workers", type=int, default=1,
+                       help="runs at once (one GPU each when present, else CPU processes)")
+    sweep.add_argument("--count", type=int, default=None,
+                       help="runs to draw (random; required unless run_cap) or first N (grid)")
+    sweep.add_argument("--seed", type=int, default=0, help="seed of the random search")
+    sweep.add_argument("--threads", type=int, default=None,
+                       help="torch threads per CPU run (default: cores // workers)")
+    sweep.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
+    sweep.add_argument("--runs-dir", default=None,
+                       help="root of the run directories (passed to each run as --runs_dir)")
+
+    table = sub.add_parser("table", help="aggregate run records into results/<benchmark>/")
+    table.add_argument("dirs", nargs="+", help="run or benchmark directories (runs/mnist5k)")
+    table.add_argument("--out", default="results", help="root of the results directories")
+    table.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
+    table.add_argument("--command", dest="command_line", default=None, help=argparse.SUPPRESS)
+
+    repro = sub.add_parser("reproduce", help="re-run a results directory and compare")
+    repro.add_argument("results", help="a results directory with runs.json (results/mnist5k)")
+    repro.add_argument("--only", action="append", default=None,
+                       help="runs whose name or row matches (glob or substring); repeatable")
+    repro.add_argument("--limit", type=int, default=None, help="at most this many runs")
+    repro.add_argument("--workers", type=int, default=None, help="runs at once")
+    repro.add_argument("--runs-dir", default="runs", help="where the new runs go")
+    repro.add_argument("--rtol", type=float, default=None, help="relative tolerance (1e-4)")
+    repro.add_argument("--atol", type=float, default=None, help="absolute tolerance (1e-6)")
+
+    compare = sub.add_parser("compare", help="the main job: the default comparison sweep + table")
+    compare.add_argument("--sweep", default=COMPARE_SWEEP, help="the sweep file")
+    compare.add_argument("--workers", type=int, default=None,
+                         help="runs at once (default: GPUs, else CPU cores)")
+    compare.add_argument("--out", default="results", help="root of the results directories")
+    compare.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Everything after ``--`` is passed to every run (``ganzoo sweep FILE -- --key=value``)."""
+    extra: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1 :]
+    args = build_parser().parse_args(argv)
+    args.extra = extra
+    if args.command == "sweep":
+        return cmd_sweep(args)
+    if args.command == "table":
+        return cmd_table(args, args.command_line or "ganzoo " + shlex.join(argv))
+    if args.command == "reproduce":
+        return cmd_reproduce(args)
+    return cmd_compare(args, "ganzoo " + shlex.join(argv))
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ganzoo.bench.sweep import load_sweep, plan_runs, run_all
+
+    sweep = load_sweep(args.file)
+    extra = list(args.extra) + ([f"--runs_dir={args.runs_dir}"] if args.runs_dir else [])
+    runs = plan_runs(sweep, count=args.count, seed=args.seed, extra_args=extra)
+    if args.dry_run:
+        for run in runs:
+            print(f"{run.dir}: {shlex.join(run.command)}")
+        return 0
+    run_all(runs, workers=args.workers, threads=args.threads)
+    return 1 if any(r.status == "failed" for r in runs) else 0
+
+
+def cmd_table(args: argparse.Namespace, command: str) -> int:
+    from ganzoo.bench.table import write_table
+
+    outputs = write_table(args.dirs, out_root=args.out, command=command,
+                          use_wandb=not args.no_wandb)
+    for out in outputs.values():
+        print((out / "table.md").read_text())
+        print(f"written: {out}/table.md, table.csv, fid_vs_wall_time.png, grids/, runs.json")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from ganzoo.bench.reproduce import ATOL, RTOL, reproduce
+
+    comparisons, report = reproduce(
+        args.results, runs_dir=args.runs_dir, only=args.only, limit=args.limit,
+        workers=args.workers or default_workers(),
+        rtol=RTOL if args.rtol is None else args.rtol, atol=ATOL if args.atol is None else args.atol,
+    )
+    print(report)
+    return 0 if all(c.ok for c in comparisons) else 1
+
+
+def cmd_compare(args: argparse.Namespace, command: str) -> int:
+    from ganzoo.bench.sweep import load_sweep, plan_runs, run_all
+    from ganzoo.bench.table import write_table
+
+    sweep = load_sweep(args.sweep)
+    runs = plan_runs(sweep)
+    run_all(runs, workers=args.workers or default_workers())
+    # Only this sweep's runs: other runs of the same benchmark stay out of its table.
+    outputs = write_table([r.dir for r in runs if r.dir.is_dir()], out_root=args.out, command=command,
+                          use_wandb=not args.no_wandb)
+    for out in outputs.values():
+        print((out / "table.md").read_text())
+        print(f"written: {out}/")
+    return 1 if any(r.status == "failed" for r in runs) else 0

@@ -1,0 +1,308 @@
+"""Run records: ``<run dir>/record.json``, everything needed to trust and redo one run.
+
+:class:`RunRecordCallback` is added to every ``ganzoo fit`` by :class:`ganzoo.cli.GanzooCLI`,
+which hands it the fully resolved config. It writes the record atomically (temporary file +
+``os.replace``) on global rank 0 only: once with status ``running`` when training starts,
+after every evaluation, and at the end with status
+
+- ``finished``: training ran to its budget;
+- ``diverged``: the model's divergence guard stopped it (``pl_module.diverged``);
+- ``interrupted``: Ctrl-C or SIGTERM (Lightning raises and calls ``on_exception``);
+- ``failed``: any other exception (its message is in ``error``).
+
+A record holds: the resolved config, seed, command line, git commit, package versions,
+device, wall time (from the start of ``fit`` to its end, evaluation included), training
+progress (images seen = per-process count x world size, D and G steps), the metric history
+of the evaluation callback (each entry stamped with the wall time at which the record saw
+it) and the final and best (lowest FID) entries with their protocol.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+SCHEMA_VERSION = 1
+DONE_STATUSES = ("finished", "diverged")
+PACKAGES = ("ganzoo", "torch", "torchvision", "lightning", "torchmetrics", "torch-fidelity",
+            "wandb", "numpy", "jsonargparse")
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as JSON so that readers never see a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=False, default=_jsonable)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def read_record(path: str | Path) -> dict[str, Any] | None:
+    """The record at ``path`` (a record.json or a run directory), None if absent or unreadable."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "record.json"
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def is_done(run_dir: str | Path) -> bool:
+    """A run is done (a sweep skips it) when its record says finished or diverged."""
+    record = read_record(run_dir)
+    return record is not None and record.get("status") in DONE_STATUSES
+
+
+def git_info(cwd: str | Path | None = None) -> dict[str, Any]:
+    """Commit of the ganzoo checkout and whether tracked files differ from it."""
+    cwd = cwd or Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=10).stdout.strip() != ""
+        return {"commit": commit, "dirty": dirty}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_info(trainer: L.Trainer | None = None) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda_devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+    }
+    if trainer is not None:
+        info.update(
+            accelerator=type(trainer.accelerator).__name__,
+            strategy=type(trainer.strategy).__name__,
+            world_size=trainer.world_size,
+            num_nodes=trainer.num_nodes,
+            precision=str(trainer.precision),
+        )
+    return info
+
+
+def variant_of(pl_module: L.LightningModule) -> str:
+    """The table row label of a model: its class, WGAN's penalty, a non-default loss."""
+    name = type(pl_module).__name__
+    penalty = getattr(pl_module, "penalty", None)
+    if penalty:
+        return f"{name}-{penalty}"
+    loss = getattr(getattr(pl_module, "hparams", {}), "get", lambda *_: None)("loss")
+    if loss and loss not in ("nonsaturating", "wasserstein"):
+        return f"{name} ({loss})"
+    return name
+
+
+def evaluation_history(trainer: L.Trainer) -> list[dict[str, Any]] | None:
+    """The ``history`` list of the evaluation callback, if the run has one."""
+    for callback in trainer.callbacks:
+        history = getattr(callback, "history", None)
+        if isinstance(history, list):
+            return history
+    return None
+
+
+def grid_paths(trainer: L.Trainer) -> list[str]:
+    for callback in trainer.callbacks:
+        paths = getattr(callback, "paths", None)
+        if isinstance(paths, list | tuple):
+            return [str(p) for p in paths]
+    return []
+
+
+def best_entry(history: list[dict[str, Any]], metric: str = "fid") -> dict[str, Any] | None:
+    """The history entry with the lowest finite ``metric`` (the last entry if none has it)."""
+    scored = [e for e in history if _finite(e.get("metrics", {}).get(metric))]
+    if scored:
+        return min(scored, key=lambda e: e["metrics"][metric])
+    return history[-1] if history else None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and value == value and abs(value) != float("inf")
+
+
+class RunRecordCallback(L.Callback):
+    """Writes ``record.json`` into the run directory (``trainer.default_root_dir``).
+
+    Args:
+        config: the resolved config (as plain data) of the run; the CLI passes it.
+        argv: the command line that started the run.
+        benchmark: the benchmark this run belongs to (``runs/<benchmark>/...``).
+        run_name: the run's name.
+        filename: name of the record file inside the run directory.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: dict[str, Any] | None = None,
+        argv: list[str] | None = None,
+        benchmark: str | None = None,
+        run_name: str | None = None,
+        filename: str = "record.json",
+    ) -> None:
+        self.config = config or {}
+        self.argv = list(argv) if argv is not None else [sys.executable, *sys.argv]
+        self.benchmark = benchmark
+        self.run_name = run_name
+        self.filename = filename
+        self.record: dict[str, Any] = {}
+        self._start = 0.0
+        self._seen = 0
+        self._stamps: list[float] = []
+
+    @property
+    def path(self) -> Path | None:
+        return Path(self.record["run_dir"]) / self.filename if self.record else None
+
+    # --------------------------------------------------------------- hooks
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
+        run_dir = Path(trainer.default_root_dir)
+        self.record = {
+            "schema": SCHEMA_VERSION,
+            "status": "running",
+            "benchmark": self.benchmark or run_dir.parent.name,
+            "run_name": self.run_name or run_dir.name,
+            "run_dir": str(run_dir),
+            "variant": variant_of(pl_module),
+            "model_class": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
+            "seed": self.config.get("seed_everything"),
+            "config": self.config,
+            "argv": self.argv,
+            "git": git_info(),
+            "versions": package_versions(),
+            "device": device_info(trainer),
+            "started_at": _now(),
+            "ended_at": None,
+            "wall_time_s": 0.0,
+            "progress": {},
+            "final": None,
+            "best": None,
+            "history": [],
+            "grids": [],
+            "error": None,
+        }
+        for logger in trainer.loggers:
+            logger.log_hyperparams({"ganzoo": {"config": self.config, "seed": self.record["seed"],
+                                               "git": self.record["git"],
+                                               "run_name": self.record["run_name"]}})
+        self._write(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._stamp_new_entries(trainer):
+            self._write(trainer, pl_module)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self._stamp_new_entries(trainer)
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage != "fit" or not self.record or self.record["status"] != "running":
+            return
+        self._stamp_new_entries(trainer)
+        status = "diverged" if getattr(pl_module, "diverged", False) else "finished"
+        self._write(trainer, pl_module, status=status)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if not self.record:
+            return
+        interrupted = isinstance(exception, KeyboardInterrupt | SIGTERMException)
+        status = "interrupted" if interrupted else "failed"
+        error = None if interrupted else f"{type(exception).__name__}: {exception}"
+        self._write(trainer, pl_module, status=status, error=error)
+
+    # --------------------------------------------------------------- writing
+    def _stamp_new_entries(self, trainer: L.Trainer) -> bool:
+        history = evaluation_history(trainer) or []
+        new = len(history) - len(self._stamps)
+        if new <= 0:
+            return False
+        self._stamps += [round(time.perf_counter() - self._start, 3)] * new
+        return True
+
+    def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, status: str | None = None,
+               error: str | None = None) -> None:
+        if not trainer.is_global_zero or not self.record:
+            return
+        record = self.record
+        history = evaluation_history(trainer) or []
+        stamped = [dict(entry, wall_time_s=self._stamps[i] if i < len(self._stamps) else None)
+                   for i, entry in enumerate(history)]
+        world = trainer.world_size
+        record.update(
+            wall_time_s=round(time.perf_counter() - self._start, 3),
+            progress={
+                "epochs": trainer.current_epoch,
+                "global_step": trainer.global_step,
+                "d_steps": getattr(pl_module, "d_steps", None),
+                "g_steps": getattr(pl_module, "g_steps", None),
+                "images_seen": getattr(pl_module, "images_seen", 0) * world,
+                "world_size": world,
+            },
+            history=stamped,
+            final=stamped[-1] if stamped else None,
+            best=best_entry(stamped),
+            grids=grid_paths(trainer),
+        )
+        if status is not None:
+            record.update(status=status, ended_at=_now(), error=error)
+        write_json_atomic(Path(record["run_dir"]) / self.filename, record)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

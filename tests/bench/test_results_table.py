@@ -1,0 +1,98 @@
+"""ganzoo table: rows = variants, mean ± std over seeds with n, diverged runs shown as such."""
+
+import csv
+import io
+import json
+import statistics
+
+import pytest
+
+from ganzoo.bench.records import write_json_atomic
+from ganzoo.bench.table import group_rows, render_csv, write_table
+
+PROTOCOL = {"extractor": "domain", "weights_sha256": "ab" * 32, "reference_split": "test",
+            "num_real": 1000, "num_fake": 1000, "kid_subset_size": 500, "seed": 0}
+
+
+def record(tmp_path, variant, seed, status="finished", fid=None, extra_model=None, **metrics):
+    model = {"class_path": f"ganzoo.models.{variant.split('-')[0]}", "init_args": {"lr_g": 2e-4}}
+    model["init_args"].update(extra_model or {})
+    name = f"{variant}_{seed}_{len(list(tmp_path.glob('runs/b/*')))}"
+    run_dir = tmp_path / "runs" / "b" / name
+    final = None
+    if fid is not None:
+        final = {"epoch": 9, "g_steps": 100, "metrics": {"fid": fid, "is": 2.0, "is_std": 0.1,
+                 "kid": fid / 1000, "kid_std": 0.0, **metrics}, "protocol": PROTOCOL,
+                 "wall_time_s": 50.0}
+    rec = {"schema": 1, "status": status, "benchmark": "b", "run_name": name,
+           "run_dir": str(run_dir), "variant": variant, "seed": seed,
+           "config": {"seed_everything": seed, "model": model, "data": {"dataset": "digits"},
+                      "trainer": {"max_epochs": 10, "default_root_dir": str(run_dir)}},
+           "git": {"commit": "c0ffee" * 6 + "abcd", "dirty": False},
+           "versions": {"torch": "2.14.1"}, "device": {"cpu": "test cpu", "cpu_count": 2,
+                                                       "torch_threads": 1, "cuda_devices": []},
+           "ended_at": "2026-11-28T00:00:00+00:00", "wall_time_s": 40.0 + seed,
+           "progress": {"images_seen": 6400}, "final": final, "best": final,
+           "history": [final] if final else [], "grids": []}
+    write_json_atomic(run_dir / "record.json", rec)
+    return rec
+
+
+def test_mean_std_n_per_variant(tmp_path):
+    fids = [10.0, 12.0, 17.0]
+    for seed, fid in enumerate(fids):
+        record(tmp_path, "DCGAN", seed, fid=fid)
+    record(tmp_path, "InfoGAN", 0, fid=30.0, code_accuracy=0.8)
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    rows = list(csv.DictReader(io.StringIO((out / "table.csv").read_text())))
+    dcgan = next(r for r in rows if r["model"] == "DCGAN")
+    assert float(dcgan["fid_mean"]) == pytest.approx(statistics.fmean(fids))
+    assert float(dcgan["fid_std"]) == pytest.approx(statistics.stdev(fids))
+    assert dcgan["fid_n"] == "3" and dcgan["n_finished"] == "3"
+    assert float(dcgan["wall_time_s_mean"]) == pytest.approx(41.0)
+    assert dcgan["code_accuracy_n"] == "0"
+    md = (out / "table.md").read_text()
+    assert f"| DCGAN | {statistics.fmean(fids):.2f} ± {statistics.stdev(fids):.2f} |" in md
+    assert "| InfoGAN | 30.00 |" in md and "0.800" in md  # n = 1: no ± part
+    assert "extractor `domain`" in md and "1000 generated vs 1000 real" in md
+    manifest = json.loads((out / "runs.json").read_text())
+    assert len(manifest["runs"]) == 4 and manifest["runs"][0]["config"]["model"]
+
+
+def test_diverged_runs_show_as_diverged(tmp_path):
+    record(tmp_path, "WGAN-clip", 0, status="diverged", fid=float("nan"))
+    record(tmp_path, "WGAN-clip", 1, status="diverged")
+    record(tmp_path, "DCGAN", 0, fid=10.0)
+    record(tmp_path, "DCGAN", 1, status="diverged", fid=999.0)
+    record(tmp_path, "DCGAN", 2, fid=14.0)
+    record(tmp_path, "DCGAN", 3, status="running")
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    md = (out / "table.md").read_text()
+    wgan = next(line for line in md.splitlines() if line.startswith("| WGAN-clip |"))
+    assert wgan.count("diverged") >= 3 and "nan" not in wgan.lower()
+    dcgan = next(line for line in md.splitlines() if line.startswith("| DCGAN |"))
+    assert "12.00 ± 2.83" in dcgan and "2 (+1 diverged)" in dcgan  # 999 never averaged
+    assert "Excluded (not finished)" in md and "(running)" in md
+    rows = {r["model"]: r for r in csv.DictReader(io.StringIO((out / "table.csv").read_text()))}
+    assert rows["WGAN-clip"]["status"] == "diverged" and rows["WGAN-clip"]["fid_mean"] == ""
+    assert rows["DCGAN"]["n_diverged"] == "1"
+
+
+def test_rows_split_by_config_not_seed_and_labels_say_what_differs(tmp_path):
+    recs = [record(tmp_path, "DCGAN", s, fid=10.0 + s) for s in range(2)]
+    recs += [record(tmp_path, "DCGAN", s, fid=20.0, extra_model={"lr_g": 1e-3}) for s in range(2)]
+    rows = group_rows(recs)
+    assert sorted(r.label for r in rows) == ["DCGAN (lr_g=0.0002)", "DCGAN (lr_g=0.001)"]
+    assert all(len(r.runs) == 2 for r in rows)
+    assert "DCGAN (lr_g=0.001)" in render_csv(rows)
+
+
+def test_plot_and_best_grid(tmp_path):
+    for seed, fid in enumerate([12.0, 10.0]):
+        rec = record(tmp_path, "DCGAN", seed, fid=fid)
+        grid = tmp_path / rec["run_dir"] / "grids" / "final.png"
+        grid.parent.mkdir(parents=True)
+        grid.write_bytes(b"png of seed %d" % seed)
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    assert (out / "grids" / "DCGAN.png").read_bytes() == b"png of seed 1"  # lowest FID
+    assert (out / "fid_vs_wall_time.png").stat().st_size > 1000

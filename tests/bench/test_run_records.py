@@ -1,0 +1,91 @@
+"""record.json: written atomically for every run with config, environment, progress, metrics
+and a status that says how the run ended."""
+
+import json
+import signal
+
+import pytest
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from stand_ins import DivergeAfter, RaiseAfter, tiny_config
+
+from ganzoo.bench.records import best_entry, read_record, write_json_atomic
+from ganzoo.cli import run_lightning_cli
+
+
+def fit(tmp_path, *extra, run=True):
+    cfg = tiny_config(tmp_path / "dcgan_tiny.yaml")
+    args = ["--config", str(cfg), f"--runs_dir={tmp_path / 'runs'}", "--trainer.logger=false",
+            *extra]
+    return run_lightning_cli(["fit", *args] if run else args, run=run)
+
+
+def test_finished_run_record(tmp_path):
+    cli = fit(tmp_path, "--seed_everything=3")
+    run_dir = tmp_path / "runs" / "digits" / "dcgan_tiny__seed_everything=3"
+    assert cli.trainer.default_root_dir == str(run_dir)
+    record = read_record(run_dir)
+    assert record["status"] == "finished" and record["error"] is None
+    assert record["benchmark"] == "digits" and record["run_name"] == run_dir.name
+    assert record["variant"] == "DCGAN" and record["seed"] == 3
+    # the full resolved config, re-usable as a LightningCLI config
+    assert record["config"]["model"]["class_path"] == "ganzoo.models.DCGAN"
+    assert record["config"]["model"]["init_args"]["lr_g"] == 2e-4  # a default, resolved
+    assert record["config"]["trainer"]["default_root_dir"] == str(run_dir)
+    assert record["argv"][:2] == ["ganzoo", "fit"]
+    assert record["versions"]["torch"] and record["versions"]["lightning"]
+    assert "commit" in record["git"] and record["device"]["world_size"] == 1
+    assert record["progress"]["g_steps"] == 8 and record["progress"]["images_seen"] == 8 * 32
+    # one evaluation per epoch, each stamped with wall time; final = last; best = lowest FID
+    assert [e["epoch"] for e in record["history"]] == [0, 1]
+    assert all(e["wall_time_s"] is not None for e in record["history"])
+    assert record["final"] == record["history"][-1]
+    assert record["best"]["metrics"]["fid"] == min(e["metrics"]["fid"] for e in record["history"])
+    assert record["final"]["protocol"]["extractor"] == "stand-in"
+    assert record["wall_time_s"] > 0
+    assert (run_dir / "config.yaml").is_file() and (run_dir / "grids" / "final.png").is_file()
+    assert list((run_dir / "checkpoints").glob("*.ckpt"))
+    assert not list(run_dir.glob(".*.tmp"))
+
+
+def test_diverged_run_record(tmp_path):
+    cli = fit(tmp_path, run=False)
+    cli.trainer.callbacks.append(DivergeAfter(steps=2))
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    record = read_record(cli.trainer.default_root_dir)
+    assert record["status"] == "diverged"
+
+
+@pytest.mark.parametrize("exception,status", [
+    (SIGTERMException(), "interrupted"),
+    (KeyboardInterrupt(), "interrupted"),
+    (RuntimeError("boom"), "failed"),
+])
+def test_interrupted_and_failed_run_records(tmp_path, exception, status):
+    cli = fit(tmp_path, run=False)
+    cli.trainer.callbacks.append(RaiseAfter(exception, steps=2))
+    sigint = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises((SystemExit, RuntimeError)):
+            cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    finally:
+        signal.signal(signal.SIGINT, sigint)  # Lightning ignores SIGINT after a Ctrl-C
+    record = read_record(cli.trainer.default_root_dir)
+    assert record["status"] == status
+    assert (record["error"] is not None) == (status == "failed")
+    assert record["ended_at"] is not None
+
+
+def test_write_json_atomic_replaces_whole_file(tmp_path):
+    path = tmp_path / "record.json"
+    write_json_atomic(path, {"a": 1})
+    write_json_atomic(path, {"b": [1, 2]})
+    assert json.loads(path.read_text()) == {"b": [1, 2]}
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
+
+
+def test_best_entry_skips_missing_and_nan():
+    history = [{"metrics": {"fid": float("nan")}}, {"metrics": {"fid": 3.0}},
+               {"metrics": {"fid": 2.0}}, {"metrics": {}}]
+    assert best_entry(history)["metrics"]["fid"] == 2.0
+    assert best_entry([{"metrics": {}}]) == {"metrics": {}}
+    assert best_entry([]) is None

@@ -1,0 +1,63 @@
+"""`ganzoo sweep` end to end on digits: 2 runs as subprocesses -> records -> `ganzoo table`;
+a second call skips the finished runs; a failing run is reported and does not stop the rest."""
+
+import os
+
+import yaml
+from stand_ins import tiny_config
+
+from ganzoo.bench import main as bench_main
+from ganzoo.bench.records import read_record
+
+
+def write_sweep(tmp_path, configs, **extra_params):
+    sweep = {"name": "t", "method": "grid", "metric": {"name": "val/fid", "goal": "minimize"},
+             "parameters": {"config": {"values": [str(c) for c in configs]}, **extra_params},
+             "command": ["${env}", "${interpreter}", "-m", "ganzoo", "fit", "${args}"]}
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(sweep))
+    return path
+
+
+def test_two_run_sweep_records_table_and_resume(tmp_path, subprocess_env, capsys):
+    configs = [tiny_config(tmp_path / "dcgan_tiny.yaml"),
+               tiny_config(tmp_path / "wgan_tiny.yaml", model="WGAN", epochs=1)]
+    sweep = write_sweep(tmp_path, configs)
+    runs = tmp_path / "runs"
+    assert bench_main(["sweep", str(sweep), "--workers", "2", "--", f"--runs_dir={runs}"]) == 0
+    out = capsys.readouterr().out
+    assert "2 to run with 2 worker(s)" in out and out.count("finished in") == 2
+    run_dirs = sorted((runs / "digits").iterdir())
+    assert [d.name for d in run_dirs] == ["dcgan_tiny", "wgan_tiny"]
+    for run_dir in run_dirs:
+        record = read_record(run_dir)
+        assert record["status"] == "finished"
+        assert record["device"]["torch_threads"] == max(1, (os.cpu_count() or 1) // 2)
+        assert (run_dir / "stdout.log").stat().st_size > 0
+        assert list((run_dir / "wandb").glob("offline-run-*"))
+    mtimes = [(d / "record.json").stat().st_mtime_ns for d in run_dirs]
+
+    assert bench_main(["sweep", str(sweep), "--workers", "2", "--", f"--runs_dir={runs}"]) == 0
+    assert "2 already done (skipped), 0 to run" in capsys.readouterr().out
+    assert [(d / "record.json").stat().st_mtime_ns for d in run_dirs] == mtimes
+
+    results = tmp_path / "results"
+    assert bench_main(["table", str(runs / "digits"), "--out", str(results), "--no-wandb"]) == 0
+    md = (results / "digits" / "table.md").read_text()
+    assert "| DCGAN |" in md and "| WGAN-gp |" in md and "FID" in md
+    assert (results / "digits" / "grids" / "DCGAN.png").is_file()
+    assert "| DCGAN |" in capsys.readouterr().out  # the table is printed too
+
+
+def test_failed_run_is_reported_and_the_sweep_goes_on(tmp_path, subprocess_env, capsys):
+    good = tiny_config(tmp_path / "good.yaml", epochs=1, batches=2)
+    bad = tiny_config(tmp_path / "bad.yaml", epochs=1, batches=2,
+                      extra_model="    n_critic: 0\n")  # rejected by the model: exit 2
+    sweep = write_sweep(tmp_path, [bad, good])
+    code = bench_main(["sweep", str(sweep), "--workers", "1", "--", f"--runs_dir={tmp_path / 'r'}"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "failed" in out and "bad" in out and "see " in out
+    assert read_record(tmp_path / "r" / "digits" / "good")["status"] == "finished"
+    log = (tmp_path / "r" / "digits" / "bad" / "stdout.log").read_text()
+    assert "ganzoo: error: model.n_critic: must be >= 1" in log

@@ -1,0 +1,105 @@
+"""Sweep files: valid W&B sweep configs, expanded locally the way W&B's agent would run them."""
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ganzoo.bench.sweep import (
+    build_command,
+    cli_args,
+    expand,
+    load_sweep,
+    plan_runs,
+    validate_sweep,
+)
+from ganzoo.cli import run_lightning_cli
+from ganzoo.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+SWEEPS = sorted((REPO / "experiments" / "sweeps").glob("*.yaml"))
+
+
+def test_there_are_sweep_files():
+    assert {p.name for p in SWEEPS} >= {"mnist5k_compare.yaml", "digits_smoke.yaml"}
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=lambda p: p.name)
+def test_sweep_file_is_a_valid_wandb_sweep_config(path):
+    sweep = yaml.safe_load(path.read_text())
+    validate_sweep(sweep, path.name)
+    assert "${args}" in sweep["command"] and sweep["metric"]["name"].startswith("val/")
+    try:  # W&B's own validator (the `sweeps` package behind `wandb[sweeps]`)
+        import sweeps
+    except ImportError:
+        pytest.skip("W&B's sweep validator (package `sweeps`) is not installed")
+    assert sweeps.schema_violations_from_proposed_config(sweep) == []
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=lambda p: p.name)
+def test_every_run_of_a_sweep_file_parses(path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    sweep = load_sweep(path)
+    commands = {}
+    for params in expand(sweep, count=2):
+        command = build_command(sweep, params)
+        commands.setdefault(params.get("config"), command)
+    for command in commands.values():
+        args = cli_args(command)
+        assert args[0] == "fit"
+        cli = run_lightning_cli(args[1:], run=False)  # parses and instantiates, runs nothing
+        assert cli.model is not None
+
+
+def test_compare_sweep_is_six_configs_times_three_seeds(monkeypatch):
+    monkeypatch.chdir(REPO)
+    runs = plan_runs(load_sweep(REPO / "experiments/sweeps/mnist5k_compare.yaml"))
+    assert len(runs) == 18 and len({r.dir for r in runs}) == 18
+    assert all(r.dir.parent == Path("runs/mnist5k") for r in runs)
+    assert "dcgan_mnist5k__seed_everything=2" in {r.name for r in runs}
+
+
+def test_grid_is_the_cartesian_product_with_constants():
+    sweep = {"method": "grid", "parameters": {"a": {"values": [1, 2]}, "b": {"values": ["x", "y"]},
+                                               "c": {"value": 0.5}}}
+    assert expand(sweep) == [{"a": 1, "b": "x", "c": 0.5}, {"a": 1, "b": "y", "c": 0.5},
+                             {"a": 2, "b": "x", "c": 0.5}, {"a": 2, "b": "y", "c": 0.5}]
+
+
+def test_random_is_seeded_and_respects_distributions():
+    sweep = {"method": "random", "parameters": {
+        "lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-2},
+        "n": {"min": 1, "max": 3}, "w": {"min": 0.0, "max": 1.0},
+        "k": {"values": ["a", "b"], "probabilities": [0.0, 1.0]},
+        "q": {"distribution": "q_uniform", "min": 0, "max": 10, "q": 5}}}
+    runs = expand(sweep, count=50, seed=1)
+    assert runs == expand(sweep, count=50, seed=1) and runs != expand(sweep, count=50, seed=2)
+    assert all(1e-5 <= r["lr"] <= 1e-2 for r in runs)
+    assert {r["n"] for r in runs} == {1, 2, 3} and all(isinstance(r["n"], int) for r in runs)
+    assert all(0 <= r["w"] <= 1 for r in runs) and {r["k"] for r in runs} == {"b"}
+    assert {r["q"] for r in runs} <= {0, 5, 10}
+    logs = [math.log10(r["lr"]) for r in runs]
+    assert min(logs) < -4 and max(logs) > -3  # spread over the decades
+
+
+@pytest.mark.parametrize("sweep,message", [
+    ({"method": "bayes", "parameters": {"a": {"values": [1]}}}, "wandb sweep FILE"),
+    ({"method": "random", "parameters": {"a": {"values": [1]}}}, "needs --count"),
+    ({"method": "grd", "parameters": {"a": {"values": [1]}}}, "method: 'grd'; allowed: grid"),
+    ({"method": "grid", "parameters": {"a": {"min": 0, "max": 1}}}, "parameters.a: grid search needs"),
+    ({"method": "grid", "parameters": {"a": {"distribution": "zipf"}}}, "distribution: 'zipf'"),
+])
+def test_bad_sweeps_fail_in_one_line(sweep, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as err:
+        validate_sweep(sweep)
+        expand(sweep)
+    assert "\n" not in str(err.value)
+
+
+def test_command_macros_are_filled_like_the_agent():
+    sweep = {"program": "train.py", "command": ["${env}", "${interpreter}", "${program}", "--x",
+                                                "${args}", "${args_no_hyphens}"]}
+    command = build_command(sweep, {"model.init_args.lr_g": 0.001, "flag": True})
+    assert command[1:] == ["train.py", "--x", "--model.init_args.lr_g=0.001", "--flag=True",
+                           "model.init_args.lr_g=0.001", "flag=True"]

@@ -1,0 +1,41 @@
+"""Every experiment config parses and instantiates through the CLI (nothing is downloaded or
+trained), cites its source, and every dataset has its configs."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ganzoo.cli import run_lightning_cli
+from ganzoo.models import GANModule
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+CONFIGS = sorted(EXPERIMENTS.glob("*.yaml"))
+PAPERS = ("Goodfellow", "Radford", "Arjovsky", "Gulrajani", "Mirza", "Chen")
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_config_instantiates(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative data roots point at an empty directory
+    cli = run_lightning_cli(["--config", str(path)], run=False)
+    assert isinstance(cli.model, GANModule)
+    config = yaml.safe_load(path.read_text())
+    assert cli.datamodule.hparams.dataset == config["data"]["dataset"]
+    assert not cli.datamodule.hparams.download  # offline: never fetch
+    assert cli.model.data_shape == tuple(cli.datamodule.data_shape)
+    assert Path(cli.trainer.default_root_dir).parts[-2] == config["data"]["dataset"]
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_config_cites_its_source(path):
+    header = path.read_text().split("model:")[0]
+    assert any(name in header for name in PAPERS), f"{path.name}: cite the paper in a comment"
+
+
+def test_every_dataset_has_configs():
+    datasets = {yaml.safe_load(p.read_text())["data"]["dataset"] for p in CONFIGS}
+    assert datasets >= {"mnist5k", "digits", "mnist", "fashion_mnist", "cifar10", "celeba",
+                        "ring8", "grid25", "gauss1d"}
+    mnist5k = {p.stem for p in CONFIGS if p.stem.endswith("_mnist5k")}
+    assert mnist5k == {f"{m}_mnist5k" for m in
+                       ("vanilla", "dcgan", "wgan_clip", "wgan_gp", "cgan", "infogan")}
