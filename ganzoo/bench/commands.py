@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import time
 
 from ganzoo.errors import ConfigError
 
@@ -130,16 +131,23 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, command: str) -> int:
-    from ganzoo.bench.sweep import load_sweep, plan_runs, run_all
+    from ganzoo.bench.sweep import clock, load_sweep, plan_runs, run_all
     from ganzoo.bench.table import write_table
 
+    start = time.perf_counter()
     sweep = load_sweep(args.sweep)
     runs = plan_runs(sweep)
-    run_all(runs, workers=args.workers or default_workers())
+    workers = args.workers or default_workers()
+    run_all(runs, workers=workers)
+    ran = sum(r.status not in ("skipped", "pending") for r in runs)
+    note = (f"Wall time of this command: {clock(time.perf_counter() - start)} for {ran} of "
+            f"{len(runs)} runs with {workers} worker(s) (training and evaluation; runs already "
+            f"done were skipped)")
     # Only this sweep's runs: other runs of the same benchmark stay out of its table.
-    outputs = write_table([r.dir for r in runs if r.dir.is_dir()], out_root=args.out, command=command,
-                          use_wandb=not args.no_wandb)
+    outputs = write_table([r.dir for r in runs if r.dir.is_dir()], out_root=args.out,
+                          command=command, use_wandb=not args.no_wandb, notes=[note])
     for out in outputs.values():
         print((out / "table.md").read_text())
         print(f"written: {out}/")
+    print(f"compare: done in {clock(time.perf_counter() - start)} (sweep, table and W&B log)")
     return 1 if any(r.status == "failed" for r in runs) else 0

@@ -297,7 +297,7 @@ def run_all(
         elapsed = time.perf_counter() - start
         running = sum(r.status == "running" for r in todo)
         printer(f"[{counts['done'] + counts['failed']}/{total} done, {running} running, "
-                f"{counts['failed']} failed, {_clock(elapsed)}] {what} {run.name}")
+                f"{counts['failed']} failed, {clock(elapsed)}] {what} {run.name}")
 
     def work(run: Run) -> Run:
         with lock:
@@ -338,10 +338,10 @@ def run_all(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(work, todo))
     printer(f"sweep: {counts['done']} finished, {counts['failed']} failed, {skipped} skipped "
-            f"in {_clock(time.perf_counter() - start)}")
+            f"in {clock(time.perf_counter() - start)}")
     return runs
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes:d}m{secs:02d}s"

@@ -170,9 +170,9 @@ def count_cell(row: Row) -> str:
 
 # ------------------------------------------------------------------ writing
 def render_markdown(benchmark: str, rows: list[Row], records: list[dict[str, Any]],
-                    command: str) -> str:
+                    command: str, notes: list[str] | None = None) -> str:
     metrics = metric_names(rows)
-    header = [_header(benchmark, rows, records, command)]
+    header = [_header(benchmark, rows, records, command, notes or [])]
     titles = [m.upper() if m in MAIN_METRICS else m for m in metrics]
     cols = ["model", *titles, "wall time", "images seen", "n"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -201,7 +201,8 @@ def render_markdown(benchmark: str, rows: list[Row], records: list[dict[str, Any
     return "\n".join(header + lines + per_run + tail) + "\n"
 
 
-def _header(benchmark: str, rows: list[Row], records: list[dict[str, Any]], command: str) -> str:
+def _header(benchmark: str, rows: list[Row], records: list[dict[str, Any]], command: str,
+            notes: list[str]) -> str:
     done = [r for row in rows for r in row.runs]
     commits = sorted({(r.get("git") or {}).get("commit") or "unknown" for r in done})
     dirty = any((r.get("git") or {}).get("dirty") for r in done)
@@ -238,6 +239,7 @@ def _header(benchmark: str, rows: list[Row], records: list[dict[str, Any]], comm
             f"seed {p.get('seed')}")
     budgets = sorted({_budget(r) for r in done})
     lines.append("- Budget: " + "; ".join(budgets))
+    lines += [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n\n"
 
 
@@ -327,10 +329,11 @@ def manifest_entry(record: dict[str, Any], label: str) -> dict[str, Any]:
 
 def write_table(paths: Iterable[str | Path], out_root: str | Path = "results",
                 command: str = "ganzoo table", wandb_dir: str | Path | None = None,
-                use_wandb: bool = True) -> dict[str, Path]:
+                use_wandb: bool = True, notes: list[str] | None = None) -> dict[str, Path]:
     """Aggregate the records under ``paths`` into ``<out_root>/<benchmark>/`` per benchmark.
 
-    Returns the output directory of each benchmark.
+    ``notes`` are extra header lines (``ganzoo compare`` adds its wall time). Returns the
+    output directory of each benchmark.
     """
     paths = list(paths)
     records = find_records(paths)
@@ -346,7 +349,7 @@ def write_table(paths: Iterable[str | Path], out_root: str | Path = "results",
         out = Path(out_root) / sanitize(benchmark)
         out.mkdir(parents=True, exist_ok=True)
         rows = group_rows(recs)
-        markdown = render_markdown(benchmark, rows, recs, command)
+        markdown = render_markdown(benchmark, rows, recs, command, notes)
         (out / "table.md").write_text(markdown)
         (out / "table.csv").write_text(render_csv(rows))
         plot_fid_vs_time(rows, out / "fid_vs_wall_time.png")

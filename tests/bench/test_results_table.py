@@ -96,3 +96,21 @@ def test_plot_and_best_grid(tmp_path):
     out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
     assert (out / "grids" / "DCGAN.png").read_bytes() == b"png of seed 1"  # lowest FID
     assert (out / "fid_vs_wall_time.png").stat().st_size > 1000
+
+
+def test_comparison_is_logged_as_a_wandb_table(tmp_path, monkeypatch):
+    from ganzoo.bench.wandb_logger import read_offline_run
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    for seed in range(2):
+        record(tmp_path, "DCGAN", seed, fid=10.0 + seed)
+    write_table([tmp_path / "runs"], out_root=tmp_path / "results", wandb_dir=tmp_path / "wb")
+    [run] = (tmp_path / "wb" / "wandb").glob("offline-run-*")
+    rows = read_offline_run(run)["history"]
+    table = next(row["b/comparison"] for row in rows if "b/comparison" in row)
+    assert table["_type"] == "table-file" and table["nrows"] == 1
+    [path] = (run / "files").rglob("*.table.json")
+    data = json.loads(path.read_text())
+    assert data["columns"][:4] == ["model", "n", "n_diverged", "fid_mean"]
+    assert data["data"][0][:4] == ["DCGAN", 2, 0, 10.5]
+    assert any("b/figures" in row for row in rows)  # plot and grids as images

@@ -61,3 +61,15 @@ def test_failed_run_is_reported_and_the_sweep_goes_on(tmp_path, subprocess_env, 
     assert read_record(tmp_path / "r" / "digits" / "good")["status"] == "finished"
     log = (tmp_path / "r" / "digits" / "bad" / "stdout.log").read_text()
     assert "ganzoo: error: model.n_critic: must be >= 1" in log
+
+
+def test_compare_runs_the_sweep_then_writes_and_prints_the_table(tmp_path, subprocess_env,
+                                                                  capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sweep = write_sweep(tmp_path, [tiny_config(tmp_path / "dcgan_tiny.yaml", epochs=1)])
+    assert bench_main(["compare", "--sweep", str(sweep), "--workers", "1", "--no-wandb"]) == 0
+    out = capsys.readouterr().out
+    md = (tmp_path / "results" / "digits" / "table.md").read_text()
+    assert md in out and "| DCGAN |" in md
+    assert f"Command: `ganzoo compare --sweep {sweep} --workers 1 --no-wandb`" in md
+    assert "Wall time of this command:" in md and "compare: done in" in out
