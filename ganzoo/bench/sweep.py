@@ -58,8 +58,14 @@ def load_sweep(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"sweep: file {str(path)!r} does not exist")
-    with open(path) as fh:
-        sweep = yaml.safe_load(fh)
+    try:
+        with open(path) as fh:
+            sweep = yaml.safe_load(fh)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"sweep: {path} is not valid YAML{where}: "
+                          f"{getattr(err, 'problem', None) or err}") from err
     validate_sweep(sweep, str(path))
     return sweep
 
@@ -234,7 +240,8 @@ def plan_runs(sweep: dict[str, Any], count: int | None = None, seed: int = 0,
     return list(runs.values())
 
 
-RUN_ARTEFACTS = ("record.json", "stdout.log", "config.yaml", "grids", "checkpoints", "wandb")
+RUN_ARTEFACTS = ("record.json", "stdout.log", "config.yaml", "evaluations.jsonl", "grids",
+                 "checkpoints", "wandb")
 
 
 def clean_run_dir(run_dir: Path) -> None:

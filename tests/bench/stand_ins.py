@@ -21,7 +21,7 @@ class StandInEvaluation(L.Callback):
         self.every_n_epochs = every_n_epochs
         self.history: list[dict] = []
 
-    def evaluate(self, trainer: L.Trainer, pl_module) -> dict:
+    def evaluate(self, trainer: L.Trainer, pl_module, epoch: int) -> dict:
         real = torch.stack([trainer.datamodule.split("test")[i][0] for i in range(64)])
         fake = pl_module.sample(64, generator=torch.Generator().manual_seed(0)).cpu()
         real, fake = real.flatten(1).double(), fake.flatten(1).double()
@@ -30,21 +30,21 @@ class StandInEvaluation(L.Callback):
                    "kid": float(fid) / 100, "kid_std": 0.0}
         if getattr(pl_module, "conditional", False):
             metrics["label_accuracy"] = 0.5
-        entry = {"epoch": trainer.current_epoch, "g_steps": pl_module.g_steps,
+        entry = {"epoch": epoch, "g_steps": pl_module.g_steps,
                  "metrics": metrics, "protocol": dict(PROTOCOL)}
         self.history.append(entry)
         return metrics
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
-            metrics = self.evaluate(trainer, pl_module)
+        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:  # epoch = finished epochs
+            metrics = self.evaluate(trainer, pl_module, trainer.current_epoch + 1)
             for name, value in metrics.items():
                 pl_module.log(f"val/{name}", value)
 
     def on_fit_end(self, trainer, pl_module) -> None:
         if self.history and self.history[-1]["g_steps"] == pl_module.g_steps:
             return
-        metrics = self.evaluate(trainer, pl_module)
+        metrics = self.evaluate(trainer, pl_module, trainer.current_epoch)
         for logger in trainer.loggers:
             logger.log_metrics({f"val/{k}": v for k, v in metrics.items()}, step=trainer.global_step)
 

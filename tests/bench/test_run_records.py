@@ -36,7 +36,7 @@ def test_finished_run_record(tmp_path):
     assert "commit" in record["git"] and record["device"]["world_size"] == 1
     assert record["progress"]["g_steps"] == 8 and record["progress"]["images_seen"] == 8 * 32
     # one evaluation per epoch, each stamped with wall time; final = last; best = lowest FID
-    assert [e["epoch"] for e in record["history"]] == [0, 1]
+    assert [e["epoch"] for e in record["history"]] == [1, 2]
     assert all(e["wall_time_s"] is not None for e in record["history"])
     assert record["final"] == record["history"][-1]
     assert record["best"]["metrics"]["fid"] == min(e["metrics"]["fid"] for e in record["history"])
