@@ -67,17 +67,32 @@ class GanzooCLI(LightningCLI):
     """LightningCLI over :class:`GANModule` subclasses and :class:`GANDataModule`."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
-        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
-        parser.add_argument("--benchmark", type=str | None, default=None,
-                            help="Benchmark of this run (default: data.dataset).")
-        parser.add_argument("--run_name", type=str | None, default=None,
-                            help="Run name (default: derived from the config files and overrides).")
-        parser.add_argument("--runs_dir", type=str, default="runs",
-                            help="Root of the run directories.")
+        parser.link_arguments(
+            "data.data_shape", "model.init_args.data_shape", apply_on="instantiate"
+        )
+        parser.link_arguments(
+            "data.num_classes", "model.init_args.num_classes", apply_on="instantiate"
+        )
+        parser.add_argument(
+            "--benchmark",
+            type=str | None,
+            default=None,
+            help="Benchmark of this run (default: data.dataset).",
+        )
+        parser.add_argument(
+            "--run_name",
+            type=str | None,
+            default=None,
+            help="Run name (default: derived from the config files and overrides).",
+        )
+        parser.add_argument(
+            "--runs_dir", type=str, default="runs", help="Root of the run directories."
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
-        self.raw_args = list(sys.argv[1:] if args is None else args) if not isinstance(args, dict) else []
+        """Keeps the raw arguments: the run name derives from them (ganzoo.bench.naming)."""
+        raw = sys.argv[1:] if args is None else args
+        self.raw_args = list(raw) if isinstance(raw, list | tuple) else []
         super().parse_arguments(parser, args)
 
     def before_instantiate_classes(self) -> None:

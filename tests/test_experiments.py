@@ -34,8 +34,18 @@ def test_config_cites_its_source(path):
 
 def test_every_dataset_has_configs():
     datasets = {yaml.safe_load(p.read_text())["data"]["dataset"] for p in CONFIGS}
-    assert datasets >= {"mnist5k", "digits", "mnist", "fashion_mnist", "cifar10", "celeba",
-                        "ring8", "grid25", "gauss1d"}
+    assert datasets >= {
+        "mnist5k",
+        "digits",
+        "mnist",
+        "fashion_mnist",
+        "cifar10",
+        "celeba",
+        "ring8",
+        "grid25",
+        "gauss1d",
+    }
     mnist5k = {p.stem for p in CONFIGS if p.stem.endswith("_mnist5k")}
-    assert mnist5k == {f"{m}_mnist5k" for m in
-                       ("vanilla", "dcgan", "wgan_clip", "wgan_gp", "cgan", "infogan")}
+    assert mnist5k == {
+        f"{m}_mnist5k" for m in ("vanilla", "dcgan", "wgan_clip", "wgan_gp", "cgan", "infogan")
+    }

@@ -15,8 +15,14 @@ from __future__ import annotations
 from ganzoo.bench.records import RunRecordCallback, read_record, write_json_atomic
 from ganzoo.bench.wandb_logger import FailSafeWandbLogger, read_offline_run
 
-__all__ = ["FailSafeWandbLogger", "RunRecordCallback", "main", "read_offline_run", "read_record",
-           "write_json_atomic"]
+__all__ = [
+    "FailSafeWandbLogger",
+    "RunRecordCallback",
+    "main",
+    "read_offline_run",
+    "read_record",
+    "write_json_atomic",
+]
 
 
 def main(argv: list[str]) -> int:

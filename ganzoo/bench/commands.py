@@ -34,22 +34,38 @@ def default_workers() -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineArgumentParser(prog="ganzoo", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineArgumentParser(
+        prog="ganzoo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineArgumentParser)
 
     sweep = sub.add_parser("sweep", help="run a W&B-format sweep file locally")
     sweep.add_argument("file", help="sweep YAML (W&B sweep format)")
-    sweep.add_argument("--workers", type=int, default=1,
-                       help="runs at once (one GPU each when present, else CPU processes)")
-    sweep.add_argument("--count", type=int, default=None,
-                       help="runs to draw (random; required unless run_cap) or first N (grid)")
+    sweep.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="runs at once (one GPU each when present, else CPU processes)",
+    )
+    sweep.add_argument(
+        "--count",
+        type=int,
+        default=None,
+        help="runs to draw (random; required unless run_cap) or first N (grid)",
+    )
     sweep.add_argument("--seed", type=int, default=0, help="seed of the random search")
-    sweep.add_argument("--threads", type=int, default=None,
-                       help="torch threads per CPU run (default: cores // workers)")
+    sweep.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads per CPU run (default: cores // workers)",
+    )
     sweep.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
-    sweep.add_argument("--runs-dir", default=None,
-                       help="root of the run directories (passed to each run as --runs_dir)")
+    sweep.add_argument(
+        "--runs-dir",
+        default=None,
+        help="root of the run directories (passed to each run as --runs_dir)",
+    )
 
     table = sub.add_parser("table", help="aggregate run records into results/<benchmark>/")
     table.add_argument("dirs", nargs="+", help="run or benchmark directories (runs/mnist5k)")
@@ -59,8 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     repro = sub.add_parser("reproduce", help="re-run a results directory and compare")
     repro.add_argument("results", help="a results directory with runs.json (results/mnist5k)")
-    repro.add_argument("--only", action="append", default=None,
-                       help="runs whose name or row matches (glob or substring); repeatable")
+    repro.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        help="runs whose name or row matches (glob or substring); repeatable",
+    )
     repro.add_argument("--limit", type=int, default=None, help="at most this many runs")
     repro.add_argument("--workers", type=int, default=None, help="runs at once")
     repro.add_argument("--runs-dir", default="runs", help="where the new runs go")
@@ -69,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", help="the main job: the default comparison sweep + table")
     compare.add_argument("--sweep", default=COMPARE_SWEEP, help="the sweep file")
-    compare.add_argument("--workers", type=int, default=None,
-                         help="runs at once (default: GPUs, else CPU cores)")
+    compare.add_argument(
+        "--workers", type=int, default=None, help="runs at once (default: GPUs, else CPU cores)"
+    )
     compare.add_argument("--out", default="results", help="root of the results directories")
     compare.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
     return parser
@@ -110,8 +131,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_table(args: argparse.Namespace, command: str) -> int:
     from ganzoo.bench.table import write_table
 
-    outputs = write_table(args.dirs, out_root=args.out, command=command,
-                          use_wandb=not args.no_wandb)
+    outputs = write_table(
+        args.dirs, out_root=args.out, command=command, use_wandb=not args.no_wandb
+    )
     for out in outputs.values():
         print((out / "table.md").read_text())
         print(f"written: {out}/table.md, table.csv, fid_vs_wall_time.png, grids/, runs.json")
@@ -122,9 +144,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from ganzoo.bench.reproduce import ATOL, RTOL, reproduce
 
     comparisons, report = reproduce(
-        args.results, runs_dir=args.runs_dir, only=args.only, limit=args.limit,
+        args.results,
+        runs_dir=args.runs_dir,
+        only=args.only,
+        limit=args.limit,
         workers=args.workers or default_workers(),
-        rtol=RTOL if args.rtol is None else args.rtol, atol=ATOL if args.atol is None else args.atol,
+        rtol=RTOL if args.rtol is None else args.rtol,
+        atol=ATOL if args.atol is None else args.atol,
     )
     print(report)
     return 0 if all(c.ok for c in comparisons) else 1
@@ -140,12 +166,19 @@ def cmd_compare(args: argparse.Namespace, command: str) -> int:
     workers = args.workers or default_workers()
     run_all(runs, workers=workers)
     ran = sum(r.status not in ("skipped", "pending") for r in runs)
-    note = (f"Wall time of this command: {clock(time.perf_counter() - start)} for {ran} of "
-            f"{len(runs)} runs with {workers} worker(s) (training and evaluation; runs already "
-            f"done were skipped)")
+    note = (
+        f"Wall time of this command: {clock(time.perf_counter() - start)} for {ran} of "
+        f"{len(runs)} runs with {workers} worker(s) (training and evaluation; runs already "
+        f"done were skipped)"
+    )
     # Only this sweep's runs: other runs of the same benchmark stay out of its table.
-    outputs = write_table([r.dir for r in runs if r.dir.is_dir()], out_root=args.out,
-                          command=command, use_wandb=not args.no_wandb, notes=[note])
+    outputs = write_table(
+        [r.dir for r in runs if r.dir.is_dir()],
+        out_root=args.out,
+        command=command,
+        use_wandb=not args.no_wandb,
+        notes=[note],
+    )
     for out in outputs.values():
         print((out / "table.md").read_text())
         print(f"written: {out}/")

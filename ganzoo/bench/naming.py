@@ -31,8 +31,12 @@ from typing import Any
 import yaml
 
 LOCATION_KEYS = ("benchmark", "run_name", "runs_dir", "trainer.default_root_dir")
-NOT_IN_NAME = (*LOCATION_KEYS, "trainer.logger", "trainer.enable_progress_bar",
-               "trainer.enable_model_summary")
+NOT_IN_NAME = (
+    *LOCATION_KEYS,
+    "trainer.logger",
+    "trainer.enable_progress_bar",
+    "trainer.enable_model_summary",
+)
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 DEFAULT_RUNS_DIR = "runs"
 MAX_NAME_LENGTH = 120
@@ -80,8 +84,11 @@ def run_name(args: list[str]) -> str:
     explicit = dict(overrides).get("run_name")
     if explicit:
         return sanitize(explicit)
-    values = {k: v for k, v in overrides  # the last one wins
-              if not any(k == p or k.startswith(p + ".") for p in NOT_IN_NAME)}
+    values = {
+        k: v
+        for k, v in overrides  # the last one wins
+        if not any(k == p or k.startswith(p + ".") for p in NOT_IN_NAME)
+    }
     last = [k.rsplit(".", 1)[-1] for k in values]
     parts = ["+".join(Path(c).stem for c in configs) or "run"]
     for key in sorted(values):
@@ -106,7 +113,9 @@ def resolve_run_location(args: list[str]) -> RunLocation:
     for path in configs:
         merged.update(flatten(load_yaml(path)))
     merged.update(dict(overrides))
-    benchmark = sanitize(str(merged.get("benchmark") or merged.get("data.dataset") or default_dataset()))
+    benchmark = sanitize(
+        str(merged.get("benchmark") or merged.get("data.dataset") or default_dataset())
+    )
     name = run_name(args)
     root = merged.get("trainer.default_root_dir")
     if root:

@@ -36,8 +36,17 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 SCHEMA_VERSION = 1
 DONE_STATUSES = ("finished", "diverged")
-PACKAGES = ("ganzoo", "torch", "torchvision", "lightning", "torchmetrics", "torch-fidelity",
-            "wandb", "numpy", "jsonargparse")
+PACKAGES = (
+    "ganzoo",
+    "torch",
+    "torchvision",
+    "lightning",
+    "torchmetrics",
+    "torch-fidelity",
+    "wandb",
+    "numpy",
+    "jsonargparse",
+)
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
@@ -85,10 +94,24 @@ def git_info(cwd: str | Path | None = None) -> dict[str, Any]:
     """Commit of the ganzoo checkout and whether tracked files differ from it."""
     cwd = cwd or Path(__file__).resolve().parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=10).stdout.strip() != ""
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = (
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            != ""
+        )
         return {"commit": commit, "dirty": dirty}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
@@ -239,9 +262,16 @@ class RunRecordCallback(L.Callback):
             "error": None,
         }
         for logger in trainer.loggers:
-            logger.log_hyperparams({"ganzoo": {"config": self.config, "seed": self.record["seed"],
-                                               "git": self.record["git"],
-                                               "run_name": self.record["run_name"]}})
+            logger.log_hyperparams(
+                {
+                    "ganzoo": {
+                        "config": self.config,
+                        "seed": self.record["seed"],
+                        "git": self.record["git"],
+                        "run_name": self.record["run_name"],
+                    }
+                }
+            )
         self._write(trainer, pl_module)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -258,7 +288,9 @@ class RunRecordCallback(L.Callback):
         status = "diverged" if getattr(pl_module, "diverged", False) else "finished"
         self._write(trainer, pl_module, status=status)
 
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
         if not self.record:
             return
         interrupted = isinstance(exception, KeyboardInterrupt | SIGTERMException)
@@ -275,14 +307,21 @@ class RunRecordCallback(L.Callback):
         self._stamps += [round(time.perf_counter() - self._start, 3)] * new
         return True
 
-    def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, status: str | None = None,
-               error: str | None = None) -> None:
+    def _write(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        status: str | None = None,
+        error: str | None = None,
+    ) -> None:
         if not trainer.is_global_zero or not self.record:
             return
         record = self.record
         history = evaluation_history(trainer) or []
-        stamped = [dict(entry, wall_time_s=self._stamps[i] if i < len(self._stamps) else None)
-                   for i, entry in enumerate(history)]
+        stamped = [
+            dict(entry, wall_time_s=self._stamps[i] if i < len(self._stamps) else None)
+            for i, entry in enumerate(history)
+        ]
         world = trainer.world_size
         record.update(
             wall_time_s=round(time.perf_counter() - self._start, 3),

@@ -46,14 +46,19 @@ class Comparison:
 def load_manifest(results_dir: str | Path) -> dict[str, Any]:
     path = Path(results_dir) / "runs.json"
     if not path.is_file():
-        raise ConfigError(f"reproduce: {path} not found; give a directory written by `ganzoo table`")
+        raise ConfigError(
+            f"reproduce: {path} not found; give a directory written by `ganzoo table`"
+        )
     with open(path) as fh:
         return json.load(fh)
 
 
-def select(runs: list[dict[str, Any]], only: list[str] | None, limit: int | None) -> list[dict[str, Any]]:
+def select(
+    runs: list[dict[str, Any]], only: list[str] | None, limit: int | None
+) -> list[dict[str, Any]]:
     """Runs whose name or row matches any ``only`` pattern (glob or substring), first ``limit``."""
     if only:
+
         def matches(run: dict[str, Any]) -> bool:
             names = (run.get("run_name", ""), run.get("row", ""))
             return any(fnmatch.fnmatch(n, p) or p in n for p in only for n in names)
@@ -98,8 +103,12 @@ def close(a: Any, b: Any, rtol: float, atol: float) -> bool:
     return abs(float(a) - float(b)) <= atol + rtol * abs(float(a))
 
 
-def compare(entries: list[dict[str, Any]], new: dict[str, dict[str, Any] | None],
-            rtol: float = RTOL, atol: float = ATOL) -> list[Comparison]:
+def compare(
+    entries: list[dict[str, Any]],
+    new: dict[str, dict[str, Any] | None],
+    rtol: float = RTOL,
+    atol: float = ATOL,
+) -> list[Comparison]:
     """Cell-by-cell comparison: per row, status and images seen per run, metrics as means."""
     out: list[Comparison] = []
     rows: dict[str, list[dict[str, Any]]] = {}
@@ -109,14 +118,21 @@ def compare(entries: list[dict[str, Any]], new: dict[str, dict[str, Any] | None]
         records = [new.get(e["run_name"]) for e in members]
         old_status = [e["status"] for e in members]
         new_status = [r.get("status") if r else "missing" for r in records]
-        out.append(Comparison(row, "status", ",".join(old_status), ",".join(new_status),
-                              old_status == new_status))
+        out.append(
+            Comparison(
+                row, "status", ",".join(old_status), ",".join(new_status), old_status == new_status
+            )
+        )
         old_images = [(e.get("progress") or {}).get("images_seen") for e in members]
         new_images = [((r or {}).get("progress") or {}).get("images_seen") for r in records]
-        out.append(Comparison(row, "images seen", _mean(old_images), _mean(new_images),
-                              old_images == new_images))
-        finished = [(e, r) for e, r in zip(members, records, strict=True)
-                    if e["status"] == "finished"]
+        out.append(
+            Comparison(
+                row, "images seen", _mean(old_images), _mean(new_images), old_images == new_images
+            )
+        )
+        finished = [
+            (e, r) for e, r in zip(members, records, strict=True) if e["status"] == "finished"
+        ]
         names = sorted({m for e, _ in finished for m in final_metrics(e)})
         for metric in names:
             old = _mean([final_metrics(e).get(metric) for e, _ in finished])
@@ -134,21 +150,28 @@ def _mean(values: list[Any]) -> float | None:
 
 
 def render(comparisons: list[Comparison], rtol: float, atol: float, n_runs: int) -> str:
-    lines = [f"reproduce: {n_runs} run(s); tolerance |new - committed| <= {atol:g} + {rtol:g} * "
-             f"|committed| (wall time is information, not compared)",
-             "",
-             "| model | cell | committed | new | abs diff | check |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"reproduce: {n_runs} run(s); tolerance |new - committed| <= {atol:g} + {rtol:g} * "
+        f"|committed| (wall time is information, not compared)",
+        "",
+        "| model | cell | committed | new | abs diff | check |",
+        "|---|---|---|---|---|---|",
+    ]
     for c in comparisons:
         diff = ""
         if isinstance(c.committed, float | int) and isinstance(c.new, float | int):
             diff = f"{abs(c.new - c.committed):.3g}"
         check = "info" if c.metric.endswith("(info)") else ("PASS" if c.ok else "FAIL")
-        lines.append(f"| {c.row} | {c.metric} | {_show(c.committed)} | {_show(c.new)} | {diff} | {check} |")
+        lines.append(
+            f"| {c.row} | {c.metric} | {_show(c.committed)} | {_show(c.new)} | {diff} | {check} |"
+        )
     failed = sum(not c.ok for c in comparisons)
     checked = sum(not c.metric.endswith("(info)") for c in comparisons)
-    lines += ["", f"reproduce: {checked - failed}/{checked} cells PASS" + (
-        f", {failed} FAIL" if failed else "")]
+    lines += [
+        "",
+        f"reproduce: {checked - failed}/{checked} cells PASS"
+        + (f", {failed} FAIL" if failed else ""),
+    ]
     return "\n".join(lines)
 
 
@@ -158,9 +181,16 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def reproduce(results_dir: str | Path, runs_dir: str | Path = "runs", only: list[str] | None = None,
-              limit: int | None = None, workers: int = 1, rtol: float = RTOL, atol: float = ATOL,
-              printer=print) -> tuple[list[Comparison], str]:
+def reproduce(
+    results_dir: str | Path,
+    runs_dir: str | Path = "runs",
+    only: list[str] | None = None,
+    limit: int | None = None,
+    workers: int = 1,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    printer=print,
+) -> tuple[list[Comparison], str]:
     """Re-run the selected runs of ``results_dir`` and compare them with the committed values."""
     manifest = load_manifest(results_dir)
     entries = select(manifest["runs"], only, limit)

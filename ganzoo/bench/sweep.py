@@ -46,9 +46,19 @@ from ganzoo.errors import ConfigError
 METHODS = ("grid", "random", "bayes")
 DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
 DISTRIBUTIONS = (
-    "constant", "categorical", "int_uniform", "uniform", "q_uniform", "log_uniform",
-    "log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values", "normal",
-    "q_normal", "log_normal", "q_log_normal",
+    "constant",
+    "categorical",
+    "int_uniform",
+    "uniform",
+    "q_uniform",
+    "log_uniform",
+    "log_uniform_values",
+    "q_log_uniform_values",
+    "inv_log_uniform_values",
+    "normal",
+    "q_normal",
+    "log_normal",
+    "q_log_normal",
 )
 
 
@@ -64,8 +74,9 @@ def load_sweep(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"sweep: {path} is not valid YAML{where}: "
-                          f"{getattr(err, 'problem', None) or err}") from err
+        raise ConfigError(
+            f"sweep: {path} is not valid YAML{where}: {getattr(err, 'problem', None) or err}"
+        ) from err
     validate_sweep(sweep, str(path))
     return sweep
 
@@ -97,13 +108,17 @@ def distribution_of(name: str, spec: Any, where: str = "sweep") -> str:
     if not isinstance(spec, dict):
         raise ConfigError(f"{where}: parameters.{name}: a mapping such as {{values: [...]}}")
     if "parameters" in spec:
-        raise ConfigError(f"{where}: parameters.{name}: nested parameters are not supported; "
-                          f"use the full dotted key")
+        raise ConfigError(
+            f"{where}: parameters.{name}: nested parameters are not supported; "
+            f"use the full dotted key"
+        )
     if "distribution" in spec:
         dist = spec["distribution"]
         if dist not in DISTRIBUTIONS:
-            raise ConfigError(f"{where}: parameters.{name}.distribution: {dist!r}; allowed: "
-                              f"{', '.join(DISTRIBUTIONS)}")
+            raise ConfigError(
+                f"{where}: parameters.{name}.distribution: {dist!r}; allowed: "
+                f"{', '.join(DISTRIBUTIONS)}"
+            )
         return dist
     if "value" in spec:
         return "constant"
@@ -136,8 +151,9 @@ def expand(sweep: dict[str, Any], count: int | None = None, seed: int = 0) -> li
     if not count:
         raise ConfigError("sweep: method 'random' needs --count N (or run_cap in the file)")
     rng = random.Random(seed)
-    return [{name: _short(draw(name, spec, rng)) for name, spec in params.items()}
-            for _ in range(count)]
+    return [
+        {name: _short(draw(name, spec, rng)) for name, spec in params.items()} for _ in range(count)
+    ]
 
 
 def _short(value: Any) -> Any:
@@ -194,7 +210,8 @@ def build_command(sweep: dict[str, Any], params: dict[str, Any]) -> list[str]:
         "${args_no_hyphens}": [a[2:] for a in args],
         "${args_no_boolean_flags}": [
             f"--{k}" if v is True else f"--{k}={format_value(v)}"
-            for k, v in params.items() if v is not False
+            for k, v in params.items()
+            if v is not False
         ],
     }
     command: list[str] = []
@@ -229,8 +246,12 @@ class Run:
         return self.dir / "stdout.log"
 
 
-def plan_runs(sweep: dict[str, Any], count: int | None = None, seed: int = 0,
-              extra_args: list[str] | None = None) -> list[Run]:
+def plan_runs(
+    sweep: dict[str, Any],
+    count: int | None = None,
+    seed: int = 0,
+    extra_args: list[str] | None = None,
+) -> list[Run]:
     """The runs of a sweep with their directories (duplicates, same directory, run once)."""
     runs: dict[Path, Run] = {}
     for params in expand(sweep, count=count, seed=seed):
@@ -240,8 +261,15 @@ def plan_runs(sweep: dict[str, Any], count: int | None = None, seed: int = 0,
     return list(runs.values())
 
 
-RUN_ARTEFACTS = ("record.json", "stdout.log", "config.yaml", "evaluations.jsonl", "grids",
-                 "checkpoints", "wandb")
+RUN_ARTEFACTS = (
+    "record.json",
+    "stdout.log",
+    "config.yaml",
+    "evaluations.jsonl",
+    "grids",
+    "checkpoints",
+    "wandb",
+)
 
 
 def clean_run_dir(run_dir: Path) -> None:
@@ -297,14 +325,18 @@ def run_all(
     counts = {"done": 0, "failed": 0}
     total = len(todo)
     skipped = len(runs) - total
-    printer(f"sweep: {len(runs)} runs, {skipped} already done (skipped), {total} to run with "
-            f"{workers} worker(s) on {'GPU' if gpus else f'CPU, {threads} thread(s) each'}")
+    printer(
+        f"sweep: {len(runs)} runs, {skipped} already done (skipped), {total} to run with "
+        f"{workers} worker(s) on {'GPU' if gpus else f'CPU, {threads} thread(s) each'}"
+    )
 
     def line(run: Run, what: str) -> None:
         elapsed = time.perf_counter() - start
         running = sum(r.status == "running" for r in todo)
-        printer(f"[{counts['done'] + counts['failed']}/{total} done, {running} running, "
-                f"{counts['failed']} failed, {clock(elapsed)}] {what} {run.name}")
+        printer(
+            f"[{counts['done'] + counts['failed']}/{total} done, {running} running, "
+            f"{counts['failed']} failed, {clock(elapsed)}] {what} {run.name}"
+        )
 
     def work(run: Run) -> Run:
         with lock:
@@ -325,8 +357,14 @@ def run_all(
             with open(run.log, "w") as log:
                 log.write(" ".join(run.command) + "\n")
                 log.flush()
-                proc = subprocess.run(run.command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                      cwd=cwd, stdin=subprocess.DEVNULL)
+                proc = subprocess.run(
+                    run.command,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                )
             run.seconds = time.perf_counter() - t0
             run.returncode = proc.returncode
             record = read_record(run.dir)
@@ -344,8 +382,10 @@ def run_all(
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(work, todo))
-    printer(f"sweep: {counts['done']} finished, {counts['failed']} failed, {skipped} skipped "
-            f"in {clock(time.perf_counter() - start)}")
+    printer(
+        f"sweep: {counts['done']} finished, {counts['failed']} failed, {skipped} skipped "
+        f"in {clock(time.perf_counter() - start)}"
+    )
     return runs
 
 

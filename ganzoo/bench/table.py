@@ -37,12 +37,27 @@ from ganzoo.bench.records import DONE_STATUSES, write_json_atomic
 MAIN_METRICS = ("fid", "is", "kid")
 WITHIN_RUN_SPREAD = ("is_std", "kid_std")  # spread inside one evaluation, not across seeds
 LOWER_IS_BETTER = {"fid", "kid", "reverse_kl"}
-FORMATS = {"fid": ".2f", "is": ".3f", "kid": ".4f", "label_accuracy": ".3f",
-           "code_accuracy": ".3f", "modes_covered": ".2f", "hq_percent": ".1f",
-           "reverse_kl": ".3f"}
+FORMATS = {
+    "fid": ".2f",
+    "is": ".3f",
+    "kid": ".4f",
+    "label_accuracy": ".3f",
+    "code_accuracy": ".3f",
+    "modes_covered": ".2f",
+    "hq_percent": ".1f",
+    "reverse_kl": ".3f",
+}
 # Config keys that say where a run lives or which seed it used: not part of a row's identity.
-NOT_IDENTITY = ("seed_everything", "benchmark", "run_name", "runs_dir", "ckpt_path",
-                "trainer.default_root_dir", "trainer.logger", "trainer.enable_progress_bar")
+NOT_IDENTITY = (
+    "seed_everything",
+    "benchmark",
+    "run_name",
+    "runs_dir",
+    "ckpt_path",
+    "trainer.default_root_dir",
+    "trainer.logger",
+    "trainer.enable_progress_bar",
+)
 
 
 @dataclass
@@ -80,8 +95,11 @@ def find_records(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
 def identity(record: dict[str, Any]) -> dict[str, Any]:
     """The flattened config of a run without seed and location keys."""
     flat = flatten(record.get("config", {}))
-    return {k: v for k, v in flat.items()
-            if not any(k == p or k.startswith(p + ".") for p in NOT_IDENTITY)}
+    return {
+        k: v
+        for k, v in flat.items()
+        if not any(k == p or k.startswith(p + ".") for p in NOT_IDENTITY)
+    }
 
 
 def group_rows(records: list[dict[str, Any]]) -> list[Row]:
@@ -99,7 +117,9 @@ def group_rows(records: list[dict[str, Any]]) -> list[Row]:
         if len(same) < 2:
             continue
         idents = [json.loads(r.key) for r in same]
-        keys = sorted({k for i in idents for k in i if len({json.dumps(d.get(k)) for d in idents}) > 1})
+        keys = sorted(
+            {k for i in idents for k in i if len({json.dumps(d.get(k)) for d in idents}) > 1}
+        )
         for row, ident in zip(same, idents, strict=True):
             diff = ", ".join(f"{k.rsplit('.', 1)[-1]}={ident.get(k)}" for k in keys)
             row.label = f"{row.label} ({diff})"
@@ -110,8 +130,11 @@ def group_rows(records: list[dict[str, Any]]) -> list[Row]:
 
 def final_metrics(record: dict[str, Any]) -> dict[str, float]:
     final = record.get("final") or {}
-    return {k: v for k, v in (final.get("metrics") or {}).items()
-            if isinstance(v, int | float) and k not in WITHIN_RUN_SPREAD}
+    return {
+        k: v
+        for k, v in (final.get("metrics") or {}).items()
+        if isinstance(v, int | float) and k not in WITHIN_RUN_SPREAD
+    }
 
 
 def metric_names(rows: list[Row]) -> list[str]:
@@ -141,7 +164,9 @@ def stat(values: list[float]) -> Stat:
 def row_stats(row: Row, metrics: list[str]) -> dict[str, Stat]:
     stats = {m: stat([final_metrics(r).get(m) for r in row.finished]) for m in metrics}
     stats["wall_time_s"] = stat([r.get("wall_time_s") for r in row.finished])
-    stats["images_seen"] = stat([(r.get("progress") or {}).get("images_seen") for r in row.finished])
+    stats["images_seen"] = stat(
+        [(r.get("progress") or {}).get("images_seen") for r in row.finished]
+    )
     return stats
 
 
@@ -169,8 +194,13 @@ def count_cell(row: Row) -> str:
 
 
 # ------------------------------------------------------------------ writing
-def render_markdown(benchmark: str, rows: list[Row], records: list[dict[str, Any]],
-                    command: str, notes: list[str] | None = None) -> str:
+def render_markdown(
+    benchmark: str,
+    rows: list[Row],
+    records: list[dict[str, Any]],
+    command: str,
+    notes: list[str] | None = None,
+) -> str:
     metrics = metric_names(rows)
     header = [_header(benchmark, rows, records, command, notes or [])]
     titles = [m.upper() if m in MAIN_METRICS else m for m in metrics]
@@ -179,30 +209,50 @@ def render_markdown(benchmark: str, rows: list[Row], records: list[dict[str, Any
     for row in rows:
         stats = row_stats(row, metrics)
         cells = [cell(stats[m], m, row) for m in metrics]
-        cells += [cell(stats["wall_time_s"], "wall_time_s", row),
-                  cell(stats["images_seen"], "images_seen", row), count_cell(row)]
+        cells += [
+            cell(stats["wall_time_s"], "wall_time_s", row),
+            cell(stats["images_seen"], "images_seen", row),
+            count_cell(row),
+        ]
         lines.append("| " + " | ".join([row.label, *cells]) + " |")
     run_cols = ["model", "seed", "status", *titles, "wall time", "run"]
-    per_run = ["", "### Every run", "", "| " + " | ".join(run_cols) + " |",
-               "|" + "---|" * len(run_cols)]
+    per_run = [
+        "",
+        "### Every run",
+        "",
+        "| " + " | ".join(run_cols) + " |",
+        "|" + "---|" * len(run_cols),
+    ]
     for row in rows:
         for run in row.runs:
             values = final_metrics(run)
-            shown = ["diverged" if run["status"] == "diverged" else fmt(values.get(m), m)
-                     for m in metrics]
-            cells = [row.label, str(run.get("seed")), run["status"], *shown,
-                     fmt(run.get("wall_time_s"), "wall_time_s"), str(run.get("run_name"))]
+            shown = [
+                "diverged" if run["status"] == "diverged" else fmt(values.get(m), m)
+                for m in metrics
+            ]
+            cells = [
+                row.label,
+                str(run.get("seed")),
+                run["status"],
+                *shown,
+                fmt(run.get("wall_time_s"), "wall_time_s"),
+                str(run.get("run_name")),
+            ]
             per_run.append("| " + " | ".join(cells) + " |")
     excluded = [r for r in records if r.get("status") not in DONE_STATUSES]
     tail = []
     if excluded:
-        tail = ["", "Excluded (not finished): " + ", ".join(
-            f"{r.get('run_name')} ({r.get('status')})" for r in excluded)]
+        tail = [
+            "",
+            "Excluded (not finished): "
+            + ", ".join(f"{r.get('run_name')} ({r.get('status')})" for r in excluded),
+        ]
     return "\n".join(header + lines + per_run + tail) + "\n"
 
 
-def _header(benchmark: str, rows: list[Row], records: list[dict[str, Any]], command: str,
-            notes: list[str]) -> str:
+def _header(
+    benchmark: str, rows: list[Row], records: list[dict[str, Any]], command: str, notes: list[str]
+) -> str:
     done = [r for row in rows for r in row.runs]
     commits = sorted({(r.get("git") or {}).get("commit") or "unknown" for r in done})
     dirty = any((r.get("git") or {}).get("dirty") for r in done)
@@ -210,20 +260,29 @@ def _header(benchmark: str, rows: list[Row], records: list[dict[str, Any]], comm
     versions = first.get("versions", {})
     device = first.get("device", {})
     gpus = device.get("cuda_devices") or []
-    machine = (f"{device.get('cpu', '?')}, {device.get('cpu_count', '?')} CPU cores, "
-               + (", ".join(gpus) if gpus else "no GPU")
-               + f"; {device.get('torch_threads', '?')} torch thread(s) per run")
+    machine = (
+        f"{device.get('cpu', '?')}, {device.get('cpu_count', '?')} CPU cores, "
+        + (", ".join(gpus) if gpus else "no GPU")
+        + f"; {device.get('torch_threads', '?')} torch thread(s) per run"
+    )
     dates = sorted(r.get("ended_at") or "" for r in done)
     seeds = sorted({str(r.get("seed")) for r in done})
-    protocols = sorted({json.dumps((r.get("final") or {}).get("protocol"), sort_keys=True)
-                        for r in done if (r.get("final") or {}).get("protocol")})
+    protocols = sorted(
+        {
+            json.dumps((r.get("final") or {}).get("protocol"), sort_keys=True)
+            for r in done
+            if (r.get("final") or {}).get("protocol")
+        }
+    )
+    first_end, last_end = (dates[0][:16], dates[-1][:16]) if dates else ("?", "?")
+    written = dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes")
     lines = [
         f"# {benchmark}: GAN comparison",
         "",
         f"- Command: `{command}`",
-        f"- Date: runs ended {dates[0][:16] if dates else '?'} to {dates[-1][:16] if dates else '?'}"
-        f" UTC; table written {dt.datetime.now(dt.timezone.utc).isoformat(timespec='minutes')}",
-        f"- Commit: {', '.join(c[:12] for c in commits)}" + (" (with uncommitted changes)" if dirty else ""),
+        f"- Date: runs ended {first_end} to {last_end} UTC; table written {written}",
+        f"- Commit: {', '.join(c[:12] for c in commits)}"
+        + (" (with uncommitted changes)" if dirty else ""),
         f"- Machine: {machine}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v),
         f"- Values: each run's final evaluation; mean ± std (sample std) over training seeds "
@@ -236,7 +295,8 @@ def _header(benchmark: str, rows: list[Row], records: list[dict[str, Any]], comm
             f"- Protocol: extractor `{p.get('extractor')}` (weights sha256 {sha}...), "
             f"{p.get('num_fake')} generated vs {p.get('num_real')} real images of the "
             f"`{p.get('reference_split')}` split, KID subset {p.get('kid_subset_size')}, "
-            f"seed {p.get('seed')}")
+            f"seed {p.get('seed')}"
+        )
     budgets = sorted({_budget(r) for r in done})
     lines.append("- Budget: " + "; ".join(budgets))
     lines += [f"- {note}" for note in notes]
@@ -245,11 +305,17 @@ def _header(benchmark: str, rows: list[Row], records: list[dict[str, Any]], comm
 
 def _budget(record: dict[str, Any]) -> str:
     flat = flatten(record.get("config", {}))
-    unset = {"trainer.max_epochs": (None, -1), "trainer.max_steps": (None, -1),
-             "trainer.limit_train_batches": (None, 1.0), "model.init_args.max_g_steps": (None,),
-             "model.init_args.n_critic": (None, 1), "data.batch_size": (None,)}
-    shown = [f"{k.rsplit('.', 1)[-1]}={flat[k]}" for k, skip in unset.items()
-             if flat.get(k) not in skip]
+    unset = {
+        "trainer.max_epochs": (None, -1),
+        "trainer.max_steps": (None, -1),
+        "trainer.limit_train_batches": (None, 1.0),
+        "model.init_args.max_g_steps": (None,),
+        "model.init_args.n_critic": (None, 1),
+        "data.batch_size": (None,),
+    }
+    shown = [
+        f"{k.rsplit('.', 1)[-1]}={flat[k]}" for k, skip in unset.items() if flat.get(k) not in skip
+    ]
     return f"{record.get('variant')}: " + ", ".join(shown)
 
 
@@ -288,13 +354,24 @@ def plot_fid_vs_time(rows: list[Row], path: Path) -> bool:
     drawn = False
     for i, row in enumerate(rows):
         for j, run in enumerate(row.finished):
-            points = [(e.get("wall_time_s"), e["metrics"].get("fid")) for e in run.get("history", [])
-                      if e.get("wall_time_s") is not None and (e.get("metrics") or {}).get("fid") is not None]
+            points = [
+                (e.get("wall_time_s"), e["metrics"].get("fid"))
+                for e in run.get("history", [])
+                if e.get("wall_time_s") is not None
+                and (e.get("metrics") or {}).get("fid") is not None
+            ]
             if not points:
                 continue
             xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, "o-", color=colors(i % 10), alpha=0.8, markersize=3,
-                    label=row.label if j == 0 else None)
+            ax.plot(
+                xs,
+                ys,
+                "o-",
+                color=colors(i % 10),
+                alpha=0.8,
+                markersize=3,
+                label=row.label if j == 0 else None,
+            )
             drawn = True
     if drawn:
         ax.set_xlabel("wall time (s)")
@@ -322,14 +399,35 @@ def final_grid(record: dict[str, Any]) -> Path | None:
 
 
 def manifest_entry(record: dict[str, Any], label: str) -> dict[str, Any]:
-    keep = ("run_name", "run_dir", "variant", "status", "seed", "config", "argv", "final", "best",
-            "wall_time_s", "progress", "git", "versions", "device", "started_at", "ended_at")
+    keep = (
+        "run_name",
+        "run_dir",
+        "variant",
+        "status",
+        "seed",
+        "config",
+        "argv",
+        "final",
+        "best",
+        "wall_time_s",
+        "progress",
+        "git",
+        "versions",
+        "device",
+        "started_at",
+        "ended_at",
+    )
     return {"row": label, **{k: record.get(k) for k in keep}}
 
 
-def write_table(paths: Iterable[str | Path], out_root: str | Path = "results",
-                command: str = "ganzoo table", wandb_dir: str | Path | None = None,
-                use_wandb: bool = True, notes: list[str] | None = None) -> dict[str, Path]:
+def write_table(
+    paths: Iterable[str | Path],
+    out_root: str | Path = "results",
+    command: str = "ganzoo table",
+    wandb_dir: str | Path | None = None,
+    use_wandb: bool = True,
+    notes: list[str] | None = None,
+) -> dict[str, Path]:
     """Aggregate the records under ``paths`` into ``<out_root>/<benchmark>/`` per benchmark.
 
     ``notes`` are extra header lines (``ganzoo compare`` adds its wall time). Returns the
@@ -362,11 +460,14 @@ def write_table(paths: Iterable[str | Path], out_root: str | Path = "results",
             if source is not None:
                 grids.mkdir(exist_ok=True)
                 shutil.copyfile(source, grids / f"{sanitize(row.label)}.png")
-        write_json_atomic(out / "runs.json", {
-            "benchmark": benchmark,
-            "command": command,
-            "runs": [manifest_entry(r, row.label) for row in rows for r in row.runs],
-        })
+        write_json_atomic(
+            out / "runs.json",
+            {
+                "benchmark": benchmark,
+                "command": command,
+                "runs": [manifest_entry(r, row.label) for row in rows for r in row.runs],
+            },
+        )
         if use_wandb:
             log_to_wandb(benchmark, rows, out, Path(wandb_dir or paths[0]))
         outputs[benchmark] = out
@@ -377,8 +478,9 @@ def log_to_wandb(benchmark: str, rows: list[Row], out: Path, save_dir: Path) -> 
     """The comparison as a ``wandb.Table`` (plus plot and grids) in a W&B run of its own."""
     from ganzoo.bench.wandb_logger import FailSafeWandbLogger
 
-    logger = FailSafeWandbLogger(save_dir=str(save_dir), name=f"{benchmark}-table",
-                                 group=benchmark, job_type="table")
+    logger = FailSafeWandbLogger(
+        save_dir=str(save_dir), name=f"{benchmark}-table", group=benchmark, job_type="table"
+    )
     metrics = metric_names(rows)
     columns = ["model", "n", "n_diverged"]
     for m in [*metrics, "wall_time_s", "images_seen"]:
@@ -391,9 +493,13 @@ def log_to_wandb(benchmark: str, rows: list[Row], out: Path, save_dir: Path) -> 
             line += [stats[m].mean, stats[m].std]
         data.append(line)
     logger.log_table(f"{benchmark}/comparison", columns=columns, data=data)
-    images = [p for p in [out / "fid_vs_wall_time.png", *sorted((out / "grids").glob("*.png"))]
-              if p.is_file()]
+    images = [
+        p
+        for p in [out / "fid_vs_wall_time.png", *sorted((out / "grids").glob("*.png"))]
+        if p.is_file()
+    ]
     if images:
-        logger.log_image(f"{benchmark}/figures", [str(p) for p in images],
-                         caption=[p.stem for p in images])
+        logger.log_image(
+            f"{benchmark}/figures", [str(p) for p in images], caption=[p.stem for p in images]
+        )
     logger.finalize("success")

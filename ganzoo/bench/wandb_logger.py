@@ -29,7 +29,9 @@ from lightning.pytorch.utilities import rank_zero_only, rank_zero_warn
 DEFAULT_HOST = "https://api.wandb.ai"
 
 
-def has_wandb_credentials(environ: dict[str, str] | None = None, netrc_path: str | None = None) -> bool:
+def has_wandb_credentials(
+    environ: dict[str, str] | None = None, netrc_path: str | None = None
+) -> bool:
     """Whether W&B could log online: an API key in the environment or in ``~/.netrc``."""
     environ = os.environ if environ is None else environ
     if environ.get("WANDB_API_KEY"):

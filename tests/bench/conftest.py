@@ -19,6 +19,8 @@ def subprocess_env(monkeypatch, tmp_path):
     path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH")) if p)
     monkeypatch.setenv("PYTHONPATH", path)
     monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("GANZOO_CACHE", os.environ.get("GANZOO_CACHE", str(Path.home() / ".cache" / "ganzoo")))
+    monkeypatch.setenv(
+        "GANZOO_CACHE", os.environ.get("GANZOO_CACHE", str(Path.home() / ".cache" / "ganzoo"))
+    )
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     return dict(os.environ)

@@ -10,8 +10,15 @@ import lightning as L
 import torch
 from torchvision.utils import save_image
 
-PROTOCOL = {"extractor": "stand-in", "weights_sha256": "0" * 64, "reference_split": "test",
-            "num_real": 64, "num_fake": 64, "kid_subset_size": 32, "seed": 0}
+PROTOCOL = {
+    "extractor": "stand-in",
+    "weights_sha256": "0" * 64,
+    "reference_split": "test",
+    "num_real": 64,
+    "num_fake": 64,
+    "kid_subset_size": 32,
+    "seed": 0,
+}
 
 
 class StandInEvaluation(L.Callback):
@@ -26,12 +33,21 @@ class StandInEvaluation(L.Callback):
         fake = pl_module.sample(64, generator=torch.Generator().manual_seed(0)).cpu()
         real, fake = real.flatten(1).double(), fake.flatten(1).double()
         fid = (real.mean(0) - fake.mean(0)).pow(2).sum() + (real.std(0) - fake.std(0)).pow(2).sum()
-        metrics = {"fid": float(fid), "is": float(1 + fake.std()), "is_std": 0.0,
-                   "kid": float(fid) / 100, "kid_std": 0.0}
+        metrics = {
+            "fid": float(fid),
+            "is": float(1 + fake.std()),
+            "is_std": 0.0,
+            "kid": float(fid) / 100,
+            "kid_std": 0.0,
+        }
         if getattr(pl_module, "conditional", False):
             metrics["label_accuracy"] = 0.5
-        entry = {"epoch": epoch, "g_steps": pl_module.g_steps,
-                 "metrics": metrics, "protocol": dict(PROTOCOL)}
+        entry = {
+            "epoch": epoch,
+            "g_steps": pl_module.g_steps,
+            "metrics": metrics,
+            "protocol": dict(PROTOCOL),
+        }
         self.history.append(entry)
         return metrics
 
@@ -46,7 +62,9 @@ class StandInEvaluation(L.Callback):
             return
         metrics = self.evaluate(trainer, pl_module, trainer.current_epoch)
         for logger in trainer.loggers:
-            logger.log_metrics({f"val/{k}": v for k, v in metrics.items()}, step=trainer.global_step)
+            logger.log_metrics(
+                {f"val/{k}": v for k, v in metrics.items()}, step=trainer.global_step
+            )
 
 
 class StandInGrids(L.Callback):
@@ -100,8 +118,9 @@ class RaiseAfter(L.Callback):
             raise self.exception
 
 
-def tiny_config(path: Path, model: str = "DCGAN", extra_model: str = "", epochs: int = 2,
-                batches: int = 4) -> Path:
+def tiny_config(
+    path: Path, model: str = "DCGAN", extra_model: str = "", epochs: int = 2, batches: int = 4
+) -> Path:
     """A config file for a seconds-long digits run with the stand-in callbacks."""
     path.write_text(f"""model:
   class_path: ganzoo.models.{model}

@@ -19,8 +19,9 @@ def test_reproduce_matches_and_detects_changes(tmp_path, subprocess_env, capsys,
     assert bench_main(["table", "runs/digits", "--out", "results", "--no-wandb"]) == 0
     capsys.readouterr()
 
-    code = bench_main(["reproduce", "results/digits", "--only", "*seed_everything=1",
-                       "--workers", "1"])
+    code = bench_main(
+        ["reproduce", "results/digits", "--only", "*seed_everything=1", "--workers", "1"]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "reproduce: 1 run(s)" in out and "FAIL" not in out
@@ -40,14 +41,25 @@ def test_reproduce_matches_and_detects_changes(tmp_path, subprocess_env, capsys,
 
 
 def test_rerun_config_moves_only_the_run_location(tmp_path):
-    config = {"trainer": {"default_root_dir": "runs/a/x", "max_epochs": 3,
-                          "logger": {"class_path": "ganzoo.bench.FailSafeWandbLogger",
-                                     "init_args": {"save_dir": "runs/a/x", "name": "x",
-                                                   "project": "p"}}},
-              "model": {"init_args": {"lr_g": 1e-3}}, "seed_everything": 4}
+    config = {
+        "trainer": {
+            "default_root_dir": "runs/a/x",
+            "max_epochs": 3,
+            "logger": {
+                "class_path": "ganzoo.bench.FailSafeWandbLogger",
+                "init_args": {"save_dir": "runs/a/x", "name": "x", "project": "p"},
+            },
+        },
+        "model": {"init_args": {"lr_g": 1e-3}},
+        "seed_everything": 4,
+    }
     moved = rerun_config(config, tmp_path / "new")
     assert moved["trainer"]["default_root_dir"] == str(tmp_path / "new")
-    assert moved["trainer"]["logger"]["init_args"] == {"save_dir": None, "name": None, "project": "p"}
+    assert moved["trainer"]["logger"]["init_args"] == {
+        "save_dir": None,
+        "name": None,
+        "project": "p",
+    }
     assert moved["model"] == config["model"] and moved["seed_everything"] == 4
     assert config["trainer"]["default_root_dir"] == "runs/a/x"  # the input is not changed
     assert ATOL < RTOL

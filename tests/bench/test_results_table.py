@@ -10,8 +10,15 @@ import pytest
 from ganzoo.bench.records import write_json_atomic
 from ganzoo.bench.table import group_rows, render_csv, write_table
 
-PROTOCOL = {"extractor": "domain", "weights_sha256": "ab" * 32, "reference_split": "test",
-            "num_real": 1000, "num_fake": 1000, "kid_subset_size": 500, "seed": 0}
+PROTOCOL = {
+    "extractor": "domain",
+    "weights_sha256": "ab" * 32,
+    "reference_split": "test",
+    "num_real": 1000,
+    "num_fake": 1000,
+    "kid_subset_size": 500,
+    "seed": 0,
+}
 
 
 def record(tmp_path, variant, seed, status="finished", fid=None, extra_model=None, **metrics):
@@ -21,19 +28,45 @@ def record(tmp_path, variant, seed, status="finished", fid=None, extra_model=Non
     run_dir = tmp_path / "runs" / "b" / name
     final = None
     if fid is not None:
-        final = {"epoch": 9, "g_steps": 100, "metrics": {"fid": fid, "is": 2.0, "is_std": 0.1,
-                 "kid": fid / 1000, "kid_std": 0.0, **metrics}, "protocol": PROTOCOL,
-                 "wall_time_s": 50.0}
-    rec = {"schema": 1, "status": status, "benchmark": "b", "run_name": name,
-           "run_dir": str(run_dir), "variant": variant, "seed": seed,
-           "config": {"seed_everything": seed, "model": model, "data": {"dataset": "digits"},
-                      "trainer": {"max_epochs": 10, "default_root_dir": str(run_dir)}},
-           "git": {"commit": "c0ffee" * 6 + "abcd", "dirty": False},
-           "versions": {"torch": "2.14.1"}, "device": {"cpu": "test cpu", "cpu_count": 2,
-                                                       "torch_threads": 1, "cuda_devices": []},
-           "ended_at": "2026-11-28T00:00:00+00:00", "wall_time_s": 40.0 + seed,
-           "progress": {"images_seen": 6400}, "final": final, "best": final,
-           "history": [final] if final else [], "grids": []}
+        final = {
+            "epoch": 9,
+            "g_steps": 100,
+            "metrics": {
+                "fid": fid,
+                "is": 2.0,
+                "is_std": 0.1,
+                "kid": fid / 1000,
+                "kid_std": 0.0,
+                **metrics,
+            },
+            "protocol": PROTOCOL,
+            "wall_time_s": 50.0,
+        }
+    rec = {
+        "schema": 1,
+        "status": status,
+        "benchmark": "b",
+        "run_name": name,
+        "run_dir": str(run_dir),
+        "variant": variant,
+        "seed": seed,
+        "config": {
+            "seed_everything": seed,
+            "model": model,
+            "data": {"dataset": "digits"},
+            "trainer": {"max_epochs": 10, "default_root_dir": str(run_dir)},
+        },
+        "git": {"commit": "c0ffee" * 6 + "abcd", "dirty": False},
+        "versions": {"torch": "2.14.1"},
+        "device": {"cpu": "test cpu", "cpu_count": 2, "torch_threads": 1, "cuda_devices": []},
+        "ended_at": "2026-11-28T00:00:00+00:00",
+        "wall_time_s": 40.0 + seed,
+        "progress": {"images_seen": 6400},
+        "final": final,
+        "best": final,
+        "history": [final] if final else [],
+        "grids": [],
+    }
     write_json_atomic(run_dir / "record.json", rec)
     return rec
 

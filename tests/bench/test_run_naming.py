@@ -7,16 +7,30 @@ from ganzoo.bench.naming import resolve_run_location, run_name, split_cli_args
 
 def test_split_understands_lightningcli_forms():
     configs, overrides = split_cli_args(
-        ["fit", "--config", "a.yaml", "-c", "b.yaml", "--config=c.yaml", "--x.y=1", "--z", "-2"])
+        ["fit", "--config", "a.yaml", "-c", "b.yaml", "--config=c.yaml", "--x.y=1", "--z", "-2"]
+    )
     assert configs == ["a.yaml", "b.yaml", "c.yaml"]
     assert overrides == [("x.y", "1"), ("z", "-2")]
 
 
 def test_name_is_config_stem_and_sorted_overrides():
-    a = run_name(["fit", "--config=experiments/dcgan_mnist5k.yaml", "--seed_everything=1",
-                  "--model.init_args.lr_g=0.001"])
-    b = run_name(["fit", "--model.init_args.lr_g=0.001", "--seed_everything=1",
-                  "--config", "experiments/dcgan_mnist5k.yaml"])
+    a = run_name(
+        [
+            "fit",
+            "--config=experiments/dcgan_mnist5k.yaml",
+            "--seed_everything=1",
+            "--model.init_args.lr_g=0.001",
+        ]
+    )
+    b = run_name(
+        [
+            "fit",
+            "--model.init_args.lr_g=0.001",
+            "--seed_everything=1",
+            "--config",
+            "experiments/dcgan_mnist5k.yaml",
+        ]
+    )
     assert a == b == "dcgan_mnist5k__lr_g=0.001__seed_everything=1"
 
 

@@ -14,8 +14,13 @@ from ganzoo.cli import run_lightning_cli
 
 def fit(tmp_path, *extra, run=True):
     cfg = tiny_config(tmp_path / "dcgan_tiny.yaml")
-    args = ["--config", str(cfg), f"--runs_dir={tmp_path / 'runs'}", "--trainer.logger=false",
-            *extra]
+    args = [
+        "--config",
+        str(cfg),
+        f"--runs_dir={tmp_path / 'runs'}",
+        "--trainer.logger=false",
+        *extra,
+    ]
     return run_lightning_cli(["fit", *args] if run else args, run=run)
 
 
@@ -55,11 +60,14 @@ def test_diverged_run_record(tmp_path):
     assert record["status"] == "diverged"
 
 
-@pytest.mark.parametrize("exception,status", [
-    (SIGTERMException(), "interrupted"),
-    (KeyboardInterrupt(), "interrupted"),
-    (RuntimeError("boom"), "failed"),
-])
+@pytest.mark.parametrize(
+    "exception,status",
+    [
+        (SIGTERMException(), "interrupted"),
+        (KeyboardInterrupt(), "interrupted"),
+        (RuntimeError("boom"), "failed"),
+    ],
+)
 def test_interrupted_and_failed_run_records(tmp_path, exception, status):
     cli = fit(tmp_path, run=False)
     cli.trainer.callbacks.append(RaiseAfter(exception, steps=2))
@@ -84,8 +92,12 @@ def test_write_json_atomic_replaces_whole_file(tmp_path):
 
 
 def test_best_entry_skips_missing_and_nan():
-    history = [{"metrics": {"fid": float("nan")}}, {"metrics": {"fid": 3.0}},
-               {"metrics": {"fid": 2.0}}, {"metrics": {}}]
+    history = [
+        {"metrics": {"fid": float("nan")}},
+        {"metrics": {"fid": 3.0}},
+        {"metrics": {"fid": 2.0}},
+        {"metrics": {}},
+    ]
     assert best_entry(history)["metrics"]["fid"] == 2.0
     assert best_entry([{"metrics": {}}]) == {"metrics": {}}
     assert best_entry([]) is None

@@ -11,17 +11,23 @@ from ganzoo.bench.records import read_record
 
 
 def write_sweep(tmp_path, configs, **extra_params):
-    sweep = {"name": "t", "method": "grid", "metric": {"name": "val/fid", "goal": "minimize"},
-             "parameters": {"config": {"values": [str(c) for c in configs]}, **extra_params},
-             "command": ["${env}", "${interpreter}", "-m", "ganzoo", "fit", "${args}"]}
+    sweep = {
+        "name": "t",
+        "method": "grid",
+        "metric": {"name": "val/fid", "goal": "minimize"},
+        "parameters": {"config": {"values": [str(c) for c in configs]}, **extra_params},
+        "command": ["${env}", "${interpreter}", "-m", "ganzoo", "fit", "${args}"],
+    }
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(sweep))
     return path
 
 
 def test_two_run_sweep_records_table_and_resume(tmp_path, subprocess_env, capsys):
-    configs = [tiny_config(tmp_path / "dcgan_tiny.yaml"),
-               tiny_config(tmp_path / "wgan_tiny.yaml", model="WGAN", epochs=1)]
+    configs = [
+        tiny_config(tmp_path / "dcgan_tiny.yaml"),
+        tiny_config(tmp_path / "wgan_tiny.yaml", model="WGAN", epochs=1),
+    ]
     sweep = write_sweep(tmp_path, configs)
     runs = tmp_path / "runs"
     assert bench_main(["sweep", str(sweep), "--workers", "2", "--", f"--runs_dir={runs}"]) == 0
@@ -51,8 +57,9 @@ def test_two_run_sweep_records_table_and_resume(tmp_path, subprocess_env, capsys
 
 def test_failed_run_is_reported_and_the_sweep_goes_on(tmp_path, subprocess_env, capsys):
     good = tiny_config(tmp_path / "good.yaml", epochs=1, batches=2)
-    bad = tiny_config(tmp_path / "bad.yaml", epochs=1, batches=2,
-                      extra_model="    n_critic: 0\n")  # rejected by the model: exit 2
+    bad = tiny_config(
+        tmp_path / "bad.yaml", epochs=1, batches=2, extra_model="    n_critic: 0\n"
+    )  # rejected by the model: exit 2
     sweep = write_sweep(tmp_path, [bad, good])
     code = bench_main(["sweep", str(sweep), "--workers", "1", "--", f"--runs_dir={tmp_path / 'r'}"])
     out = capsys.readouterr().out
@@ -63,8 +70,9 @@ def test_failed_run_is_reported_and_the_sweep_goes_on(tmp_path, subprocess_env, 
     assert "ganzoo: error: model.n_critic: must be >= 1" in log
 
 
-def test_compare_runs_the_sweep_then_writes_and_prints_the_table(tmp_path, subprocess_env,
-                                                                  capsys, monkeypatch):
+def test_compare_runs_the_sweep_then_writes_and_prints_the_table(
+    tmp_path, subprocess_env, capsys, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     sweep = write_sweep(tmp_path, [tiny_config(tmp_path / "dcgan_tiny.yaml", epochs=1)])
     assert bench_main(["compare", "--sweep", str(sweep), "--workers", "1", "--no-wandb"]) == 0

@@ -65,18 +65,29 @@ def test_compare_sweep_is_six_configs_times_three_seeds(monkeypatch):
 
 
 def test_grid_is_the_cartesian_product_with_constants():
-    sweep = {"method": "grid", "parameters": {"a": {"values": [1, 2]}, "b": {"values": ["x", "y"]},
-                                               "c": {"value": 0.5}}}
-    assert expand(sweep) == [{"a": 1, "b": "x", "c": 0.5}, {"a": 1, "b": "y", "c": 0.5},
-                             {"a": 2, "b": "x", "c": 0.5}, {"a": 2, "b": "y", "c": 0.5}]
+    sweep = {
+        "method": "grid",
+        "parameters": {"a": {"values": [1, 2]}, "b": {"values": ["x", "y"]}, "c": {"value": 0.5}},
+    }
+    assert expand(sweep) == [
+        {"a": 1, "b": "x", "c": 0.5},
+        {"a": 1, "b": "y", "c": 0.5},
+        {"a": 2, "b": "x", "c": 0.5},
+        {"a": 2, "b": "y", "c": 0.5},
+    ]
 
 
 def test_random_is_seeded_and_respects_distributions():
-    sweep = {"method": "random", "parameters": {
-        "lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-2},
-        "n": {"min": 1, "max": 3}, "w": {"min": 0.0, "max": 1.0},
-        "k": {"values": ["a", "b"], "probabilities": [0.0, 1.0]},
-        "q": {"distribution": "q_uniform", "min": 0, "max": 10, "q": 5}}}
+    sweep = {
+        "method": "random",
+        "parameters": {
+            "lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-2},
+            "n": {"min": 1, "max": 3},
+            "w": {"min": 0.0, "max": 1.0},
+            "k": {"values": ["a", "b"], "probabilities": [0.0, 1.0]},
+            "q": {"distribution": "q_uniform", "min": 0, "max": 10, "q": 5},
+        },
+    }
     runs = expand(sweep, count=50, seed=1)
     assert runs == expand(sweep, count=50, seed=1) and runs != expand(sweep, count=50, seed=2)
     assert all(1e-5 <= r["lr"] <= 1e-2 for r in runs)
@@ -87,13 +98,19 @@ def test_random_is_seeded_and_respects_distributions():
     assert min(logs) < -4 and max(logs) > -3  # spread over the decades
 
 
-@pytest.mark.parametrize("sweep,message", [
-    ({"method": "bayes", "parameters": {"a": {"values": [1]}}}, "wandb sweep FILE"),
-    ({"method": "random", "parameters": {"a": {"values": [1]}}}, "needs --count"),
-    ({"method": "grd", "parameters": {"a": {"values": [1]}}}, "method: 'grd'; allowed: grid"),
-    ({"method": "grid", "parameters": {"a": {"min": 0, "max": 1}}}, "parameters.a: grid search needs"),
-    ({"method": "grid", "parameters": {"a": {"distribution": "zipf"}}}, "distribution: 'zipf'"),
-])
+@pytest.mark.parametrize(
+    "sweep,message",
+    [
+        ({"method": "bayes", "parameters": {"a": {"values": [1]}}}, "wandb sweep FILE"),
+        ({"method": "random", "parameters": {"a": {"values": [1]}}}, "needs --count"),
+        ({"method": "grd", "parameters": {"a": {"values": [1]}}}, "method: 'grd'; allowed: grid"),
+        (
+            {"method": "grid", "parameters": {"a": {"min": 0, "max": 1}}},
+            "parameters.a: grid search needs",
+        ),
+        ({"method": "grid", "parameters": {"a": {"distribution": "zipf"}}}, "distribution: 'zipf'"),
+    ],
+)
 def test_bad_sweeps_fail_in_one_line(sweep, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as err:
         validate_sweep(sweep)
@@ -102,11 +119,26 @@ def test_bad_sweeps_fail_in_one_line(sweep, message):
 
 
 def test_command_macros_are_filled_like_the_agent():
-    sweep = {"program": "train.py", "command": ["${env}", "${interpreter}", "${program}", "--x",
-                                                "${args}", "${args_no_hyphens}"]}
+    sweep = {
+        "program": "train.py",
+        "command": [
+            "${env}",
+            "${interpreter}",
+            "${program}",
+            "--x",
+            "${args}",
+            "${args_no_hyphens}",
+        ],
+    }
     command = build_command(sweep, {"model.init_args.lr_g": 0.001, "flag": True})
-    assert command[1:] == ["train.py", "--x", "--model.init_args.lr_g=0.001", "--flag=True",
-                           "model.init_args.lr_g=0.001", "flag=True"]
+    assert command[1:] == [
+        "train.py",
+        "--x",
+        "--model.init_args.lr_g=0.001",
+        "--flag=True",
+        "model.init_args.lr_g=0.001",
+        "flag=True",
+    ]
 
 
 @pytest.mark.parametrize("script", ["slurm_sweep_agent.sbatch", "slurm_fit.sbatch"])
@@ -114,7 +146,7 @@ def test_slurm_scripts_are_valid_bash_and_launch_ganzoo(script):
     path = REPO / "scripts" / script
     assert subprocess.run(["bash", "-n", str(path)]).returncode == 0
     text = path.read_text()
-    assert "#SBATCH" in text and "cd \"${SLURM_SUBMIT_DIR" in text
+    assert "#SBATCH" in text and 'cd "${SLURM_SUBMIT_DIR' in text
     if script == "slurm_sweep_agent.sbatch":
         assert "wandb agent --count 1" in text
     else:

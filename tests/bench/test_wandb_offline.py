@@ -74,9 +74,23 @@ def test_wandb_failure_does_not_fail_the_run(tmp_path, no_credentials, monkeypat
 def test_ddp_makes_exactly_one_wandb_run(tmp_path, subprocess_env):
     cfg = tiny_config(tmp_path / "dcgan_tiny.yaml")
     proc = subprocess.run(
-        [sys.executable, "-m", "ganzoo", "fit", "--config", str(cfg), "--trainer.accelerator=cpu",
-         "--trainer.devices=2", f"--runs_dir={tmp_path / 'runs'}"],
-        cwd=tmp_path, env=subprocess_env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "ganzoo",
+            "fit",
+            "--config",
+            str(cfg),
+            "--trainer.accelerator=cpu",
+            "--trainer.devices=2",
+            f"--runs_dir={tmp_path / 'runs'}",
+        ],
+        cwd=tmp_path,
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     [run_dir] = (tmp_path / "runs" / "digits").iterdir()
     assert len(offline_runs(run_dir)) == 1
