@@ -137,11 +137,15 @@ def final_metrics(record: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def metric_names(rows: list[Row]) -> list[str]:
+def metric_names(rows: list[Row], details: bool = True) -> list[str]:
+    """FID, IS, KID first, then the model-specific metrics; per-class breakdowns such as
+    ``fid_class_3`` only with ``details`` (the CSV and W&B table, not the markdown)."""
     names: set[str] = set()
     for row in rows:
         for run in row.runs:
             names |= set(final_metrics(run))
+    if not details:
+        names = {n for n in names if "_class_" not in n}
     extra = sorted(names - set(MAIN_METRICS))
     return [m for m in MAIN_METRICS if m in names] + extra
 
@@ -201,7 +205,7 @@ def render_markdown(
     command: str,
     notes: list[str] | None = None,
 ) -> str:
-    metrics = metric_names(rows)
+    metrics = metric_names(rows, details=False)
     header = [_header(benchmark, rows, records, command, notes or [])]
     titles = [m.upper() if m in MAIN_METRICS else m for m in metrics]
     cols = ["model", *titles, "wall time", "images seen", "n"]

@@ -75,7 +75,7 @@ def test_mean_std_n_per_variant(tmp_path):
     fids = [10.0, 12.0, 17.0]
     for seed, fid in enumerate(fids):
         record(tmp_path, "DCGAN", seed, fid=fid)
-    record(tmp_path, "InfoGAN", 0, fid=30.0, code_accuracy=0.8)
+    record(tmp_path, "InfoGAN", 0, fid=30.0, code_accuracy=0.8, fid_class_0=31.0)
     out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
     rows = list(csv.DictReader(io.StringIO((out / "table.csv").read_text())))
     dcgan = next(r for r in rows if r["model"] == "DCGAN")
@@ -87,6 +87,7 @@ def test_mean_std_n_per_variant(tmp_path):
     md = (out / "table.md").read_text()
     assert f"| DCGAN | {statistics.fmean(fids):.2f} ± {statistics.stdev(fids):.2f} |" in md
     assert "| InfoGAN | 30.00 |" in md and "0.800" in md  # n = 1: no ± part
+    assert "fid_class_0" not in md and "fid_class_0_mean" in rows[0]  # breakdown: CSV only
     assert "extractor `domain`" in md and "1000 generated vs 1000 real" in md
     manifest = json.loads((out / "runs.json").read_text())
     assert len(manifest["runs"]) == 4 and manifest["runs"][0]["config"]["model"]
