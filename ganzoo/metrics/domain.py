@@ -1,0 +1,273 @@
+"""The domain classifier: a small CNN trained by the project on a dataset's training split.
+
+Used where Inception is unavailable or inappropriate (the usual practice for MNIST-like
+data): its penultimate layer (global-average-pooled last conv block, 128-d, the analogue of
+Inception's pool3) gives the FID/KID features and its class logits give the Inception Score
+and the label metrics (CGAN label consistency, InfoGAN code accuracy).
+
+Weights are frozen and identified by their sha256. For the default ``mnist5k`` and
+``digits`` splits they are committed in ``ganzoo/metrics/weights/`` (made by
+``python scripts/train_classifier.py --dataset mnist5k``; accuracy in the json), so every
+machine computes the same numbers. For any other dataset or split the same recipe trains one
+on demand (seeded) and caches it under ``$GANZOO_CACHE/classifiers``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ganzoo.errors import ConfigError
+from ganzoo.metrics.extractors import FeatureExtractor, sha256_file
+
+Tensor = torch.Tensor
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+RECIPE_VERSION = 1  # bump when the architecture or the training recipe changes
+DEFAULT_STEPS = 6000
+DEFAULT_WIDTHS = (16, 32, 128)
+MAX_SHIFT = 2  # pixels
+MAX_ROTATION = 10  # degrees
+
+
+class DomainClassifier(nn.Module):
+    """Three conv blocks (3x3 conv, batch norm, ReLU; max-pool after the first two), global
+    average pooling to ``widths[-1]`` features, and a linear layer to the class logits.
+    Input: float images in [-1, 1] of shape ``data_shape`` (side >= 4)."""
+
+    def __init__(
+        self, *, data_shape: tuple[int, ...], num_classes: int, widths: tuple[int, ...] = DEFAULT_WIDTHS
+    ) -> None:
+        super().__init__()
+        channels = data_shape[0]
+        layers: list[nn.Module] = []
+        for i, width in enumerate(widths):
+            layers += [
+                nn.Conv2d(channels, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+            ]
+            if i < len(widths) - 1:
+                layers.append(nn.MaxPool2d(2))
+            channels = width
+        self.trunk = nn.Sequential(*layers)
+        self.head = nn.Linear(channels, num_classes)
+        self.num_features = channels
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.trunk(x).mean(dim=(2, 3))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.features(x)
+        return h, self.head(h)
+
+
+class DomainExtractor(FeatureExtractor):
+    """uint8 images -> (penultimate features, class logits) of a frozen :class:`DomainClassifier`."""
+
+    name = "domain"
+
+    def __init__(self, classifier: DomainClassifier, weights_sha256: str) -> None:
+        super().__init__()
+        self.classifier = classifier.eval().requires_grad_(False)
+        self.weights_sha256 = weights_sha256
+        self.num_features = classifier.num_features
+        self.num_logits = classifier.head.out_features
+
+    @property
+    def has_classes(self) -> bool:
+        return True
+
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        x = images.to(self.dtype) / 127.5 - 1.0
+        return self.classifier(x)
+
+
+# ----------------------------------------------------------------------------- identity
+def classifier_key(datamodule) -> dict[str, Any]:
+    """Everything that determines which images the classifier trains on and its input shape."""
+    hp = datamodule.hparams
+    key = {
+        "dataset": datamodule.dataset_name,
+        "data_shape": list(datamodule.data_shape),
+        "num_classes": int(datamodule.num_classes),
+        "recipe": RECIPE_VERSION,
+    }
+    if datamodule.dataset_name in ("mnist5k", "digits", "folder"):
+        key.update(test_fraction=float(hp.test_fraction), split_seed=int(hp.split_seed))
+    if datamodule.dataset_name == "folder":
+        key["root"] = str(Path(hp.root).resolve())
+    return key
+
+
+def _key_hash(key: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def committed_weights(datamodule) -> Path | None:
+    """The committed weights file matching ``datamodule``'s data and split, if any."""
+    key = classifier_key(datamodule)
+    for meta_path in sorted(WEIGHTS_DIR.glob("domain_*.json")):
+        meta = json.loads(meta_path.read_text())
+        if meta.get("key") == key:
+            return meta_path.with_suffix(".pt")
+    return None
+
+
+def load_classifier(path: str | Path, data_shape, num_classes: int) -> tuple[DomainClassifier, str]:
+    """A classifier from a state-dict file; returns it with the file's sha256."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"weights_path: domain classifier weights {str(path)!r} not found")
+    digest = sha256_file(path)
+    meta_path = path.with_suffix(".json")
+    if meta_path.is_file():
+        expected = json.loads(meta_path.read_text()).get("sha256")
+        if expected and expected != digest:
+            raise ConfigError(
+                f"weights_path: {path.name} has sha256 {digest[:12]}..., its json records "
+                f"{expected[:12]}...; the file was modified: retrain with scripts/train_classifier.py"
+            )
+    model = DomainClassifier(data_shape=tuple(data_shape), num_classes=num_classes)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval(), digest
+
+
+def load_domain_extractor(
+    datamodule, *, weights_path: str | None = None, cache_dir: str | Path | None = None
+) -> DomainExtractor:
+    """The domain extractor for ``datamodule``: explicit ``weights_path``, else the committed
+    weights for this data and split, else a cached one, else train one now (and cache it)."""
+    if datamodule.is_toy:
+        raise ConfigError(
+            f"extractor: 'domain' is for image datasets; {datamodule.dataset_name!r} is toy data"
+        )
+    if datamodule.num_classes < 2:
+        raise ConfigError(
+            f"extractor: 'domain' needs labelled data; {datamodule.dataset_name!r} has "
+            f"{datamodule.num_classes} classes (use extractor: inception)"
+        )
+    shape, classes = datamodule.data_shape, datamodule.num_classes
+    path = weights_path or committed_weights(datamodule)
+    if path is None:
+        path = cached_weights_path(datamodule, cache_dir)
+        if not path.is_file():
+            save_classifier(*train_classifier(datamodule), path)
+    model, digest = load_classifier(path, shape, classes)
+    return DomainExtractor(model, digest)
+
+
+def cached_weights_path(datamodule, cache_dir: str | Path | None = None) -> Path:
+    from ganzoo.data.sources import cache_dir as default_cache_dir
+
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    key = classifier_key(datamodule)
+    return root / "classifiers" / f"domain_{key['dataset']}_{_key_hash(key)}.pt"
+
+
+# ----------------------------------------------------------------------------- training
+def _augment(x: Tensor, generator: torch.Generator) -> Tensor:
+    """Random shifts of up to ``MAX_SHIFT`` pixels and rotations of up to ``MAX_ROTATION``
+    degrees, drawn per image."""
+    n, side = x.shape[0], x.shape[-1]
+    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(MAX_ROTATION)
+    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * (2 * MAX_SHIFT / side)
+    cos, sin = angle.cos(), angle.sin()
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    # pad with the background value (-1) rather than zero (mid-gray)
+    return F.grid_sample(x + 1, grid, align_corners=False, padding_mode="zeros") - 1
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, dataset, batch_size: int = 500) -> float:
+    model.eval()
+    correct = total = 0
+    for x, y in DataLoader(dataset, batch_size=batch_size):
+        _, logits = model(x)
+        correct += int((logits.argmax(1) == y).sum())
+        total += len(y)
+    return correct / total
+
+
+def train_classifier(
+    datamodule,
+    *,
+    seed: int = 0,
+    steps: int = DEFAULT_STEPS,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+) -> tuple[DomainClassifier, dict[str, Any]]:
+    """Train a :class:`DomainClassifier` on ``datamodule``'s **train** split; accuracy on its
+    test split. Seeded; ``steps`` Adam steps (a fixed budget whatever the dataset size) with a
+    one-cycle learning rate and shift/rotation augmentation. Trained long enough to be
+    confident: the Inception Score of real data needs near one-hot predictions.
+
+    Returns:
+        The model (eval mode) and a report: key, seed, steps, accuracies, seconds.
+    """
+    datamodule.setup("fit")
+    train, test = datamodule.split("train"), datamodule.split("test")
+    torch.manual_seed(seed)
+    model = DomainClassifier(data_shape=datamodule.data_shape, num_classes=datamodule.num_classes)
+    order = torch.Generator().manual_seed(seed)
+    aug = torch.Generator().manual_seed(seed + 1)
+    loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=order, drop_last=True)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    start = time.time()
+    model.train()
+    step = 0
+    while step < steps:
+        for x, y in loader:
+            _, logits = model(_augment(x.float(), aug))
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            if step == steps:
+                break
+    model.eval()
+    report = {
+        "key": classifier_key(datamodule),
+        "seed": seed,
+        "steps": steps,
+        "augmentation": {"max_shift_px": MAX_SHIFT, "max_rotation_deg": MAX_ROTATION},
+        "widths": list(DEFAULT_WIDTHS),
+        "batch_size": batch_size,
+        "lr": lr,
+        "train_size": len(train),
+        "test_size": len(test),
+        "train_accuracy": round(accuracy(model, train), 4),
+        "test_accuracy": round(accuracy(model, test), 4),
+        "train_seconds": round(time.time() - start, 1),
+        "torch": torch.__version__,
+    }
+    return model, report
+
+
+def save_classifier(model: DomainClassifier, report: dict[str, Any], path: str | Path) -> dict:
+    """Write the state dict to ``path`` and ``report`` + its sha256 to ``path.json``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    torch.save(model.state_dict(), tmp)
+    digest = sha256_file(tmp)
+    meta = {**report, "sha256": digest, "file": path.name}
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    os.replace(tmp, path)
+    return meta
