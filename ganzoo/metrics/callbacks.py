@@ -1,0 +1,174 @@
+"""Lightning callbacks: periodic evaluation (FID / IS / KID and model metrics) and sample grids.
+
+Both read the data from ``trainer.datamodule`` (a :class:`~ganzoo.data.GANDataModule`) and the
+model from ``pl_module``. Configure them in a LightningCLI YAML::
+
+    trainer:
+      callbacks:
+        - class_path: ganzoo.metrics.EvaluationCallback
+          init_args: {every_n_epochs: 5, num_samples: 2000, reference_split: test}
+        - class_path: ganzoo.metrics.SampleGridCallback
+          init_args: {every_n_epochs: 1}
+
+"epoch" in file names and records is the number of finished epochs (1 after the first).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from ganzoo.errors import ConfigError, require
+from ganzoo.metrics.evaluate import Evaluator, write_jsonl
+from ganzoo.metrics.grids import image_grid, save_grid
+
+HISTORY_FILE = "evaluations.jsonl"
+
+
+def _datamodule(trainer: L.Trainer, who: str):
+    dm = trainer.datamodule
+    if dm is None:
+        raise ConfigError(f"{who}: needs the data as a GANDataModule (trainer.fit(model, datamodule=...))")
+    return dm
+
+
+class EvaluationCallback(Callback):
+    """Evaluates the generator every ``every_n_epochs`` epochs and once at the end of fit.
+
+    Every rank takes part (generation is sharded, metric states are synced by torchmetrics in
+    ``compute()``; no metric is computed in a rank-zero-only hook, which would hang: torchmetrics
+    issue 2684). After each evaluation ``self.history`` gets ``{"epoch", "g_steps", "metrics",
+    "protocol"}`` (identical on every rank), each metric is logged as ``val/<name>``, and rank 0
+    appends the entry to ``<default_root_dir>/evaluations.jsonl``. The end-of-fit evaluation
+    always runs (also after early stopping) unless the last one was at the same generator step.
+
+    Args:
+        every_n_epochs: evaluate after every n-th epoch (0: only at the end of fit).
+        num_samples: fakes per evaluation (over all ranks).
+        reference_split: real split to compare with, ``"test"`` or ``"train"``.
+        extractor: ``"domain"`` (project classifier) or ``"inception"`` (TF InceptionV3).
+        weights_path: explicit weights file for that extractor.
+        batch_size: generation/extraction batch, also the seeding chunk.
+        kid_subset_size: KID subset size (clamped to the smaller set; the value used is recorded).
+        kid_subsets: number of KID subsets.
+        num_real: reference images (None: the whole split).
+        seed: seed of the samples and of the IS/KID shuffles.
+        cache_dir: cache of real features and trained classifiers (default ``$GANZOO_CACHE``).
+    """
+
+    def __init__(
+        self,
+        *,
+        every_n_epochs: int = 1,
+        num_samples: int = 5000,
+        reference_split: str = "test",
+        extractor: str = "domain",
+        weights_path: str | None = None,
+        batch_size: int = 500,
+        kid_subset_size: int = 1000,
+        kid_subsets: int = 100,
+        num_real: int | None = None,
+        seed: int = 0,
+        cache_dir: str | None = None,
+    ) -> None:
+        super().__init__()
+        require(every_n_epochs >= 0, f"every_n_epochs: must be >= 0, got {every_n_epochs}")
+        self.every_n_epochs = every_n_epochs
+        self.evaluator = Evaluator(
+            num_samples=num_samples,
+            reference_split=reference_split,
+            extractor=extractor,
+            weights_path=weights_path,
+            batch_size=batch_size,
+            kid_subset_size=kid_subset_size,
+            kid_subsets=kid_subsets,
+            num_real=num_real,
+            seed=seed,
+            cache_dir=cache_dir,
+        )
+        self.history: list[dict[str, Any]] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        finished = trainer.current_epoch + 1
+        if self.every_n_epochs and finished % self.every_n_epochs == 0:
+            entry = self._evaluate(trainer, pl_module, finished)
+            if entry is not None:
+                for name, value in entry["metrics"].items():
+                    pl_module.log(f"val/{name}", value, on_step=False, on_epoch=True)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        entry = self._evaluate(trainer, pl_module, trainer.current_epoch)
+        if entry is None:
+            return
+        # self.log is not allowed in on_train_end: hand the values to the loggers directly.
+        values = {f"val/{name}": value for name, value in entry["metrics"].items()}
+        for logger in trainer.loggers:
+            logger.log_metrics(values, step=trainer.global_step)
+        trainer.callback_metrics.update({k: torch.tensor(v) for k, v in values.items()})
+
+    def _evaluate(self, trainer: L.Trainer, pl_module, epoch: int) -> dict[str, Any] | None:
+        g_steps = int(getattr(pl_module, "g_steps", trainer.global_step))
+        if self.history and self.history[-1]["g_steps"] == g_steps:
+            return None
+        entry = self.evaluator(pl_module, _datamodule(trainer, "EvaluationCallback"), epoch=epoch)
+        self.history.append(entry)
+        if trainer.is_global_zero:
+            write_jsonl(Path(trainer.default_root_dir) / HISTORY_FILE, entry)
+        return entry
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": self.history}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = list(state_dict.get("history", []))
+
+
+class SampleGridCallback(Callback):
+    """PNG grids from the model's fixed noise every ``every_n_epochs`` epochs and at the end.
+
+    Written only on global rank 0 to ``<default_root_dir>/grids/epoch_0003.png`` and
+    ``final.png`` (toy data: sample plots), listed in ``self.paths`` and sent to the logger
+    (``WandbLogger.log_image``, TensorBoard ``add_image``; other loggers are skipped). See
+    :mod:`ganzoo.metrics.grids` for the layouts (one row per class for CGAN, code traversals
+    for InfoGAN).
+
+    Args:
+        every_n_epochs: write a grid after every n-th epoch (0: only at the end of fit).
+    """
+
+    def __init__(self, *, every_n_epochs: int = 1) -> None:
+        super().__init__()
+        require(every_n_epochs >= 0, f"every_n_epochs: must be >= 0, got {every_n_epochs}")
+        self.every_n_epochs = every_n_epochs
+        self.paths: list[Path] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        finished = trainer.current_epoch + 1
+        if self.every_n_epochs and finished % self.every_n_epochs == 0:
+            self._save(trainer, pl_module, f"epoch_{finished:04d}.png")
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._save(trainer, pl_module, "final.png")
+
+    def _save(self, trainer: L.Trainer, pl_module, name: str) -> None:
+        if not trainer.is_global_zero:
+            return
+        dm = _datamodule(trainer, "SampleGridCallback")
+        path = save_grid(pl_module, dm, Path(trainer.default_root_dir) / "grids" / name)
+        self.paths.append(path)
+        for logger in trainer.loggers:
+            send_image(logger, path, pl_module, dm, trainer.global_step)
+
+
+def send_image(logger, path: Path, model, datamodule, step: int) -> None:
+    """Log the PNG with the logger's image API; loggers without one are skipped."""
+    from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+
+    if isinstance(logger, WandbLogger):
+        logger.log_image(key="samples", images=[str(path)], step=step)
+    elif isinstance(logger, TensorBoardLogger) and not datamodule.is_toy:
+        logger.experiment.add_image("samples", image_grid(model, datamodule), step)

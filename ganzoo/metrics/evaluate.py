@@ -1,0 +1,297 @@
+"""Evaluate a GAN: generate samples, compute the metrics that apply, record the protocol.
+
+:func:`evaluate` works inside a Trainer (the :class:`~ganzoo.metrics.EvaluationCallback` calls
+it on every rank) and outside one (the benchmark's reproduce checks). Its result::
+
+    {"epoch": int, "g_steps": int,
+     "metrics": {"fid", "is", "is_std", "kid", "kid_std", + model-specific},
+     "protocol": {"extractor", "weights_sha256", "reference_split", "num_real", "num_fake",
+                  "kid_subset_size", "seed", "batch_size"}}
+
+Samples. The ``num_samples`` fakes are cut into chunks of ``batch_size``; chunk ``i`` is drawn
+with its own seed ``SeedSequence([seed, i])``, and under DDP rank ``r`` of ``W`` generates the
+contiguous run of chunks ``[r * n / W, (r + 1) * n / W)``. Seeds are therefore distinct across
+ranks and reproducible, and 1 process and W processes evaluate the identical sample set, in the
+same order. G samples in eval mode (batch norm uses running statistics), so a sample does not
+depend on the chunk it is in.
+
+Reference. The real features of ``reference_split`` (all of it, or ``num_real`` images) come
+from the on-disk cache (:mod:`ganzoo.metrics.real_stats`); rank 0 computes them first, the
+others then read them, and each rank feeds its contiguous share to the metrics, whose sync
+reassembles the whole set.
+
+Protocols differ between papers (Lucic et al. 2018: 10k test images vs 10k fakes; StudioGAN:
+50k fakes vs the train split); ``reference_split``, ``num_real`` and ``num_samples`` select
+one, and the values used are written next to every number.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ganzoo.errors import require
+from ganzoo.metrics.extractors import EXTRACTORS, FeatureExtractor, build_extractor, to_uint8
+from ganzoo.metrics.fidelity import (
+    fidelity_scores,
+    frechet_distance,
+    global_count,
+    rank,
+    world_size,
+)
+from ganzoo.metrics.labels import confusion_matrix, label_consistency, matched_accuracy
+from ganzoo.metrics.plan import EvalPlan, conditioning, plan_for
+from ganzoo.metrics.real_stats import real_features
+from ganzoo.metrics.toy import GeneratorDensity, ModeCoverage, optimal_discriminator_gap
+
+Tensor = torch.Tensor
+
+SPLITS = ("train", "test")
+
+
+def rank_zero_first(fn):
+    """Run ``fn`` on rank 0, then on the other ranks (which then find its cached output)."""
+    if world_size() == 1:
+        return fn()
+    if rank() == 0:
+        out = fn()
+        dist.barrier()
+        return out
+    dist.barrier()
+    return fn()
+
+
+def chunk_seed(seed: int, chunk: int) -> int:
+    return int(np.random.SeedSequence([seed, chunk]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def my_chunks(num_samples: int, batch_size: int) -> list[tuple[int, int, int]]:
+    """``(chunk index, start, end)`` of the chunks this rank generates."""
+    starts = list(range(0, num_samples, batch_size))
+    w, r = world_size(), rank()
+    lo, hi = r * len(starts) // w, (r + 1) * len(starts) // w
+    return [(i, starts[i], min(starts[i] + batch_size, num_samples)) for i in range(lo, hi)]
+
+
+def shard(x: Tensor) -> Tensor:
+    """This rank's contiguous share of a tensor every rank holds in full."""
+    w, r = world_size(), rank()
+    return x[r * len(x) // w : (r + 1) * len(x) // w]
+
+
+@torch.no_grad()
+def discriminator_probs(model, x: Tensor) -> Tensor:
+    """sigmoid(D(x)) with D in eval mode."""
+    d = model.discriminator
+    was_training = d.training
+    d.eval()
+    try:
+        logits, _ = model.discriminate(x.to(model.device, model.dtype), None)
+    finally:
+        d.train(was_training)
+    return torch.sigmoid(logits.double().view(-1)).cpu()
+
+
+class Evaluator:
+    """Holds an evaluation's settings and its built extractors (reused between evaluations).
+
+    Args:
+        num_samples: fakes generated per evaluation (over all ranks).
+        reference_split: the real split the fakes are compared with, ``"test"`` or ``"train"``.
+        extractor: ``"domain"`` (the project's classifier) or ``"inception"`` (TF InceptionV3).
+        weights_path: explicit weights for that extractor.
+        batch_size: generation and extraction batch (also the seeding chunk; recorded).
+        kid_subset_size: KID subset size (clamped to the smaller set; the value used is recorded).
+        kid_subsets: number of KID subsets.
+        num_real: reference images (None = the whole split; else a seeded subset).
+        seed: seed of the samples, of the IS/KID shuffles and of the reference subset.
+        cache_dir: root of the real-feature and classifier caches (default ``$GANZOO_CACHE``).
+    """
+
+    def __init__(
+        self,
+        *,
+        num_samples: int = 5000,
+        reference_split: str = "test",
+        extractor: str = "domain",
+        weights_path: str | None = None,
+        batch_size: int = 500,
+        kid_subset_size: int = 1000,
+        kid_subsets: int = 100,
+        num_real: int | None = None,
+        seed: int = 0,
+        cache_dir: str | None = None,
+    ) -> None:
+        require(num_samples >= 2, f"num_samples: must be >= 2, got {num_samples}")
+        require(
+            reference_split in SPLITS,
+            f"reference_split: unknown {reference_split!r}; allowed: {', '.join(SPLITS)}",
+        )
+        require(extractor in EXTRACTORS,
+                f"extractor: unknown {extractor!r}; allowed: {', '.join(EXTRACTORS)}")
+        require(batch_size >= 1, f"batch_size: must be >= 1, got {batch_size}")
+        require(kid_subset_size >= 2, f"kid_subset_size: must be >= 2, got {kid_subset_size}")
+        require(kid_subsets >= 1, f"kid_subsets: must be >= 1, got {kid_subsets}")
+        require(num_real is None or num_real >= 2, f"num_real: must be >= 2, got {num_real}")
+        self.num_samples = num_samples
+        self.reference_split = reference_split
+        self.extractor_name = extractor
+        self.weights_path = weights_path
+        self.batch_size = batch_size
+        self.kid_subset_size = kid_subset_size
+        self.kid_subsets = kid_subsets
+        self.num_real = num_real
+        self.seed = seed
+        self.cache_dir = cache_dir
+        self._extractors: dict[tuple[str, str], FeatureExtractor] = {}
+
+    # ------------------------------------------------------------------ building blocks
+    def extractor(self, name: str, datamodule, device: torch.device) -> FeatureExtractor:
+        """The extractor ``name`` for this dataset (built once, rank 0 first)."""
+        key = (name, repr(sorted(datamodule.hparams.items())))
+        if key not in self._extractors:
+            weights = self.weights_path if name == self.extractor_name else None
+            self._extractors[key] = rank_zero_first(
+                lambda: build_extractor(name, datamodule, weights_path=weights,
+                                        cache_dir=self.cache_dir)
+            )
+        return self._extractors[key].to(device)
+
+    def _generate(self, model, datamodule, plan: EvalPlan, fid_ex, cls_ex, toy_metrics):
+        """Generate this rank's samples; return per-sample tensors for the metrics."""
+        out: dict[str, list[Tensor]] = {"features": [], "logits": [], "cond": [], "pred": []}
+        for chunk, start, end in my_chunks(self.num_samples, self.batch_size):
+            g = torch.Generator().manual_seed(chunk_seed(self.seed, chunk))
+            index = torch.arange(start, end)
+            labels, codes = conditioning(plan, model, index, g)
+            x = model.sample(end - start, labels=labels, codes=codes, generator=g)
+            if plan.toy_modes:
+                for metric in toy_metrics:
+                    metric.update(x.detach())
+                continue
+            images = to_uint8(x)
+            features, logits = fid_ex(images.to(fid_ex.device))
+            out["features"].append(features)
+            out["logits"].append(logits)
+            if plan.needs_classifier:
+                cls_logits = logits if cls_ex is fid_ex else cls_ex(images.to(cls_ex.device))[1]
+                out["pred"].append(cls_logits.argmax(1))
+                out["cond"].append((labels if plan.label_metrics else codes["cat"]).to(x.device))
+        if not plan.toy_modes and not out["features"]:  # more ranks than chunks: an empty share
+            device = fid_ex.device
+            out = {"features": [torch.empty(0, fid_ex.num_features, device=device)],
+                   "logits": [torch.empty(0, fid_ex.num_logits, device=device)],
+                   "cond": [torch.empty(0, dtype=torch.long, device=device)],
+                   "pred": [torch.empty(0, dtype=torch.long, device=device)]}
+        return {k: torch.cat(v) if v else None for k, v in out.items()}
+
+    # ------------------------------------------------------------------ one evaluation
+    @torch.no_grad()
+    def __call__(self, model, datamodule, *, epoch: int = 0) -> dict[str, Any]:
+        plan = plan_for(model, datamodule)
+        device = model.device
+        datamodule.setup("fit")
+        metrics: dict[str, float] = {}
+        protocol: dict[str, Any] = {
+            "extractor": "none",
+            "weights_sha256": "",
+            "reference_split": "density",
+            "num_real": 0,
+            "num_fake": self.num_samples,
+            "kid_subset_size": 0,
+            "seed": self.seed,
+            "batch_size": self.batch_size,
+        }
+        fid_ex = cls_ex = None
+        if plan.fidelity:
+            fid_ex = self.extractor(self.extractor_name, datamodule, device)
+        if plan.needs_classifier:
+            cls_ex = fid_ex if self.extractor_name == "domain" else self.extractor(
+                "domain", datamodule, device)
+        toy_metrics = self._toy_metrics(plan, datamodule, device)
+        generated = self._generate(model, datamodule, plan, fid_ex, cls_ex, toy_metrics)
+
+        if plan.fidelity:
+            real = rank_zero_first(lambda: real_features(
+                datamodule, self.reference_split, fid_ex, num_real=self.num_real, seed=self.seed,
+                batch_size=self.batch_size, cache_dir=self.cache_dir))
+            real_feats = shard(real.features).to(device)
+            scores, kid_size = fidelity_scores(
+                real_feats, generated["features"], generated["logits"],
+                kid_subset_size=self.kid_subset_size, kid_subsets=self.kid_subsets, seed=self.seed)
+            metrics.update(scores)
+            protocol.update(extractor=fid_ex.name, weights_sha256=fid_ex.weights_sha256,
+                            reference_split=self.reference_split, num_real=len(real.features),
+                            kid_subset_size=kid_size)
+            if plan.label_metrics:
+                metrics.update(self._per_class_fid(real, real_feats, generated, datamodule))
+        if plan.needs_classifier:
+            metrics.update(self._label_metrics(plan, model, datamodule, generated))
+            if cls_ex is not fid_ex:
+                protocol["classifier_sha256"] = cls_ex.weights_sha256
+        if plan.toy_modes:
+            metrics.update({k: float(v) for k, v in toy_metrics[0].compute().items()})
+        if plan.optimal_d:
+            grid, p_data, p_g = toy_metrics[1].compute()
+            d = discriminator_probs(model, grid.view(-1, 1).float())
+            metrics["d_optimal_gap"] = optimal_discriminator_gap(d, p_data.cpu(), p_g.cpu())
+        return {
+            "epoch": int(epoch),
+            "g_steps": int(getattr(model, "g_steps", 0)),
+            "metrics": metrics,
+            "protocol": protocol,
+        }
+
+    def _toy_metrics(self, plan: EvalPlan, datamodule, device) -> list:
+        if not plan.toy_modes:
+            return []
+        from ganzoo.data.sources import toy_centers
+
+        centers = toy_centers(datamodule.dataset_name)
+        std = datamodule.hparams.toy_std
+        return [ModeCoverage(centers, std).to(device), GeneratorDensity(centers, std).to(device)]
+
+    def _per_class_fid(self, real, real_feats, generated, datamodule) -> dict[str, float]:
+        """FID of the samples generated for class c against the real images of class c."""
+        real_labels = shard(real.labels).to(real_feats.device)
+        out = {}
+        for c in range(datamodule.num_classes):
+            fake_c = generated["features"][generated["cond"] == c]
+            real_c = real_feats[real_labels == c]
+            dev = real_feats.device
+            if global_count(len(fake_c), dev) < 2 or global_count(len(real_c), dev) < 2:
+                continue
+            out[f"fid_class_{c}"] = frechet_distance(real_c, fake_c)
+        if out:
+            out["fid_per_class_mean"] = float(np.mean(list(out.values())))
+        return out
+
+    def _label_metrics(self, plan: EvalPlan, model, datamodule, generated) -> dict[str, float]:
+        classes = datamodule.num_classes
+        if plan.label_metrics:
+            conf = confusion_matrix(generated["cond"], generated["pred"], classes, classes)
+            return {"label_accuracy": label_consistency(conf)}
+        conf = confusion_matrix(generated["cond"], generated["pred"], model.categorical_dim, classes)
+        accuracy, _ = matched_accuracy(conf)
+        return {"code_accuracy": accuracy}
+
+
+def evaluate(model, datamodule, *, epoch: int = 0, **settings: Any) -> dict[str, Any]:
+    """One evaluation of ``model`` on ``datamodule``; ``settings`` are :class:`Evaluator`'s.
+
+    Call it on every rank when running under torch.distributed (the metrics sync).
+    """
+    return Evaluator(**settings)(model, datamodule, epoch=epoch)
+
+
+def write_jsonl(path: str | Path, entry: dict[str, Any]) -> None:
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fh.write(json.dumps(entry, sort_keys=True) + "\n")

@@ -1,0 +1,134 @@
+"""FID, IS and KID from extracted features, computed by torchmetrics (no hand-written math).
+
+The extractor runs once per image (:func:`ganzoo.metrics.extractors.extract`) and the
+torchmetrics objects receive the features through :class:`Precomputed`, a pass-through
+"feature network", so one forward pass feeds all three metrics and cached real features can
+be reused. Accumulation is float64 (FID's sums, IS's softmax, KID's kernels).
+
+Distributed: each rank updates the metrics with its own share, **once** (a single
+concatenated tensor per state, so the gathered order is rank 0's share, then rank 1's, ...,
+the same order as one process over the same samples), and torchmetrics' sync gathers or sums
+the states in ``compute()``, which every rank calls. IS and KID draw random permutations and
+subsets with ``torch.randperm``: they run under a forked, seeded RNG so the values are
+reproducible and identical on every rank.
+
+References: FID, Heusel et al. 2017 (Eq. 6); IS, Salimans et al. 2016 (Sec. 4, 10 splits);
+KID, Binkowski et al. 2018 (unbiased MMD^2, cubic polynomial kernel, subsets of 1,000).
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.inception import InceptionScore
+from torchmetrics.image.kid import KernelInceptionDistance
+
+Tensor = torch.Tensor
+
+
+class Precomputed(nn.Module):
+    """A torchmetrics ``feature=`` module for features computed beforehand: casts to float64."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: Tensor) -> Tensor:
+        return features.to(torch.float64)
+
+
+@contextmanager
+def seeded(seed: int):
+    """Run a block with the CPU RNG seeded, restoring the global RNG state afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def rank() -> int:
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def global_count(n: int, device: torch.device | str = "cpu") -> int:
+    """Sum of ``n`` over all ranks (``n`` itself without torch.distributed)."""
+    if world_size() == 1:
+        return n
+    t = torch.tensor([n], dtype=torch.long, device=device)
+    dist.all_reduce(t)
+    return int(t.item())
+
+
+def _quiet(cls, *args, **kwargs):
+    with warnings.catch_warnings():  # "will save all extracted features in buffer"
+        warnings.simplefilter("ignore", UserWarning)
+        return cls(*args, **kwargs)
+
+
+def frechet_distance(real: Tensor, fake: Tensor) -> float:
+    """FID between two feature sets (this rank's shares; synced across ranks)."""
+    metric = FrechetInceptionDistance(feature=Precomputed(real.shape[1])).to(real.device)
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    return float(metric.compute())
+
+
+def inception_score(logits: Tensor, *, splits: int = 10, seed: int = 0) -> tuple[float, float]:
+    """Mean and std of the Inception Score over ``splits`` splits of the shuffled logits."""
+    metric = _quiet(InceptionScore, feature=Precomputed(logits.shape[1]), splits=splits)
+    metric = metric.to(logits.device)
+    metric.update(logits)
+    with seeded(seed):
+        mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+def kernel_distance(
+    real: Tensor, fake: Tensor, *, subset_size: int = 1000, subsets: int = 100, seed: int = 0
+) -> tuple[float, float, int]:
+    """KID mean and std over ``subsets`` random subsets, and the subset size used.
+
+    torchmetrics raises when a set is smaller than ``subset_size``: it is clamped to the
+    smaller set (over all ranks), and the value used is returned so it can be recorded.
+    """
+    n = min(global_count(len(real), real.device), global_count(len(fake), real.device))
+    size = min(subset_size, n)
+    metric = _quiet(
+        KernelInceptionDistance,
+        feature=Precomputed(real.shape[1]),
+        subset_size=size,
+        subsets=subsets,
+    ).to(real.device)
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    with seeded(seed):
+        mean, std = metric.compute()
+    return float(mean), float(std), size
+
+
+def fidelity_scores(
+    real_features: Tensor,
+    fake_features: Tensor,
+    fake_logits: Tensor,
+    *,
+    kid_subset_size: int = 1000,
+    kid_subsets: int = 100,
+    is_splits: int = 10,
+    seed: int = 0,
+) -> tuple[dict[str, float], int]:
+    """``({"fid", "is", "is_std", "kid", "kid_std"}, kid subset size used)``."""
+    fid = frechet_distance(real_features, fake_features)
+    is_mean, is_std = inception_score(fake_logits, splits=is_splits, seed=seed)
+    kid, kid_std, size = kernel_distance(
+        real_features, fake_features, subset_size=kid_subset_size, subsets=kid_subsets, seed=seed
+    )
+    scores = {"fid": fid, "is": is_mean, "is_std": is_std, "kid": kid, "kid_std": kid_std}
+    return scores, size

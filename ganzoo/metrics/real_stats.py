@@ -1,0 +1,123 @@
+"""Real-data features, computed once per (dataset, split, extractor, ...) and cached on disk.
+
+The cache file is named by a hash of everything that changes the features: the dataset and
+its DataModule settings (shape, split fraction and seed, root of file datasets), the split,
+the number of reference images and how they were chosen, the extractor and the sha256 of its
+weights, and the quantisation. The key is stored in the file and checked on load. Features
+(not only mean and covariance) are kept because KID needs them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset, Subset
+
+from ganzoo.metrics.extractors import FeatureExtractor, extract
+
+Tensor = torch.Tensor
+
+CACHE_VERSION = 1
+QUANTISATION = "uint8 = round((x + 1) * 127.5)"
+
+
+@dataclass
+class RealFeatures:
+    """Features, logits and labels of the reference images; ``computed`` is False on a hit."""
+
+    features: Tensor
+    logits: Tensor
+    labels: Tensor
+    key: dict[str, Any]
+    path: Path
+    computed: bool
+
+
+def data_key(datamodule) -> dict[str, Any]:
+    """The DataModule settings that determine which images a split holds."""
+    hp = datamodule.hparams
+    key = {"dataset": datamodule.dataset_name, "data_shape": list(datamodule.data_shape)}
+    if datamodule.dataset_name in ("mnist5k", "digits", "folder"):
+        key.update(test_fraction=float(hp.test_fraction), split_seed=int(hp.split_seed))
+    if datamodule.dataset_name in ("mnist", "fashion_mnist", "cifar10", "celeba", "folder"):
+        key["root"] = str(Path(hp.root).resolve())
+    return key
+
+
+def reference_indices(size: int, num_real: int | None, seed: int) -> Tensor | None:
+    """Indices of a seeded random subset of ``num_real`` images (None = the whole split)."""
+    if num_real is None or num_real >= size:
+        return None
+    perm = torch.randperm(size, generator=torch.Generator().manual_seed(seed))
+    return perm[:num_real].sort().values
+
+
+def real_stats_key(
+    datamodule, split: str, extractor: FeatureExtractor, num_real: int | None, seed: int
+) -> dict[str, Any]:
+    size = len(datamodule.split(split))
+    subset = num_real is not None and num_real < size
+    return {
+        **data_key(datamodule),
+        "split": split,
+        "num_real": min(num_real, size) if subset else size,
+        "subset_seed": seed if subset else None,
+        "extractor": extractor.name,
+        "weights_sha256": extractor.weights_sha256,
+        "quantisation": QUANTISATION,
+        "version": CACHE_VERSION,
+    }
+
+
+def cache_path(key: dict[str, Any], cache_dir: str | Path | None) -> Path:
+    from ganzoo.data.sources import cache_dir as default_cache_dir
+
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    name = f"{key['dataset']}_{key['split']}_{key['extractor']}_{digest}.pt"
+    return root / "real_stats" / name
+
+
+def _labels(dataset: Dataset) -> Tensor:
+    tensors = getattr(dataset, "tensors", None)
+    if tensors is not None and len(tensors) > 1:
+        return tensors[1].long()
+    return torch.tensor([int(dataset[i][1]) for i in range(len(dataset))], dtype=torch.long)
+
+
+def real_features(
+    datamodule,
+    split: str,
+    extractor: FeatureExtractor,
+    *,
+    num_real: int | None = None,
+    seed: int = 0,
+    batch_size: int = 500,
+    cache_dir: str | Path | None = None,
+) -> RealFeatures:
+    """Features of ``split`` (all of it, or ``num_real`` images chosen with ``seed``), from the
+    cache when present; computed and written atomically otherwise."""
+    key = real_stats_key(datamodule, split, extractor, num_real, seed)
+    path = cache_path(key, cache_dir)
+    if path.is_file():
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+        if stored["key"] == json.loads(json.dumps(key)):
+            return RealFeatures(stored["features"], stored["logits"], stored["labels"], key, path,
+                                computed=False)
+    dataset = datamodule.split(split)
+    labels = _labels(dataset)
+    indices = reference_indices(len(dataset), num_real, seed)
+    if indices is not None:
+        dataset, labels = Subset(dataset, indices.tolist()), labels[indices]
+    features, logits = extract(extractor, dataset, batch_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    torch.save({"key": key, "features": features, "logits": logits, "labels": labels}, tmp)
+    os.replace(tmp, path)
+    return RealFeatures(features, logits, labels, key, path, computed=True)

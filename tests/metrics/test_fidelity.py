@@ -1,0 +1,62 @@
+"""FID / IS / KID with the committed mnist5k domain classifier: sanity values of the metrics."""
+
+from __future__ import annotations
+
+import torch
+
+from ganzoo.metrics import extract, frechet_distance, inception_score, kernel_distance
+
+
+def test_fid_of_a_set_against_itself_is_zero(mnist_test_features):
+    features, _ = mnist_test_features
+    assert abs(frechet_distance(features, features)) < 1e-6
+
+
+def test_fid_real_vs_real_is_small_and_noise_is_large(
+    mnist_dm, mnist_domain, mnist_test_features, mnist_train_features
+):
+    test_features, _ = mnist_test_features
+    train_features, _ = mnist_train_features
+    shuffled = train_features[torch.randperm(len(train_features), generator=torch.Generator().manual_seed(0))]
+    real_vs_real = frechet_distance(test_features, shuffled[: len(test_features)])
+    noise = torch.randint(0, 256, (1000, 1, 28, 28), generator=torch.Generator().manual_seed(0),
+                          dtype=torch.uint8)
+    noise_features, _ = extract(mnist_domain, noise)
+    noise_fid = frechet_distance(test_features, noise_features)
+    print(f"FID real test vs 1000 shuffled train: {real_vs_real:.4f}; vs uniform noise: {noise_fid:.2f}")
+    assert real_vs_real < 0.02 * noise_fid
+    assert noise_fid > 10 * real_vs_real
+
+
+def test_inception_score_of_real_digits_is_high(mnist_test_features):
+    _, logits = mnist_test_features
+    mean, std = inception_score(logits, splits=10, seed=0)
+    print(f"IS of the mnist5k test split (domain classifier): {mean:.3f} +- {std:.3f}")
+    assert mean >= 9.0
+
+
+def test_inception_score_of_one_repeated_image_is_one(mnist_dm, mnist_domain):
+    image = mnist_dm.split("test")[0][0]
+    _, logits = extract(mnist_domain, image.expand(500, -1, -1, -1))
+    mean, _ = inception_score(logits)
+    assert abs(mean - 1.0) < 1e-6
+
+
+def test_is_and_kid_are_seeded_and_leave_the_global_rng_alone(mnist_test_features):
+    features, logits = mnist_test_features
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first = inception_score(logits, seed=1), kernel_distance(features[:500], features[500:], subset_size=100, subsets=5, seed=1)
+    second = inception_score(logits, seed=1), kernel_distance(features[:500], features[500:], subset_size=100, subsets=5, seed=1)
+    assert first == second
+    assert torch.equal(torch.get_rng_state(), before)
+    assert inception_score(logits, seed=2) != first[0]
+
+
+def test_kid_subset_size_is_clamped_to_the_smaller_set(mnist_test_features):
+    features, _ = mnist_test_features  # sorted by class: shuffle before splitting
+    features = features[torch.randperm(len(features), generator=torch.Generator().manual_seed(0))]
+    kid, _, size = kernel_distance(features[:300], features[300:380], subset_size=1000, subsets=3)
+    far, _, _ = kernel_distance(features[:300], features[-80:] + 3.0, subset_size=1000, subsets=3)
+    assert size == 80
+    assert abs(kid) < 0.05 * far
