@@ -16,8 +16,6 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
 from ganzoo.data import GANDataModule
 from ganzoo.metrics.domain import (
     DEFAULT_STEPS,
@@ -40,7 +38,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=None, help="weights file (.pt)")
     args = parser.parse_args(argv)
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     dm = GANDataModule(dataset=args.dataset, root=args.root, image_size=args.image_size)
     out = args.out
     if out is None:

@@ -1,0 +1,135 @@
+"""Figures of the evaluation layer: classifier accuracies, reference FIDs, timing, DDP check.
+
+    python scripts/eval_benchmark.py            # accuracies, real-vs-real / noise FID, IS, timing
+    python scripts/eval_benchmark.py --ddp      # also the 1- vs 2-process (gloo) comparison
+    python scripts/eval_benchmark.py --json out.json
+
+Timing: one ``ganzoo.metrics.evaluate`` call with the domain extractor on ``mnist5k`` for a
+DCGAN of the benchmark's size (widths 32, untrained: the cost does not depend on training),
+real features already cached (their one-off cost is printed separately), default KID
+settings (100 subsets of 1,000). Everything on this machine's CPU threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from ganzoo.data import GANDataModule
+from ganzoo.metrics import build_extractor, evaluate, extract, frechet_distance, inception_score
+from ganzoo.metrics.domain import WEIGHTS_DIR
+from ganzoo.metrics.real_stats import real_features
+from ganzoo.models import DCGAN
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def classifier_accuracies() -> dict[str, dict]:
+    out = {}
+    for meta_path in sorted(WEIGHTS_DIR.glob("domain_*.json")):
+        meta = json.loads(meta_path.read_text())
+        out[meta["key"]["dataset"]] = {
+            "test_accuracy": meta["test_accuracy"],
+            "train_accuracy": meta["train_accuracy"],
+            "test_size": meta["test_size"],
+            "sha256": meta["sha256"],
+            "kib": round((meta_path.with_suffix(".pt")).stat().st_size / 1024),
+        }
+        print(f"domain classifier {meta['key']['dataset']:8s}: test accuracy "
+              f"{meta['test_accuracy']:.4f} on {meta['test_size']} held-out images "
+              f"(train {meta['train_accuracy']:.4f}), sha256 {meta['sha256'][:16]}...")
+    return out
+
+
+def reference_fids(dm: GANDataModule) -> dict[str, float]:
+    extractor = build_extractor("domain", dm)
+    test_f, test_logits = extract(extractor, dm.split("test"))
+    train_f, _ = extract(extractor, dm.split("train"))
+    perm = torch.randperm(len(train_f), generator=torch.Generator().manual_seed(0))
+    noise = torch.randint(0, 256, (len(test_f), *dm.data_shape), dtype=torch.uint8,
+                          generator=torch.Generator().manual_seed(0))
+    noise_f, _ = extract(extractor, noise)
+    out = {
+        "fid_self": frechet_distance(test_f, test_f),
+        "fid_test_vs_train": frechet_distance(test_f, train_f[perm[: len(test_f)]]),
+        "fid_test_vs_noise": frechet_distance(test_f, noise_f),
+        "is_test": inception_score(test_logits)[0],
+    }
+    print(f"mnist5k, domain features: FID test vs itself {out['fid_self']:.2e}; "
+          f"test (1000) vs shuffled train (1000) {out['fid_test_vs_train']:.3f}; "
+          f"test vs uniform noise {out['fid_test_vs_noise']:.1f}; IS of test {out['is_test']:.3f}")
+    return out
+
+
+def timing(dm: GANDataModule, sizes: list[int]) -> dict[str, float]:
+    torch.manual_seed(0)
+    model = DCGAN(data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=32, d_width=32)
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        start = time.perf_counter()
+        real_features(dm, "test", build_extractor("domain", dm), cache_dir=cache)
+        out["real_features_first_time_s"] = time.perf_counter() - start
+        print(f"real features of the test split (once, then cached): "
+              f"{out['real_features_first_time_s']:.2f} s")
+        for n in sizes:
+            start = time.perf_counter()
+            result = evaluate(model, dm, num_samples=n, cache_dir=cache)
+            seconds = time.perf_counter() - start
+            out[f"evaluate_{n}_s"] = seconds
+            print(f"one evaluation of {n} samples (FID, IS, KID with {result['protocol']['kid_subset_size']}"
+                  f"-sample subsets): {seconds:.2f} s on {torch.get_num_threads()} threads")
+    return out
+
+
+def ddp_comparison() -> dict:
+    script = ROOT / "tests" / "metrics" / "ddp_eval_script.py"
+    records = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for devices in (1, 2):
+            out = Path(tmp) / f"devices{devices}"
+            out.mkdir()
+            subprocess.run([sys.executable, str(script), str(devices), str(out),
+                            str(Path(tmp) / f"cache{devices}")], check=True, capture_output=True)
+            records[devices] = json.loads((out / "rank0.json").read_text())
+            lines = (out / "evaluations.jsonl").read_text().splitlines()
+            records[devices]["jsonl_lines"] = len(lines)
+    one, two = records[1]["history"][-1]["metrics"], records[2]["history"][-1]["metrics"]
+    print("digits, 1000 samples, 1 process vs 2 gloo processes (last evaluation):")
+    for name in ("fid", "is", "is_std", "kid", "kid_std"):
+        rel = abs(two[name] - one[name]) / max(abs(one[name]), 1e-300)
+        print(f"  {name:7s} {one[name]:.10g}  {two[name]:.10g}  relative difference {rel:.1e}")
+    print(f"  evaluations.jsonl lines: {records[1]['jsonl_lines']} (1 process), "
+          f"{records[2]['jsonl_lines']} (2 processes), evaluations: {len(records[2]['history'])}")
+    return {"one_process": one, "two_processes": two,
+            "jsonl_lines": {1: records[1]["jsonl_lines"], 2: records[2]["jsonl_lines"]}}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ddp", action="store_true", help="also run the 1 vs 2 process check")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 5000])
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    args = parser.parse_args(argv)
+    dm = GANDataModule(dataset="mnist5k")
+    dm.setup("fit")
+    figures = {
+        "classifiers": classifier_accuracies(),
+        "reference": reference_fids(dm),
+        "timing": timing(dm, args.sizes),
+    }
+    if args.ddp:
+        figures["ddp"] = ddp_comparison()
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+if __name__ == "__main__":
+    main()

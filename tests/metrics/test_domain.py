@@ -1,0 +1,69 @@
+"""The domain classifier: committed weights match their sha256 and accuracy; other datasets
+and splits get one trained on demand (here with a tiny step budget) and cached."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from ganzoo.data import GANDataModule
+from ganzoo.errors import ConfigError
+from ganzoo.metrics import domain
+from ganzoo.metrics.extractors import sha256_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("dataset, min_accuracy", [("mnist5k", 0.98), ("digits", 0.98)])
+def test_committed_weights_match_their_record(dataset, min_accuracy):
+    path = domain.WEIGHTS_DIR / f"domain_{dataset}.pt"
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["sha256"] == sha256_file(path)
+    assert meta["test_accuracy"] >= min_accuracy
+    assert path.stat().st_size < 1024 * 1024
+    assert domain.committed_weights(GANDataModule(dataset=dataset)) == path
+    assert meta["command"] == f"python scripts/train_classifier.py --dataset {dataset}"
+
+
+def test_other_split_trains_on_demand_once_and_caches(tmp_path):
+    dm = GANDataModule(dataset="digits", split_seed=1)  # no committed weights for this split
+    assert domain.committed_weights(dm) is None
+    quick = functools.partial(domain.train_classifier, steps=20)
+    with mock.patch.object(domain, "train_classifier", side_effect=quick) as train:
+        first = domain.load_domain_extractor(dm, cache_dir=tmp_path)
+        second = domain.load_domain_extractor(dm, cache_dir=tmp_path)
+    assert train.call_count == 1
+    assert first.weights_sha256 == second.weights_sha256
+    cached = domain.cached_weights_path(dm, tmp_path)
+    assert cached.is_file() and json.loads(cached.with_suffix(".json").read_text())["key"]["split_seed"] == 1
+
+
+def test_modified_weights_are_refused(tmp_path):
+    dm = GANDataModule(dataset="digits")
+    src = domain.WEIGHTS_DIR / "domain_digits.pt"
+    copy = tmp_path / "domain_digits.pt"
+    copy.write_bytes(src.read_bytes() + b"\0")
+    copy.with_suffix(".json").write_text(src.with_suffix(".json").read_text())
+    with pytest.raises(ConfigError, match="modified"):
+        domain.load_domain_extractor(dm, weights_path=str(copy))
+
+
+def test_toy_data_has_no_domain_extractor():
+    with pytest.raises(ConfigError, match="toy"):
+        domain.load_domain_extractor(GANDataModule(dataset="ring8"))
+
+
+def test_training_script_writes_weights_and_record(tmp_path):
+    spec = importlib.util.spec_from_file_location("train_classifier", ROOT / "scripts" / "train_classifier.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "clf.pt"
+    meta = script.main(["--dataset", "digits", "--steps", "20", "--out", str(out)])
+    assert meta["sha256"] == sha256_file(out)
+    assert json.loads(out.with_suffix(".json").read_text())["steps"] == 20
+    assert 0.0 <= meta["test_accuracy"] <= 1.0
