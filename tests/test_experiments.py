@@ -24,6 +24,8 @@ def test_config_instantiates(path, tmp_path, monkeypatch):
     assert not cli.datamodule.hparams.download  # offline: never fetch
     assert cli.model.data_shape == tuple(cli.datamodule.data_shape)
     assert Path(cli.trainer.default_root_dir).parts[-2] == config["data"]["dataset"]
+    kinds = {type(c).__name__ for c in cli.trainer.callbacks}
+    assert {"EvaluationCallback", "SampleGridCallback", "RunRecordCallback"} <= kinds
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
