@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--workers", type=int, default=None, help="runs at once (default: GPUs, else CPU cores)"
     )
+    compare.add_argument(
+        "--runs-dir", default=None, help="root of the run directories (default: runs)"
+    )
     compare.add_argument("--out", default="results", help="root of the results directories")
     compare.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
     return parser
@@ -162,7 +165,7 @@ def cmd_compare(args: argparse.Namespace, command: str) -> int:
 
     start = time.perf_counter()
     sweep = load_sweep(args.sweep)
-    runs = plan_runs(sweep)
+    runs = plan_runs(sweep, extra_args=[f"--runs_dir={args.runs_dir}"] if args.runs_dir else [])
     workers = args.workers or default_workers()
     run_all(runs, workers=workers)
     ran = sum(r.status not in ("skipped", "pending") for r in runs)

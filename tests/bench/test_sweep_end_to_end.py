@@ -2,12 +2,16 @@
 a second call skips the finished runs; a failing run is reported and does not stop the rest."""
 
 import os
+from pathlib import Path
 
+import pytest
 import yaml
 from stand_ins import tiny_config
 
 from ganzoo.bench import main as bench_main
 from ganzoo.bench.records import read_record
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write_sweep(tmp_path, configs, **extra_params):
@@ -81,3 +85,31 @@ def test_compare_runs_the_sweep_then_writes_and_prints_the_table(
     assert md in out and "| DCGAN |" in md
     assert f"Command: `ganzoo compare --sweep {sweep} --workers 1 --no-wandb`" in md
     assert "Wall time of this command:" in md and "compare: done in" in out
+
+
+@pytest.mark.slow
+def test_digits_smoke_sweep_with_the_real_metrics(tmp_path, subprocess_env, capsys, monkeypatch):
+    """The shipped digits sweep and configs, with ganzoo.metrics' callbacks, end to end."""
+    monkeypatch.chdir(REPO)
+    code = bench_main(
+        [
+            "compare",
+            "--sweep",
+            "experiments/sweeps/digits_smoke.yaml",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--out",
+            str(tmp_path / "results"),
+            "--no-wandb",
+            "--workers",
+            "2",
+        ]
+    )
+    assert code == 0, capsys.readouterr().out
+    record = read_record(tmp_path / "runs/digits/dcgan_digits__limit_train_batches=5__max_epochs=1")
+    assert record["final"]["protocol"]["extractor"] == "domain"
+    assert record["final"]["protocol"]["weights_sha256"]
+    assert {"fid", "is", "kid"} <= set(record["final"]["metrics"])
+    md = (tmp_path / "results/digits/table.md").read_text()
+    assert "| DCGAN |" in md and "| WGAN-gp |" in md and "extractor `domain`" in md
+    assert (tmp_path / "results/digits/grids/DCGAN.png").stat().st_size > 100
