@@ -16,7 +16,7 @@ model from ``pl_module``. Configure them in a LightningCLI YAML::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import torch
@@ -65,8 +65,8 @@ class EvaluationCallback(Callback):
         *,
         every_n_epochs: int = 1,
         num_samples: int = 5000,
-        reference_split: str = "test",
-        extractor: str = "domain",
+        reference_split: Literal["test", "train"] = "test",
+        extractor: Literal["domain", "inception"] = "domain",
         weights_path: str | None = None,
         batch_size: int = 500,
         kid_subset_size: int = 1000,
@@ -96,9 +96,12 @@ class EvaluationCallback(Callback):
         finished = trainer.current_epoch + 1
         if self.every_n_epochs and finished % self.every_n_epochs == 0:
             entry = self._evaluate(trainer, pl_module, finished)
-            if entry is not None:
-                for name, value in entry["metrics"].items():
-                    pl_module.log(f"val/{name}", value, on_step=False, on_epoch=True)
+            if entry is None:
+                return
+            # The values are identical on every rank already; sync_dist only averages equal
+            # numbers (exact) and keeps Lightning from warning about unsynced epoch metrics.
+            for name, value in entry["metrics"].items():
+                pl_module.log(f"val/{name}", value, on_step=False, on_epoch=True, sync_dist=True)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         entry = self._evaluate(trainer, pl_module, trainer.current_epoch)
