@@ -81,7 +81,10 @@ def iter_batches(images: Tensor | Dataset, batch_size: int) -> Iterator[Tensor]:
     if isinstance(images, Tensor):
         yield from images.split(batch_size)
         return
-    for batch in DataLoader(images, batch_size=batch_size, shuffle=False, num_workers=0):
+    # an own generator: iterating a DataLoader otherwise draws a seed from the global RNG
+    loader = DataLoader(images, batch_size=batch_size, shuffle=False, num_workers=0,
+                        generator=torch.Generator())
+    for batch in loader:
         yield batch[0] if isinstance(batch, list | tuple) else batch
 
 
@@ -111,13 +114,14 @@ def build_extractor(
     and :mod:`ganzoo.metrics.domain` for the default search order).
     """
     from ganzoo.errors import ConfigError
+    from ganzoo.metrics.domain import load_domain_extractor
+    from ganzoo.metrics.inception import InceptionExtractor
 
-    if name == "inception":
-        from ganzoo.metrics.inception import InceptionExtractor
-
-        return InceptionExtractor(weights_path=weights_path)
-    if name == "domain":
-        from ganzoo.metrics.domain import load_domain_extractor
-
+    if name not in EXTRACTORS:
+        raise ConfigError(f"extractor: unknown {name!r}; allowed: {', '.join(EXTRACTORS)}")
+    # Building a network draws its (then overwritten) initial weights from the global RNG:
+    # fork it, so that evaluating does not change the random stream training continues with.
+    with torch.random.fork_rng(devices=[]):
+        if name == "inception":
+            return InceptionExtractor(weights_path=weights_path)
         return load_domain_extractor(datamodule, weights_path=weights_path, cache_dir=cache_dir)
-    raise ConfigError(f"extractor: unknown {name!r}; allowed: {', '.join(EXTRACTORS)}")

@@ -95,8 +95,10 @@ def toy_figure(model, datamodule, path: Path) -> None:
             ax2 = ax.twinx()
             ax2.plot(grid, discriminator_probs(model, grid.view(-1, 1).float()), label="D(x)",
                      color="tab:blue")
-            ax2.plot(grid, optimal_discriminator(p_data, p_g), "--", label="D*(x)",
-                     color="tab:red")
+            d_star = optimal_discriminator(p_data, p_g)
+            support = (p_data + p_g) > 1e-3 * float((p_data + p_g).max())
+            d_star[~support] = float("nan")  # undefined where neither density has mass
+            ax2.plot(grid, d_star, "--", label="D*(x)", color="tab:red")
             ax2.set_ylim(0, 1)
             ax2.legend(loc="upper right", fontsize=7)
         ax.legend(loc="upper left", fontsize=7)

@@ -124,3 +124,16 @@ def test_grids_go_to_wandb_and_are_skipped_by_other_loggers(tmp_path):
     send_image(wandb, path, model, dm, step=7)
     wandb.log_image.assert_called_once_with(key="samples", images=[str(path)], step=7)
     send_image(CaptureLogger(), path, model, dm, step=7)  # no image API: nothing happens
+
+
+def test_evaluation_leaves_the_training_rng_alone(tmp_path):
+    """Evaluating must not change the random stream training continues with."""
+    from ganzoo.metrics import evaluate
+
+    dm = GANDataModule(dataset="digits")
+    model = ConditionalGAN(data_shape=(1, 8, 8), num_classes=10, arch="mlp", g_width=8, d_width=8)
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    evaluate(model, dm, cache_dir=tmp_path, **EVAL)  # first use: computes the real features
+    evaluate(model, dm, cache_dir=tmp_path, **EVAL)
+    assert torch.equal(torch.get_rng_state(), before)
