@@ -42,9 +42,11 @@ def classifier_accuracies() -> dict[str, dict]:
             "sha256": meta["sha256"],
             "kib": round((meta_path.with_suffix(".pt")).stat().st_size / 1024),
         }
-        print(f"domain classifier {meta['key']['dataset']:8s}: test accuracy "
-              f"{meta['test_accuracy']:.4f} on {meta['test_size']} held-out images "
-              f"(train {meta['train_accuracy']:.4f}), sha256 {meta['sha256'][:16]}...")
+        print(
+            f"domain classifier {meta['key']['dataset']:8s}: test accuracy "
+            f"{meta['test_accuracy']:.4f} on {meta['test_size']} held-out images "
+            f"(train {meta['train_accuracy']:.4f}), sha256 {meta['sha256'][:16]}..."
+        )
     return out
 
 
@@ -53,8 +55,13 @@ def reference_fids(dm: GANDataModule) -> dict[str, float]:
     test_f, test_logits = extract(extractor, dm.split("test"))
     train_f, _ = extract(extractor, dm.split("train"))
     perm = torch.randperm(len(train_f), generator=torch.Generator().manual_seed(0))
-    noise = torch.randint(0, 256, (len(test_f), *dm.data_shape), dtype=torch.uint8,
-                          generator=torch.Generator().manual_seed(0))
+    noise = torch.randint(
+        0,
+        256,
+        (len(test_f), *dm.data_shape),
+        dtype=torch.uint8,
+        generator=torch.Generator().manual_seed(0),
+    )
     noise_f, _ = extract(extractor, noise)
     out = {
         "fid_self": frechet_distance(test_f, test_f),
@@ -62,9 +69,11 @@ def reference_fids(dm: GANDataModule) -> dict[str, float]:
         "fid_test_vs_noise": frechet_distance(test_f, noise_f),
         "is_test": inception_score(test_logits)[0],
     }
-    print(f"mnist5k, domain features: FID test vs itself {out['fid_self']:.2e}; "
-          f"test (1000) vs shuffled train (1000) {out['fid_test_vs_train']:.3f}; "
-          f"test vs uniform noise {out['fid_test_vs_noise']:.1f}; IS of test {out['is_test']:.3f}")
+    print(
+        f"mnist5k, domain features: FID test vs itself {out['fid_self']:.2e}; "
+        f"test (1000) vs shuffled train (1000) {out['fid_test_vs_train']:.3f}; "
+        f"test vs uniform noise {out['fid_test_vs_noise']:.1f}; IS of test {out['is_test']:.3f}"
+    )
     return out
 
 
@@ -76,15 +85,20 @@ def timing(dm: GANDataModule, sizes: list[int]) -> dict[str, float]:
         start = time.perf_counter()
         real_features(dm, "test", build_extractor("domain", dm), cache_dir=cache)
         out["real_features_first_time_s"] = time.perf_counter() - start
-        print(f"real features of the test split (once, then cached): "
-              f"{out['real_features_first_time_s']:.2f} s")
+        print(
+            f"real features of the test split (once, then cached): "
+            f"{out['real_features_first_time_s']:.2f} s"
+        )
         for n in sizes:
             start = time.perf_counter()
             result = evaluate(model, dm, num_samples=n, cache_dir=cache)
             seconds = time.perf_counter() - start
             out[f"evaluate_{n}_s"] = seconds
-            print(f"one evaluation of {n} samples (FID, IS, KID with {result['protocol']['kid_subset_size']}"
-                  f"-sample subsets): {seconds:.2f} s on {torch.get_num_threads()} threads")
+            print(
+                f"one evaluation of {n} samples (FID, IS, KID with "
+                f"{result['protocol']['kid_subset_size']}"
+                f"-sample subsets): {seconds:.2f} s on {torch.get_num_threads()} threads"
+            )
     return out
 
 
@@ -95,8 +109,17 @@ def ddp_comparison() -> dict:
         for devices in (1, 2):
             out = Path(tmp) / f"devices{devices}"
             out.mkdir()
-            subprocess.run([sys.executable, str(script), str(devices), str(out),
-                            str(Path(tmp) / f"cache{devices}")], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(script),
+                    str(devices),
+                    str(out),
+                    str(Path(tmp) / f"cache{devices}"),
+                ],
+                check=True,
+                capture_output=True,
+            )
             records[devices] = json.loads((out / "rank0.json").read_text())
             lines = (out / "evaluations.jsonl").read_text().splitlines()
             records[devices]["jsonl_lines"] = len(lines)
@@ -105,10 +128,15 @@ def ddp_comparison() -> dict:
     for name in ("fid", "is", "is_std", "kid", "kid_std"):
         rel = abs(two[name] - one[name]) / max(abs(one[name]), 1e-300)
         print(f"  {name:7s} {one[name]:.10g}  {two[name]:.10g}  relative difference {rel:.1e}")
-    print(f"  evaluations.jsonl lines: {records[1]['jsonl_lines']} (1 process), "
-          f"{records[2]['jsonl_lines']} (2 processes), evaluations: {len(records[2]['history'])}")
-    return {"one_process": one, "two_processes": two,
-            "jsonl_lines": {1: records[1]["jsonl_lines"], 2: records[2]["jsonl_lines"]}}
+    print(
+        f"  evaluations.jsonl lines: {records[1]['jsonl_lines']} (1 process), "
+        f"{records[2]['jsonl_lines']} (2 processes), evaluations: {len(records[2]['history'])}"
+    )
+    return {
+        "one_process": one,
+        "two_processes": two,
+        "jsonl_lines": {1: records[1]["jsonl_lines"], 2: records[2]["jsonl_lines"]},
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -1,7 +1,7 @@
 """Train the domain classifier used for FID/IS/KID and the label metrics, and freeze it.
 
-    python scripts/train_classifier.py --dataset mnist5k     # -> ganzoo/metrics/weights/domain_mnist5k.{pt,json}
-    python scripts/train_classifier.py --dataset digits      # -> ganzoo/metrics/weights/domain_digits.{pt,json}
+    python scripts/train_classifier.py --dataset mnist5k  # -> metrics/weights/domain_mnist5k.*
+    python scripts/train_classifier.py --dataset digits   # -> metrics/weights/domain_digits.*
 
 The committed weights were made with exactly these commands (seed 0, the default recipe in
 ``ganzoo.metrics.domain.train_classifier``): trained on the DataModule's ``train`` split only,
@@ -41,8 +41,11 @@ def main(argv: list[str] | None = None) -> dict:
     dm = GANDataModule(dataset=args.dataset, root=args.root, image_size=args.image_size)
     out = args.out
     if out is None:
-        out = (WEIGHTS_DIR / f"domain_{args.dataset}.pt" if args.dataset in COMMITTED
-               and args.image_size is None else cached_weights_path(dm))
+        out = (
+            WEIGHTS_DIR / f"domain_{args.dataset}.pt"
+            if args.dataset in COMMITTED and args.image_size is None
+            else cached_weights_path(dm)
+        )
     model, report = train_classifier(dm, seed=args.seed, steps=args.steps)
     command = ["python", "scripts/train_classifier.py", "--dataset", args.dataset]
     if args.seed:
@@ -54,7 +57,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps(meta, indent=2))
     print(
         f"{args.dataset}: test accuracy {meta['test_accuracy']:.4f} "
-        f"(train {meta['train_accuracy']:.4f}), {size_kb:.0f} KiB, sha256 {meta['sha256'][:16]}..., "
+        f"(train {meta['train_accuracy']:.4f}), {size_kb:.0f} KiB, "
+        f"sha256 {meta['sha256'][:16]}..., "
         f"written to {out}"
     )
     return meta

@@ -32,7 +32,9 @@ HISTORY_FILE = "evaluations.jsonl"
 def _datamodule(trainer: L.Trainer, who: str):
     dm = trainer.datamodule
     if dm is None:
-        raise ConfigError(f"{who}: needs the data as a GANDataModule (trainer.fit(model, datamodule=...))")
+        raise ConfigError(
+            f"{who}: needs the data as a GANDataModule (trainer.fit(model, datamodule=...))"
+        )
     return dm
 
 
@@ -91,6 +93,10 @@ class EvaluationCallback(Callback):
             cache_dir=cache_dir,
         )
         self.history: list[dict[str, Any]] = []
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # fail before training on a missing extractor, and compute the real features now
+        self.evaluator.prepare(pl_module, _datamodule(trainer, "EvaluationCallback"))
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         finished = trainer.current_epoch + 1

@@ -46,7 +46,11 @@ class DomainClassifier(nn.Module):
     Input: float images in [-1, 1] of shape ``data_shape`` (side >= 4)."""
 
     def __init__(
-        self, *, data_shape: tuple[int, ...], num_classes: int, widths: tuple[int, ...] = DEFAULT_WIDTHS
+        self,
+        *,
+        data_shape: tuple[int, ...],
+        num_classes: int,
+        widths: tuple[int, ...] = DEFAULT_WIDTHS,
     ) -> None:
         super().__init__()
         channels = data_shape[0]
@@ -73,7 +77,7 @@ class DomainClassifier(nn.Module):
 
 
 class DomainExtractor(FeatureExtractor):
-    """uint8 images -> (penultimate features, class logits) of a frozen :class:`DomainClassifier`."""
+    """uint8 images -> (penultimate features, logits) of a frozen :class:`DomainClassifier`."""
 
     name = "domain"
 
@@ -136,7 +140,8 @@ def load_classifier(path: str | Path, data_shape, num_classes: int) -> tuple[Dom
         if expected and expected != digest:
             raise ConfigError(
                 f"weights_path: {path.name} has sha256 {digest[:12]}..., its json records "
-                f"{expected[:12]}...; the file was modified: retrain with scripts/train_classifier.py"
+                f"{expected[:12]}...; the file was modified: retrain it with "
+                "scripts/train_classifier.py"
             )
     model = DomainClassifier(data_shape=tuple(data_shape), num_classes=num_classes)
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

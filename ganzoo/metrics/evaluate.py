@@ -45,7 +45,7 @@ from ganzoo.metrics.fidelity import (
 )
 from ganzoo.metrics.labels import confusion_matrix, label_consistency, matched_accuracy
 from ganzoo.metrics.plan import EvalPlan, conditioning, plan_for
-from ganzoo.metrics.real_stats import real_features
+from ganzoo.metrics.real_stats import RealFeatures, real_features
 from ganzoo.metrics.toy import GeneratorDensity, ModeCoverage, optimal_discriminator_gap
 
 Tensor = torch.Tensor
@@ -131,8 +131,10 @@ class Evaluator:
             reference_split in SPLITS,
             f"reference_split: unknown {reference_split!r}; allowed: {', '.join(SPLITS)}",
         )
-        require(extractor in EXTRACTORS,
-                f"extractor: unknown {extractor!r}; allowed: {', '.join(EXTRACTORS)}")
+        require(
+            extractor in EXTRACTORS,
+            f"extractor: unknown {extractor!r}; allowed: {', '.join(EXTRACTORS)}",
+        )
         require(batch_size >= 1, f"batch_size: must be >= 1, got {batch_size}")
         require(kid_subset_size >= 2, f"kid_subset_size: must be >= 2, got {kid_subset_size}")
         require(kid_subsets >= 1, f"kid_subsets: must be >= 1, got {kid_subsets}")
@@ -148,6 +150,7 @@ class Evaluator:
         self.seed = seed
         self.cache_dir = cache_dir
         self._extractors: dict[tuple[str, str], FeatureExtractor] = {}
+        self._real: dict[tuple[str, str, str], RealFeatures] = {}
 
     # ------------------------------------------------------------------ building blocks
     def extractor(self, name: str, datamodule, device: torch.device) -> FeatureExtractor:
@@ -156,10 +159,41 @@ class Evaluator:
         if key not in self._extractors:
             weights = self.weights_path if name == self.extractor_name else None
             self._extractors[key] = rank_zero_first(
-                lambda: build_extractor(name, datamodule, weights_path=weights,
-                                        cache_dir=self.cache_dir)
+                lambda: build_extractor(
+                    name, datamodule, weights_path=weights, cache_dir=self.cache_dir
+                )
             )
         return self._extractors[key].to(device)
+
+    def reference(self, datamodule, extractor: FeatureExtractor) -> RealFeatures:
+        """Real features of the reference split: from memory, the disk cache (rank 0 first),
+        or computed once."""
+        key = (extractor.name, extractor.weights_sha256, repr(sorted(datamodule.hparams.items())))
+        if key not in self._real:
+            self._real[key] = rank_zero_first(
+                lambda: real_features(
+                    datamodule,
+                    self.reference_split,
+                    extractor,
+                    num_real=self.num_real,
+                    seed=self.seed,
+                    batch_size=self.batch_size,
+                    cache_dir=self.cache_dir,
+                )
+            )
+        return self._real[key]
+
+    def prepare(self, model, datamodule) -> None:
+        """Build what evaluating ``model`` needs (extractors, real features) now, so that a
+        missing weights file or an impossible setting fails before training, not after it."""
+        plan = plan_for(model, datamodule)
+        datamodule.setup("fit")
+        if plan.fidelity:
+            self.reference(
+                datamodule, self.extractor(self.extractor_name, datamodule, model.device)
+            )
+        if plan.needs_classifier:
+            self.extractor("domain", datamodule, model.device)
 
     def _generate(self, model, datamodule, plan: EvalPlan, fid_ex, cls_ex, toy_metrics):
         """Generate this rank's samples; return per-sample tensors for the metrics."""
@@ -183,10 +217,12 @@ class Evaluator:
                 out["cond"].append((labels if plan.label_metrics else codes["cat"]).to(x.device))
         if not plan.toy_modes and not out["features"]:  # more ranks than chunks: an empty share
             device = fid_ex.device
-            out = {"features": [torch.empty(0, fid_ex.num_features, device=device)],
-                   "logits": [torch.empty(0, fid_ex.num_logits, device=device)],
-                   "cond": [torch.empty(0, dtype=torch.long, device=device)],
-                   "pred": [torch.empty(0, dtype=torch.long, device=device)]}
+            out = {
+                "features": [torch.empty(0, fid_ex.num_features, device=device)],
+                "logits": [torch.empty(0, fid_ex.num_logits, device=device)],
+                "cond": [torch.empty(0, dtype=torch.long, device=device)],
+                "pred": [torch.empty(0, dtype=torch.long, device=device)],
+            }
         return {k: torch.cat(v) if v else None for k, v in out.items()}
 
     # ------------------------------------------------------------------ one evaluation
@@ -210,23 +246,33 @@ class Evaluator:
         if plan.fidelity:
             fid_ex = self.extractor(self.extractor_name, datamodule, device)
         if plan.needs_classifier:
-            cls_ex = fid_ex if self.extractor_name == "domain" else self.extractor(
-                "domain", datamodule, device)
+            cls_ex = (
+                fid_ex
+                if self.extractor_name == "domain"
+                else self.extractor("domain", datamodule, device)
+            )
         toy_metrics = self._toy_metrics(plan, datamodule, device)
         generated = self._generate(model, datamodule, plan, fid_ex, cls_ex, toy_metrics)
 
         if plan.fidelity:
-            real = rank_zero_first(lambda: real_features(
-                datamodule, self.reference_split, fid_ex, num_real=self.num_real, seed=self.seed,
-                batch_size=self.batch_size, cache_dir=self.cache_dir))
+            real = self.reference(datamodule, fid_ex)
             real_feats = shard(real.features).to(device)
             scores, kid_size = fidelity_scores(
-                real_feats, generated["features"], generated["logits"],
-                kid_subset_size=self.kid_subset_size, kid_subsets=self.kid_subsets, seed=self.seed)
+                real_feats,
+                generated["features"],
+                generated["logits"],
+                kid_subset_size=self.kid_subset_size,
+                kid_subsets=self.kid_subsets,
+                seed=self.seed,
+            )
             metrics.update(scores)
-            protocol.update(extractor=fid_ex.name, weights_sha256=fid_ex.weights_sha256,
-                            reference_split=self.reference_split, num_real=len(real.features),
-                            kid_subset_size=kid_size)
+            protocol.update(
+                extractor=fid_ex.name,
+                weights_sha256=fid_ex.weights_sha256,
+                reference_split=self.reference_split,
+                num_real=len(real.features),
+                kid_subset_size=kid_size,
+            )
             if plan.label_metrics:
                 metrics.update(self._per_class_fid(real, real_feats, generated, datamodule))
         if plan.needs_classifier:
@@ -275,7 +321,9 @@ class Evaluator:
         if plan.label_metrics:
             conf = confusion_matrix(generated["cond"], generated["pred"], classes, classes)
             return {"label_accuracy": label_consistency(conf)}
-        conf = confusion_matrix(generated["cond"], generated["pred"], model.categorical_dim, classes)
+        conf = confusion_matrix(
+            generated["cond"], generated["pred"], model.categorical_dim, classes
+        )
         accuracy, _ = matched_accuracy(conf)
         return {"code_accuracy": accuracy}
 

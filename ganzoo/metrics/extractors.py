@@ -82,8 +82,9 @@ def iter_batches(images: Tensor | Dataset, batch_size: int) -> Iterator[Tensor]:
         yield from images.split(batch_size)
         return
     # an own generator: iterating a DataLoader otherwise draws a seed from the global RNG
-    loader = DataLoader(images, batch_size=batch_size, shuffle=False, num_workers=0,
-                        generator=torch.Generator())
+    loader = DataLoader(
+        images, batch_size=batch_size, shuffle=False, num_workers=0, generator=torch.Generator()
+    )
     for batch in loader:
         yield batch[0] if isinstance(batch, list | tuple) else batch
 

@@ -93,8 +93,12 @@ def toy_figure(model, datamodule, path: Path) -> None:
         ax.set_xlabel("x")
         if plan_for(model, datamodule).optimal_d:
             ax2 = ax.twinx()
-            ax2.plot(grid, discriminator_probs(model, grid.view(-1, 1).float()), label="D(x)",
-                     color="tab:blue")
+            ax2.plot(
+                grid,
+                discriminator_probs(model, grid.view(-1, 1).float()),
+                label="D(x)",
+                color="tab:blue",
+            )
             d_star = optimal_discriminator(p_data, p_g)
             support = (p_data + p_g) > 1e-3 * float((p_data + p_g).max())
             d_star[~support] = float("nan")  # undefined where neither density has mass
@@ -121,4 +125,3 @@ def save_grid(model, datamodule, path: str | Path) -> Path:
     else:
         save_image(image_grid(model, datamodule), path)
     return path
-

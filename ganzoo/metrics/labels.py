@@ -20,7 +20,9 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 Tensor = torch.Tensor
 
 
-def confusion_matrix(conditioning: Tensor, predicted: Tensor, num_rows: int, num_cols: int) -> Tensor:
+def confusion_matrix(
+    conditioning: Tensor, predicted: Tensor, num_rows: int, num_cols: int
+) -> Tensor:
     """Counts ``C[i, j]`` of samples with conditioning value ``i`` and predicted class ``j``
     (this rank's samples; synced across ranks)."""
     size = max(num_rows, num_cols)

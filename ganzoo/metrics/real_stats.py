@@ -108,8 +108,9 @@ def real_features(
     if path.is_file():
         stored = torch.load(path, map_location="cpu", weights_only=True)
         if stored["key"] == json.loads(json.dumps(key)):
-            return RealFeatures(stored["features"], stored["logits"], stored["labels"], key, path,
-                                computed=False)
+            return RealFeatures(
+                stored["features"], stored["logits"], stored["labels"], key, path, computed=False
+            )
     dataset = datamodule.split(split)
     labels = _labels(dataset)
     indices = reference_indices(len(dataset), num_real, seed)

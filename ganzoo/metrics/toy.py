@@ -82,11 +82,14 @@ class GeneratorDensity(Metric):
         super().__init__(**kwargs)
         centers = centers.double().view(-1)
         lo, hi = float(centers.min()) - 1.0, float(centers.max()) + 1.0
-        self.register_buffer("grid", torch.linspace(lo, hi, num_points, dtype=torch.float64),
-                             persistent=False)
+        self.register_buffer(
+            "grid", torch.linspace(lo, hi, num_points, dtype=torch.float64), persistent=False
+        )
         self.register_buffer("centers", centers, persistent=False)
         self.std = float(std)
-        self.add_state("kde_sum", torch.zeros(num_points, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state(
+            "kde_sum", torch.zeros(num_points, dtype=torch.float64), dist_reduce_fx="sum"
+        )
         self.add_state("count", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, samples: Tensor) -> None:

@@ -28,22 +28,45 @@ def main(devices: int, out: Path, cache: str) -> None:
     torch.set_num_threads(1)
     L.seed_everything(0)
     dm = GANDataModule(dataset="digits", batch_size=32)
-    model = VanillaGAN(data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=16,
-                       d_width=16, optimizer="sgd", lr_g=1e-12, lr_d=1e-12)
-    evaluation = EvaluationCallback(every_n_epochs=1, num_samples=1000, batch_size=100,
-                                    kid_subset_size=200, kid_subsets=10, cache_dir=cache)
+    model = VanillaGAN(
+        data_shape=dm.data_shape,
+        num_classes=dm.num_classes,
+        g_width=16,
+        d_width=16,
+        optimizer="sgd",
+        lr_g=1e-12,
+        lr_d=1e-12,
+    )
+    evaluation = EvaluationCallback(
+        every_n_epochs=1,
+        num_samples=1000,
+        batch_size=100,
+        kid_subset_size=200,
+        kid_subsets=10,
+        cache_dir=cache,
+    )
     grids = SampleGridCallback(every_n_epochs=1)
     trainer = L.Trainer(
-        accelerator="cpu", devices=devices,
+        accelerator="cpu",
+        devices=devices,
         strategy="ddp_find_unused_parameters_true" if devices > 1 else "auto",
-        max_epochs=2, limit_train_batches=2, logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, default_root_dir=out,
+        max_epochs=2,
+        limit_train_batches=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=out,
         callbacks=[evaluation, grids],
     )
     start = time.time()
     trainer.fit(model, datamodule=dm)
-    record = {"history": evaluation.history, "grids": [str(p) for p in grids.paths],
-              "world_size": trainer.world_size, "seconds": time.time() - start}
+    record = {
+        "history": evaluation.history,
+        "grids": [str(p) for p in grids.paths],
+        "world_size": trainer.world_size,
+        "seconds": time.time() - start,
+    }
     (out / f"rank{trainer.global_rank}.json").write_text(json.dumps(record, indent=1))
 
 

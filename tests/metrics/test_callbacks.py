@@ -12,7 +12,7 @@ from lightning.pytorch.loggers import Logger, WandbLogger
 from PIL import Image
 
 from ganzoo.data import GANDataModule
-from ganzoo.metrics import EvaluationCallback, SampleGridCallback
+from ganzoo.metrics import EvaluationCallback, InceptionWeightsNotFoundError, SampleGridCallback
 from ganzoo.metrics.callbacks import send_image
 from ganzoo.metrics.grids import TRAVERSAL_STEPS, save_grid
 from ganzoo.models import ConditionalGAN, InfoGAN, VanillaGAN
@@ -46,15 +46,23 @@ class CaptureLogger(Logger):
 def fit(tmp_path, eval_cache, *, epochs: int, every: int, **model_args):
     torch.manual_seed(0)
     dm = GANDataModule(dataset="digits", batch_size=32)
-    model = VanillaGAN(data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=16,
-                       d_width=16, **model_args)
+    model = VanillaGAN(
+        data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=16, d_width=16, **model_args
+    )
     evaluation = EvaluationCallback(every_n_epochs=every, cache_dir=str(eval_cache), **EVAL)
     grids = SampleGridCallback(every_n_epochs=every)
     logger = CaptureLogger()
     trainer = L.Trainer(
-        max_epochs=epochs, limit_train_batches=3, logger=logger, callbacks=[evaluation, grids],
-        default_root_dir=tmp_path, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", devices=1,
+        max_epochs=epochs,
+        limit_train_batches=3,
+        logger=logger,
+        callbacks=[evaluation, grids],
+        default_root_dir=tmp_path,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
     )
     trainer.fit(model, datamodule=dm)
     return trainer, evaluation, grids, logger
@@ -86,7 +94,8 @@ def test_early_stop_still_evaluates_at_the_end(tmp_path, eval_cache):
     assert evaluation.history[0]["g_steps"] == 2
     assert logger.values("val/fid") == [evaluation.history[0]["metrics"]["fid"]]
     assert float(trainer.callback_metrics["val/fid"]) == pytest.approx(
-        evaluation.history[0]["metrics"]["fid"])
+        evaluation.history[0]["metrics"]["fid"]
+    )
 
 
 def test_history_survives_a_checkpoint_round_trip():
@@ -107,8 +116,9 @@ def test_grid_layouts(tmp_path):
     cgan = ConditionalGAN(data_shape=(1, 8, 8), num_classes=10, arch="mlp", g_width=8, d_width=8)
     # one row per class, 8 columns; each 8x8 tile has 2 px padding
     assert png_size(save_grid(cgan, dm, tmp_path / "cgan.png")) == (8 * 10 + 2, 10 * 10 + 2)
-    info = InfoGAN(data_shape=(1, 8, 8), num_classes=10, arch="mlp", g_width=8, d_width=8,
-                   continuous_dim=2)
+    info = InfoGAN(
+        data_shape=(1, 8, 8), num_classes=10, arch="mlp", g_width=8, d_width=8, continuous_dim=2
+    )
     cols = 2 * TRAVERSAL_STEPS  # one traversal per continuous code
     assert png_size(save_grid(info, dm, tmp_path / "info.png")) == (cols * 10 + 2, 10 * 10 + 2)
     toy = GANDataModule(dataset="ring8", toy_samples=100)
@@ -137,3 +147,24 @@ def test_evaluation_leaves_the_training_rng_alone(tmp_path):
     evaluate(model, dm, cache_dir=tmp_path, **EVAL)  # first use: computes the real features
     evaluate(model, dm, cache_dir=tmp_path, **EVAL)
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_a_missing_extractor_fails_before_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setenv("GANZOO_OFFLINE", "1")
+    monkeypatch.delenv("GANZOO_INCEPTION_WEIGHTS", raising=False)
+    dm = GANDataModule(dataset="digits", batch_size=32)
+    model = VanillaGAN(data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=8, d_width=8)
+    trainer = L.Trainer(
+        max_epochs=1,
+        limit_train_batches=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        callbacks=[EvaluationCallback(extractor="inception", cache_dir=str(tmp_path))],
+    )
+    with pytest.raises(InceptionWeightsNotFoundError):
+        trainer.fit(model, datamodule=dm)
+    assert model.g_steps == 0

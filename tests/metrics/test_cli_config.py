@@ -12,37 +12,62 @@ from ganzoo.metrics import EvaluationCallback, SampleGridCallback
 
 def config(tmp_path, evaluation_args: dict):
     path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump({
-        "model": {"class_path": "ganzoo.models.VanillaGAN"},
-        "data": {"dataset": "digits"},
-        "trainer": {
-            "logger": False, "default_root_dir": str(tmp_path),
-            "callbacks": [
-                {"class_path": "ganzoo.metrics.EvaluationCallback", "init_args": evaluation_args},
-                {"class_path": "ganzoo.metrics.SampleGridCallback", "init_args": {"every_n_epochs": 2}},
-            ],
-        },
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "model": {"class_path": "ganzoo.models.VanillaGAN"},
+                "data": {"dataset": "digits"},
+                "trainer": {
+                    "logger": False,
+                    "default_root_dir": str(tmp_path),
+                    "callbacks": [
+                        {
+                            "class_path": "ganzoo.metrics.EvaluationCallback",
+                            "init_args": evaluation_args,
+                        },
+                        {
+                            "class_path": "ganzoo.metrics.SampleGridCallback",
+                            "init_args": {"every_n_epochs": 2},
+                        },
+                    ],
+                },
+            }
+        )
+    )
     return ["--config", str(path)]
 
 
 def test_yaml_fields_reach_the_callbacks(tmp_path):
-    args = {"every_n_epochs": 3, "num_samples": 300, "reference_split": "train",
-            "kid_subset_size": 50, "seed": 7, "extractor": "domain"}
+    args = {
+        "every_n_epochs": 3,
+        "num_samples": 300,
+        "reference_split": "train",
+        "kid_subset_size": 50,
+        "seed": 7,
+        "extractor": "domain",
+    }
     cli = run_lightning_cli(config(tmp_path, args), run=False)
     evaluation = next(c for c in cli.trainer.callbacks if isinstance(c, EvaluationCallback))
     grids = next(c for c in cli.trainer.callbacks if isinstance(c, SampleGridCallback))
     assert evaluation.every_n_epochs == 3 and grids.every_n_epochs == 2
     ev = evaluation.evaluator
-    assert (ev.num_samples, ev.reference_split, ev.kid_subset_size, ev.seed) == (300, "train", 50, 7)
+    assert (ev.num_samples, ev.reference_split, ev.kid_subset_size, ev.seed) == (
+        300,
+        "train",
+        50,
+        7,
+    )
 
 
-@pytest.mark.parametrize("bad, field", [
-    ({"reference_split": "validation"}, "reference_split"),
-    ({"extractor": "vgg"}, "extractor"),
-    ({"num_sample": 10}, "num_sample"),
-    ({"num_samples": 1}, "num_samples"),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ({"reference_split": "validation"}, "reference_split"),
+        ({"extractor": "vgg"}, "extractor"),
+        ({"num_sample": 10}, "num_sample"),
+        ({"num_samples": 1}, "num_samples"),
+    ],
+)
 def test_bad_values_fail_with_one_line_naming_the_field(tmp_path, bad, field):
     with pytest.raises(Exception) as err:
         run_lightning_cli(config(tmp_path, bad), run=False)

@@ -16,8 +16,12 @@ def run(devices: int, tmp_path: Path) -> Path:
     out = tmp_path / f"devices{devices}"
     out.mkdir()
     cache = tmp_path / f"cache{devices}"  # separate caches: the 2-process run computes its own
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(devices), str(out), str(cache)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), str(devices), str(out), str(cache)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 
@@ -40,4 +44,7 @@ def test_two_processes_give_the_one_process_numbers_and_write_once(tmp_path):
     assert len((out / "evaluations.jsonl").read_text().splitlines()) == 2
     assert len(rank0["grids"]) == 3 and rank1["grids"] == []
     assert sorted(p.name for p in (out / "grids").iterdir()) == [
-        "epoch_0001.png", "epoch_0002.png", "final.png"]
+        "epoch_0001.png",
+        "epoch_0002.png",
+        "final.png",
+    ]

@@ -40,7 +40,10 @@ def test_other_split_trains_on_demand_once_and_caches(tmp_path):
     assert train.call_count == 1
     assert first.weights_sha256 == second.weights_sha256
     cached = domain.cached_weights_path(dm, tmp_path)
-    assert cached.is_file() and json.loads(cached.with_suffix(".json").read_text())["key"]["split_seed"] == 1
+    assert (
+        cached.is_file()
+        and json.loads(cached.with_suffix(".json").read_text())["key"]["split_seed"] == 1
+    )
 
 
 def test_modified_weights_are_refused(tmp_path):
@@ -59,7 +62,9 @@ def test_toy_data_has_no_domain_extractor():
 
 
 def test_training_script_writes_weights_and_record(tmp_path):
-    spec = importlib.util.spec_from_file_location("train_classifier", ROOT / "scripts" / "train_classifier.py")
+    spec = importlib.util.spec_from_file_location(
+        "train_classifier", ROOT / "scripts" / "train_classifier.py"
+    )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     out = tmp_path / "clf.pt"

@@ -17,13 +17,19 @@ def test_fid_real_vs_real_is_small_and_noise_is_large(
 ):
     test_features, _ = mnist_test_features
     train_features, _ = mnist_train_features
-    shuffled = train_features[torch.randperm(len(train_features), generator=torch.Generator().manual_seed(0))]
+    shuffled = train_features[
+        torch.randperm(len(train_features), generator=torch.Generator().manual_seed(0))
+    ]
     real_vs_real = frechet_distance(test_features, shuffled[: len(test_features)])
-    noise = torch.randint(0, 256, (1000, 1, 28, 28), generator=torch.Generator().manual_seed(0),
-                          dtype=torch.uint8)
+    noise = torch.randint(
+        0, 256, (1000, 1, 28, 28), generator=torch.Generator().manual_seed(0), dtype=torch.uint8
+    )
     noise_features, _ = extract(mnist_domain, noise)
     noise_fid = frechet_distance(test_features, noise_features)
-    print(f"FID real test vs 1000 shuffled train: {real_vs_real:.4f}; vs uniform noise: {noise_fid:.2f}")
+    print(
+        f"FID real test vs 1000 shuffled train: {real_vs_real:.4f}; "
+        f"vs uniform noise: {noise_fid:.2f}"
+    )
     assert real_vs_real < 0.02 * noise_fid
     assert noise_fid > 10 * real_vs_real
 
@@ -46,8 +52,14 @@ def test_is_and_kid_are_seeded_and_leave_the_global_rng_alone(mnist_test_feature
     features, logits = mnist_test_features
     torch.manual_seed(123)
     before = torch.get_rng_state()
-    first = inception_score(logits, seed=1), kernel_distance(features[:500], features[500:], subset_size=100, subsets=5, seed=1)
-    second = inception_score(logits, seed=1), kernel_distance(features[:500], features[500:], subset_size=100, subsets=5, seed=1)
+    first = (
+        inception_score(logits, seed=1),
+        kernel_distance(features[:500], features[500:], subset_size=100, subsets=5, seed=1),
+    )
+    second = (
+        inception_score(logits, seed=1),
+        kernel_distance(features[:500], features[500:], subset_size=100, subsets=5, seed=1),
+    )
     assert first == second
     assert torch.equal(torch.get_rng_state(), before)
     assert inception_score(logits, seed=2) != first[0]

@@ -26,8 +26,10 @@ from ganzoo.metrics.inception import (
 @pytest.fixture(scope="module")
 def random_weights(tmp_path_factory):
     """A random-init InceptionV3 state dict, built without loading any weights."""
-    with mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None), \
-         mock.patch("torch_fidelity.feature_extractor_inceptionv3.load_state_dict_from_url"):
+    with (
+        mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None),
+        mock.patch("torch_fidelity.feature_extractor_inceptionv3.load_state_dict_from_url"),
+    ):
         torch.manual_seed(0)
         net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
     path = tmp_path_factory.mktemp("inception") / INCEPTION_FILE
@@ -74,18 +76,21 @@ def test_search_order_explicit_env_hub(offline_home, random_weights, tmp_path, m
 
 def test_loads_weights_tiles_gray_and_resizes_like_torch_fidelity(offline_home, random_weights):
     extractor = InceptionExtractor(weights_path=random_weights)
-    gray = torch.randint(0, 256, (2, 1, 28, 28), generator=torch.Generator().manual_seed(0),
-                         dtype=torch.uint8)
+    gray = torch.randint(
+        0, 256, (2, 1, 28, 28), generator=torch.Generator().manual_seed(0), dtype=torch.uint8
+    )
     rgb = gray.expand(-1, 3, -1, -1).contiguous()
     with torch.no_grad():
         features, logits = extractor(gray)
         assert features.shape == (2, 2048) and logits.shape == (2, 1008)
         assert torch.equal(features, extractor(rgb)[0])  # grayscale tiled to 3 channels
         # torchmetrics' own Inception agrees only with antialias=False (TF1-style resize)
-        tm_tf1 = NoTrainInceptionV3("inception-v3-compat", ["2048"], str(random_weights),
-                                    antialias=False)
-        tm_aa = NoTrainInceptionV3("inception-v3-compat", ["2048"], str(random_weights),
-                                   antialias=True)
+        tm_tf1 = NoTrainInceptionV3(
+            "inception-v3-compat", ["2048"], str(random_weights), antialias=False
+        )
+        tm_aa = NoTrainInceptionV3(
+            "inception-v3-compat", ["2048"], str(random_weights), antialias=True
+        )
         # random weights give tiny activations: compare relative to the features' norm
         assert relative_error(tm_tf1(rgb), features) < 1e-5
         assert relative_error(tm_aa(rgb), features) > 1e-3

@@ -24,7 +24,9 @@ def bank(digits_dm, digits_domain):
 
 def pick_images(bank, classes: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     which = (z[:, 0].abs() * 1e4).long()
-    return torch.stack([bank[c][i % len(bank[c])] for c, i in zip(classes.tolist(), which.tolist(), strict=True)])
+    return torch.stack(
+        [bank[c][i % len(bank[c])] for c, i in zip(classes.tolist(), which.tolist(), strict=True)]
+    )
 
 
 def ignored(z: torch.Tensor) -> torch.Tensor:
@@ -73,8 +75,10 @@ def test_infogan_code_accuracy(digits_dm, bank, eval_cache, follow):
 def test_cgan_label_consistency_and_per_class_fid(digits_dm, bank, eval_cache, follow, expected):
     model = OracleCGAN(bank=bank, follow=follow, data_shape=(1, 8, 8), num_classes=10)
     metrics = evaluate(model, digits_dm, cache_dir=eval_cache, **SETTINGS)["metrics"]
-    print(f"label consistency, generator {'uses' if follow else 'ignores'} the label: "
-          f"{metrics['label_accuracy']:.3f}; per-class FID mean {metrics['fid_per_class_mean']:.2f}")
+    print(
+        f"label consistency, generator {'uses' if follow else 'ignores'} the label: "
+        f"{metrics['label_accuracy']:.3f}; per-class FID mean {metrics['fid_per_class_mean']:.2f}"
+    )
     assert metrics["label_accuracy"] == pytest.approx(expected, abs=0.0 if follow else 0.05)
     assert all(f"fid_class_{c}" in metrics for c in range(10))
     assert "code_accuracy" not in metrics

@@ -38,9 +38,20 @@ def test_torchmetrics_path_matches_torch_fidelity(mnist_dm, mnist_domain):
 
     name = register_with_torch_fidelity(mnist_domain)
     theirs = torch_fidelity.calculate_metrics(
-        input1=UInt8Images(fake_u8), input2=UInt8Images(real_u8), feature_extractor=name,
-        fid=True, isc=True, kid=True, isc_splits=1, kid_subset_size=400, kid_subsets=2,
-        cuda=False, cache=False, save_cpu_ram=True, verbose=False, batch_size=200,
+        input1=UInt8Images(fake_u8),
+        input2=UInt8Images(real_u8),
+        feature_extractor=name,
+        fid=True,
+        isc=True,
+        kid=True,
+        isc_splits=1,
+        kid_subset_size=400,
+        kid_subsets=2,
+        cuda=False,
+        cache=False,
+        save_cpu_ram=True,
+        verbose=False,
+        batch_size=200,
     )
     print({"ganzoo (torchmetrics)": ours, "torch-fidelity": theirs})
     assert ours["fid"] > 1.0 and ours["is"] > 2.0

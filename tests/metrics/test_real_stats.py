@@ -29,7 +29,9 @@ def test_split_extractor_and_subset_change_the_key(digits_dm, digits_domain, tmp
     other.weights_sha256 = "0" * 64  # same architecture, other weights
     retrained = real_features(digits_dm, "test", other, cache_dir=tmp_path)
     assert retrained.computed and retrained.path != base.path
-    subset = real_features(digits_dm, "test", digits_domain, num_real=100, seed=3, cache_dir=tmp_path)
+    subset = real_features(
+        digits_dm, "test", digits_domain, num_real=100, seed=3, cache_dir=tmp_path
+    )
     assert subset.computed and len(subset.features) == 100
     assert subset.key["num_real"] == 100 and subset.key["subset_seed"] == 3
     # the key names everything that produced the features

@@ -75,8 +75,9 @@ def test_evaluate_on_toy_data_reports_toy_metrics_only(tmp_path):
 
 def test_no_optimal_d_for_a_critic(tmp_path):
     dm = GANDataModule(dataset="ring8", toy_samples=500)
-    model = WGAN(data_shape=dm.data_shape, num_classes=dm.num_classes, arch="mlp", g_width=16,
-                 d_width=16)
+    model = WGAN(
+        data_shape=dm.data_shape, num_classes=dm.num_classes, arch="mlp", g_width=16, d_width=16
+    )
     result = evaluate(model, dm, num_samples=400, batch_size=200, cache_dir=tmp_path)
     assert "d_optimal_gap" not in result["metrics"]
     assert "modes_covered" in result["metrics"] and "fid" not in result["metrics"]
