@@ -56,7 +56,7 @@ class EvaluationCallback(Callback):
         weights_path: explicit weights file for that extractor.
         batch_size: generation/extraction batch, also the seeding chunk.
         kid_subset_size: KID subset size (clamped to the smaller set; the value used is recorded).
-        kid_subsets: number of KID subsets.
+        kid_subsets: number of KID subsets (1 when the subsets are the whole sets; recorded).
         num_real: reference images (None: the whole split).
         seed: seed of the samples and of the IS/KID shuffles.
         cache_dir: cache of real features and trained classifiers (default ``$GANZOO_CACHE``).

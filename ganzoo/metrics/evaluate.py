@@ -6,7 +6,7 @@ it on every rank) and outside one (the benchmark's reproduce checks). Its result
     {"epoch": int, "g_steps": int,
      "metrics": {"fid", "is", "is_std", "kid", "kid_std", + model-specific},
      "protocol": {"extractor", "weights_sha256", "reference_split", "num_real", "num_fake",
-                  "kid_subset_size", "seed", "batch_size"}}
+                  "kid_subset_size", "kid_subsets", "seed", "batch_size"}}
 
 Samples. The ``num_samples`` fakes are cut into chunks of ``batch_size``; chunk ``i`` is drawn
 with its own seed ``SeedSequence([seed, i])``, and under DDP rank ``r`` of ``W`` generates the
@@ -106,7 +106,7 @@ class Evaluator:
         weights_path: explicit weights for that extractor.
         batch_size: generation and extraction batch (also the seeding chunk; recorded).
         kid_subset_size: KID subset size (clamped to the smaller set; the value used is recorded).
-        kid_subsets: number of KID subsets.
+        kid_subsets: number of KID subsets (1 when the subsets are the whole sets; recorded).
         num_real: reference images (None = the whole split; else a seeded subset).
         seed: seed of the samples, of the IS/KID shuffles and of the reference subset.
         cache_dir: root of the real-feature and classifier caches (default ``$GANZOO_CACHE``).
@@ -239,6 +239,7 @@ class Evaluator:
             "num_real": 0,
             "num_fake": self.num_samples,
             "kid_subset_size": 0,
+            "kid_subsets": 0,
             "seed": self.seed,
             "batch_size": self.batch_size,
         }
@@ -257,7 +258,7 @@ class Evaluator:
         if plan.fidelity:
             real = self.reference(datamodule, fid_ex)
             real_feats = shard(real.features).to(device)
-            scores, kid_size = fidelity_scores(
+            scores, kid_settings = fidelity_scores(
                 real_feats,
                 generated["features"],
                 generated["logits"],
@@ -271,7 +272,7 @@ class Evaluator:
                 weights_sha256=fid_ex.weights_sha256,
                 reference_split=self.reference_split,
                 num_real=len(real.features),
-                kid_subset_size=kid_size,
+                **kid_settings,
             )
             if plan.label_metrics:
                 metrics.update(self._per_class_fid(real, real_feats, generated, datamodule))

@@ -78,7 +78,8 @@ def test_evaluates_every_epoch_logs_and_writes_once_per_evaluation(tmp_path, eva
     assert protocol["extractor"] == "domain" and len(protocol["weights_sha256"]) == 64
     assert protocol["reference_split"] == "test" and protocol["num_fake"] == 200
     assert protocol["num_real"] == len(trainer.datamodule.split("test"))
-    assert protocol["kid_subset_size"] == 100 and protocol["seed"] == 0
+    assert protocol["kid_subset_size"] == 100 and protocol["kid_subsets"] == 3
+    assert protocol["seed"] == 0
     assert set(history[-1]["metrics"]) == {"fid", "is", "is_std", "kid", "kid_std"}
     lines = (tmp_path / "evaluations.jsonl").read_text().splitlines()
     assert [json.loads(line) for line in lines] == history

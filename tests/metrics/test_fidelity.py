@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
+from torchmetrics.image.kid import KernelInceptionDistance
 
 from ganzoo.metrics import extract, frechet_distance, inception_score, kernel_distance
+from ganzoo.metrics.fidelity import Precomputed
 
 
 def test_fid_of_a_set_against_itself_is_zero(mnist_test_features):
@@ -68,7 +71,25 @@ def test_is_and_kid_are_seeded_and_leave_the_global_rng_alone(mnist_test_feature
 def test_kid_subset_size_is_clamped_to_the_smaller_set(mnist_test_features):
     features, _ = mnist_test_features  # sorted by class: shuffle before splitting
     features = features[torch.randperm(len(features), generator=torch.Generator().manual_seed(0))]
-    kid, _, size = kernel_distance(features[:300], features[300:380], subset_size=1000, subsets=3)
-    far, _, _ = kernel_distance(features[:300], features[-80:] + 3.0, subset_size=1000, subsets=3)
-    assert size == 80
+    kid, _, size, count = kernel_distance(
+        features[:300], features[300:380], subset_size=1000, subsets=3
+    )
+    far = kernel_distance(features[:300], features[-80:] + 3.0, subset_size=1000, subsets=3)[0]
+    assert (size, count) == (80, 3)
     assert abs(kid) < 0.05 * far
+
+
+@pytest.mark.filterwarnings("ignore:Metric `Kernel Inception Distance` will save")
+def test_kid_with_whole_sets_as_subsets_computes_one_subset(mnist_test_features):
+    """Every subset would be the whole of both sets: the unbiased MMD does not depend on the
+    order, so one subset gives the value of any number of them (std 0)."""
+    features, _ = mnist_test_features
+    a, b = features[::2], features[1::2] + 0.1
+    one = kernel_distance(a, b, subset_size=1000, subsets=100)
+    assert one[2:] == (500, 1) and one[1] == 0.0
+    many = KernelInceptionDistance(
+        feature=Precomputed(a.shape[1], torch.float32), subset_size=500, subsets=5
+    )
+    many.update(a, real=True)
+    many.update(b, real=False)
+    assert float(many.compute()[0]) == pytest.approx(one[0], rel=1e-5)
