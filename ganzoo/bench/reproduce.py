@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from ganzoo.bench.records import read_record
+from ganzoo.bench.records import git_info, read_record
 from ganzoo.bench.sweep import Run, run_all
 from ganzoo.bench.table import final_metrics
 from ganzoo.errors import ConfigError
@@ -196,6 +196,15 @@ def reproduce(
     entries = select(manifest["runs"], only, limit)
     if not entries:
         raise ConfigError(f"reproduce: no run of {results_dir} matches --only {only}")
+    recorded = sorted({(e.get("git") or {}).get("commit") or "?" for e in entries})
+    now = git_info()
+    if recorded != [now["commit"]] or now["dirty"]:
+        printer(
+            f"note: the committed runs were made at commit {', '.join(c[:12] for c in recorded)};"
+            f" this checkout is at {str(now['commit'])[:12]}"
+            + (" with uncommitted changes" if now["dirty"] else "")
+            + ": code changes since then can change the numbers"
+        )
     runs = plan(manifest, entries, Path(runs_dir))
     run_all(runs, workers=workers, printer=printer, skip_done=False)
     new = {run.name: read_record(run.dir) for run in runs}

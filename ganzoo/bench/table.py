@@ -287,6 +287,19 @@ def _header(
         f"- Date: runs ended {first_end} to {last_end} UTC; table written {written}",
         f"- Commit: {', '.join(c[:12] for c in commits)}"
         + (" (with uncommitted changes)" if dirty else ""),
+        *(
+            [
+                f"- WARNING: the runs come from {len(commits)} commits (the code changed while they"
+                " ran); rerun them at one commit before comparing numbers"
+            ]
+            if len(commits) > 1
+            else []
+        ),
+        *(
+            [f"- WARNING: {len(protocols)} different evaluation protocols below"]
+            if len(protocols) > 1
+            else []
+        ),
         f"- Machine: {machine}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v),
         f"- Values: each run's final evaluation; mean ± std (sample std) over training seeds "

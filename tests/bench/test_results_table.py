@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,14 @@ def test_comparison_is_logged_as_a_wandb_table(tmp_path, monkeypatch):
     assert data["columns"][:4] == ["model", "n", "n_diverged", "fid_mean"]
     assert data["data"][0][:4] == ["DCGAN", 2, 0, 10.5]
     assert any("b/figures" in row for row in rows)  # plot and grids as images
+
+
+def test_runs_from_several_commits_are_flagged(tmp_path):
+    first = record(tmp_path, "DCGAN", 0, fid=10.0)
+    second = record(tmp_path, "DCGAN", 1, fid=11.0)
+    second["git"]["commit"] = "f" * 40
+    write_json_atomic(Path(second["run_dir"]) / "record.json", second)
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    md = (out / "table.md").read_text()
+    assert "WARNING: the runs come from 2 commits" in md
+    assert first["git"]["commit"][:12] in md and "f" * 12 in md
