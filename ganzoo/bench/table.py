@@ -510,13 +510,12 @@ def log_to_wandb(benchmark: str, rows: list[Row], out: Path, save_dir: Path) -> 
             line += [stats[m].mean, stats[m].std]
         data.append(line)
     logger.log_table(f"{benchmark}/comparison", columns=columns, data=data)
-    images = [
-        p
-        for p in [out / "fid_vs_wall_time.png", *sorted((out / "grids").glob("*.png"))]
-        if p.is_file()
-    ]
-    if images:
+    plot = out / "fid_vs_wall_time.png"
+    if plot.is_file():
+        logger.log_image(f"{benchmark}/fid_vs_wall_time", [str(plot)])
+    grids = sorted((out / "grids").glob("*.png"))
+    if grids:  # one key per figure size: W&B shows a list of same-sized images
         logger.log_image(
-            f"{benchmark}/figures", [str(p) for p in images], caption=[p.stem for p in images]
+            f"{benchmark}/best_grids", [str(p) for p in grids], caption=[p.stem for p in grids]
         )
     logger.finalize("success")

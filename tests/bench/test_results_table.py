@@ -148,7 +148,7 @@ def test_comparison_is_logged_as_a_wandb_table(tmp_path, monkeypatch):
     data = json.loads(path.read_text())
     assert data["columns"][:4] == ["model", "n", "n_diverged", "fid_mean"]
     assert data["data"][0][:4] == ["DCGAN", 2, 0, 10.5]
-    assert any("b/figures" in row for row in rows)  # plot and grids as images
+    assert any("b/fid_vs_wall_time" in row for row in rows)  # the plot as an image
 
 
 def test_runs_from_several_commits_are_flagged(tmp_path):
