@@ -513,9 +513,6 @@ def log_to_wandb(benchmark: str, rows: list[Row], out: Path, save_dir: Path) -> 
     plot = out / "fid_vs_wall_time.png"
     if plot.is_file():
         logger.log_image(f"{benchmark}/fid_vs_wall_time", [str(plot)])
-    grids = sorted((out / "grids").glob("*.png"))
-    if grids:  # one key per figure size: W&B shows a list of same-sized images
-        logger.log_image(
-            f"{benchmark}/best_grids", [str(p) for p in grids], caption=[p.stem for p in grids]
-        )
+    for grid in sorted((out / "grids").glob("*.png")):  # one key each: layouts differ in size
+        logger.log_image(f"{benchmark}/best_grid/{grid.stem}", [str(grid)])
     logger.finalize("success")
