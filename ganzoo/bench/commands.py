@@ -15,6 +15,7 @@ import argparse
 import os
 import shlex
 import time
+from pathlib import Path
 
 from ganzoo.errors import ConfigError
 
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("--runs-dir", default="runs", help="where the new runs go")
     repro.add_argument("--rtol", type=float, default=None, help="relative tolerance (1e-4)")
     repro.add_argument("--atol", type=float, default=None, help="absolute tolerance (1e-6)")
+    repro.add_argument("--report", default=None, help="also write the report to this file")
 
     compare = sub.add_parser("compare", help="the main job: the default comparison sweep + table")
     compare.add_argument("--sweep", default=COMPARE_SWEEP, help="the sweep file")
@@ -113,6 +115,7 @@ def main(argv: list[str]) -> int:
     if args.command == "table":
         return cmd_table(args, args.command_line or "ganzoo " + shlex.join(argv))
     if args.command == "reproduce":
+        args.argv = argv
         return cmd_reproduce(args)
     return cmd_compare(args, "ganzoo " + shlex.join(argv))
 
@@ -156,6 +159,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         atol=ATOL if args.atol is None else args.atol,
     )
     print(report)
+    if args.report:
+        Path(args.report).write_text(f"`ganzoo {shlex.join(args.argv)}`\n\n{report}\n")
     return 0 if all(c.ok for c in comparisons) else 1
 
 

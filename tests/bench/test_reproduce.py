@@ -20,11 +20,23 @@ def test_reproduce_matches_and_detects_changes(tmp_path, subprocess_env, capsys,
     capsys.readouterr()
 
     code = bench_main(
-        ["reproduce", "results/digits", "--only", "*seed_everything=1", "--workers", "1"]
+        [
+            "reproduce",
+            "results/digits",
+            "--only",
+            "*seed_everything=1",
+            "--workers",
+            "1",
+            "--report",
+            "report.md",
+        ]
     )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "reproduce: 1 run(s)" in out and "FAIL" not in out
+    report = (tmp_path / "report.md").read_text()
+    assert report.startswith("`ganzoo reproduce results/digits --only")
+    assert "cells PASS" in report and "| DCGAN | fid |" in report
     assert "| DCGAN | fid |" in out and "| DCGAN | status | finished | finished |" in out
     new = read_record("runs/digits-reproduce/dcgan_tiny__seed_everything=1")
     old = read_record("runs/digits/dcgan_tiny__seed_everything=1")
