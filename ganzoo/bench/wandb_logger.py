@@ -17,6 +17,7 @@ import json
 import netrc
 import os
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,11 @@ _BLOCK = 32768
 
 
 def iter_wandb_records(path: str | Path) -> Iterator[Any]:
-    """The protobuf ``Record`` messages of a ``.wandb`` file (LevelDB-log framing)."""
+    """The protobuf ``Record`` messages of a ``.wandb`` file (LevelDB-log framing).
+
+    A record still being written (the file ends inside it) ends the iteration.
+    """
+    from google.protobuf.message import DecodeError
     from wandb.proto import wandb_internal_pb2
 
     data = Path(path).read_bytes()
@@ -191,29 +196,56 @@ def iter_wandb_records(path: str | Path) -> Iterator[Any]:
         if kind == 0 and length == 0:
             pos += left_in_block
             continue
-        chunk = data[pos + _RECORD.size : pos + _RECORD.size + length]
-        pos += _RECORD.size + length
+        end = pos + _RECORD.size + length
+        if end > len(data):
+            return  # still being written
+        chunk = data[pos + _RECORD.size : end]
+        pos = end
         pending = chunk if kind in (1, 2) else pending + chunk
         if kind in (1, 4):
             record = wandb_internal_pb2.Record()
-            record.ParseFromString(pending)
+            try:
+                record.ParseFromString(pending)
+            except DecodeError:
+                if pos >= len(data.rstrip(b"\0")):
+                    return  # the tail was not flushed yet
+                raise
             yield record
             pending = b""
 
 
-def read_offline_run(run_dir: str | Path) -> dict[str, Any]:
+def read_offline_run(run_dir: str | Path, wait_s: float = 30.0) -> dict[str, Any]:
     """Summarise an offline W&B run directory (``.../wandb/offline-run-*``).
 
-    Returns ``{"history": [row, ...], "config": {...}, "summary": {...}, "files": [...]}``
-    where each history row maps keys to their decoded JSON values (nested keys, such as
-    the parts of a logged image, become nested dicts).
+    W&B's writer process may still be flushing the file after ``finish()`` returns: this
+    waits up to ``wait_s`` seconds for the run's exit record.
+
+    Returns ``{"history": [row, ...], "config": {...}, "summary": {...}, "files": [...],
+    "complete": bool}`` where each history row maps keys to their decoded JSON values
+    (nested keys, such as the parts of a logged image, become nested dicts).
     """
     run_dir = Path(run_dir)
-    files = sorted(run_dir.glob("*.wandb"))
-    if not files:
+    deadline = time.monotonic() + wait_s
+    while True:
+        files = sorted(run_dir.glob("*.wandb"))
+        out = _summarise(files[0]) if files else None
+        if (out and out["complete"]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if out is None:
         raise FileNotFoundError(f"{run_dir}: no .wandb file")
-    out: dict[str, Any] = {"history": [], "config": {}, "summary": {}, "files": []}
-    for record in iter_wandb_records(files[0]):
+    return out
+
+
+def _summarise(path: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "history": [],
+        "config": {},
+        "summary": {},
+        "files": [],
+        "complete": False,
+    }
+    for record in iter_wandb_records(path):
         kind = record.WhichOneof("record_type")
         if kind == "history":
             row: dict[str, Any] = {}
@@ -228,6 +260,8 @@ def read_offline_run(run_dir: str | Path) -> dict[str, Any]:
                 _set_item(out["summary"], item)
         elif kind == "files":
             out["files"] += [f.path for f in record.files.files]
+        elif kind == "exit":
+            out["complete"] = True
     return out
 
 

@@ -44,6 +44,7 @@ def test_offline_run_holds_config_losses_metrics_and_images(tmp_path, no_credent
     run_dir = Path(cli.trainer.default_root_dir)
     [offline] = offline_runs(run_dir)
     data = read_offline_run(offline)
+    assert data["complete"]  # the run's exit record: W&B finished the run
     keys = set().union(*data["history"])
     assert {"train/d_loss", "train/g_loss", "val/fid", "val/kid", "samples"} <= keys
     fids = [row["val/fid"] for row in data["history"] if "val/fid" in row]
