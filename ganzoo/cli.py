@@ -110,7 +110,8 @@ class GanzooCLI(LightningCLI):
         logger = trainer.logger
         if getattr(logger, "class_path", None) == WANDB_LOGGER:
             init = logger.init_args
-            init.save_dir = init.save_dir or trainer.default_root_dir
+            # absolute: a W&B service shared with another process resolves paths in its own cwd
+            init.save_dir = init.save_dir or str(Path(trainer.default_root_dir).resolve())
             init.name = init.name or Path(trainer.default_root_dir).name
             init.group = init.group or self.location.benchmark
 

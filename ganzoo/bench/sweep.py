@@ -342,6 +342,7 @@ def run_all(
         with lock:
             slot = slots.pop()
         env = dict(os.environ, **run.env)
+        env.pop("WANDB_SERVICE", None)  # each run starts its own W&B service, in its own cwd
         if slot is not None:
             env["CUDA_VISIBLE_DEVICES"] = slot
         else:
