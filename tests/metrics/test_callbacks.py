@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from unittest import mock
 
-import lightning as L
 import pytest
 import torch
 from lightning.pytorch.loggers import Logger, WandbLogger
@@ -16,6 +15,7 @@ from ganzoo.metrics import EvaluationCallback, InceptionWeightsNotFoundError, Sa
 from ganzoo.metrics.callbacks import send_image
 from ganzoo.metrics.grids import TRAVERSAL_STEPS, save_grid
 from ganzoo.models import ConditionalGAN, InfoGAN, VanillaGAN
+from tests.helpers import cpu_trainer
 
 EVAL = {"num_samples": 200, "batch_size": 100, "kid_subset_size": 100, "kid_subsets": 3}
 
@@ -52,17 +52,12 @@ def fit(tmp_path, eval_cache, *, epochs: int, every: int, **model_args):
     evaluation = EvaluationCallback(every_n_epochs=every, cache_dir=str(eval_cache), **EVAL)
     grids = SampleGridCallback(every_n_epochs=every)
     logger = CaptureLogger()
-    trainer = L.Trainer(
+    trainer = cpu_trainer(
         max_epochs=epochs,
         limit_train_batches=3,
         logger=logger,
         callbacks=[evaluation, grids],
         default_root_dir=tmp_path,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-        devices=1,
     )
     trainer.fit(model, datamodule=dm)
     return trainer, evaluation, grids, logger
@@ -156,13 +151,8 @@ def test_a_missing_extractor_fails_before_training(tmp_path, monkeypatch):
     monkeypatch.delenv("GANZOO_INCEPTION_WEIGHTS", raising=False)
     dm = GANDataModule(dataset="digits", batch_size=32)
     model = VanillaGAN(data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=8, d_width=8)
-    trainer = L.Trainer(
-        max_epochs=1,
+    trainer = cpu_trainer(
         limit_train_batches=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         default_root_dir=tmp_path,
         callbacks=[EvaluationCallback(extractor="inception", cache_dir=str(tmp_path))],
     )
