@@ -320,11 +320,11 @@ class GANModule(L.LightningModule):
         self.log("g_steps", float(self.g_steps), prog_bar=True, logger=False)
 
     def discriminator_step(self, opt_d, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+        labels = y if self.conditional else None
         with self.toggled_optimizer(opt_d):
-            latent = self.sample_latent(x.shape[0], labels=y if self.conditional else None)
+            latent = self.sample_latent(x.shape[0], labels=labels)
             with torch.no_grad():
                 fake = self.generate(latent)
-            labels = y if self.conditional else None
             real_logits, _ = self.discriminate(self.d_inputs(x), labels)
             fake_logits, fake_aux = self.discriminate(self.d_inputs(fake), latent.get("labels"))
             if self.loss_pair.probabilistic:
