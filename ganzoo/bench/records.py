@@ -170,6 +170,17 @@ def variant_of(pl_module: L.LightningModule) -> str:
     return name
 
 
+def with_model_hparams(config: dict[str, Any], pl_module: L.LightningModule) -> dict[str, Any]:
+    """``config`` with ``model.init_args`` taken from the model's hparams: the values that
+    ran, where the parsed config holds a variant's None ("the paper's value")."""
+    init_args = (config.get("model") or {}).get("init_args")
+    if not isinstance(init_args, dict):
+        return config
+    hparams = pl_module.hparams
+    resolved = {key: hparams.get(key, value) for key, value in init_args.items()}
+    return {**config, "model": {**config["model"], "init_args": resolved}}
+
+
 def evaluation_history(trainer: L.Trainer) -> list[dict[str, Any]] | None:
     """The ``history`` list of the evaluation callback, if the run has one."""
     for callback in trainer.callbacks:
@@ -236,6 +247,7 @@ class RunRecordCallback(L.Callback):
     # --------------------------------------------------------------- hooks
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
+        self.config = with_model_hparams(self.config, pl_module)
         run_dir = Path(trainer.default_root_dir)
         self.record = {
             "schema": SCHEMA_VERSION,

@@ -138,9 +138,10 @@ class GANModule(L.LightningModule):
         resolved = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         super().__init__()
         # Lightning collects the args of every __init__ in the chain, a subclass's winning;
-        # a variant may pass None ("paper default"), so the values resolved here overwrite.
+        # a variant may pass None ("the paper's value"), so the values resolved here overwrite,
+        # in hparams (the checkpoint) and hparams_initial (what the loggers get) alike.
         self.save_hyperparameters()
-        self.hparams.update(resolved)
+        self.save_hyperparameters({**self.hparams, **resolved})
         self.automatic_optimization = False
         self.loss_pair = get_loss(loss)
         require(n_critic >= 1, f"model.n_critic: must be >= 1, got {n_critic}")

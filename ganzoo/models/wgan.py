@@ -25,7 +25,8 @@ class WGAN(GANModule):
             (Adam 1e-4, betas (0, 0.9), no batch norm in the critic).
         clip_value: c of weight clipping.
         gp_weight: lambda of the gradient penalty.
-        optimizer, lr_g, lr_d, betas, d_norm: None takes the paper's value for ``penalty``.
+        optimizer, lr_g, lr_d, betas, d_norm: None takes the paper's value for ``penalty``;
+            the model's hparams (checkpoint, record) hold the value that runs.
     """
 
     def __init__(
@@ -46,7 +47,7 @@ class WGAN(GANModule):
     ) -> None:
         require(penalty in PAPER_DEFAULTS, f"model.penalty: unknown {penalty!r}; allowed: clip, gp")
         paper_opt, paper_lr, paper_betas, paper_norm = PAPER_DEFAULTS[penalty]
-        d_norm = d_norm or paper_norm
+        d_norm = paper_norm if d_norm is None else d_norm
         require(
             not (penalty == "gp" and d_norm == "batch"),
             "model.d_norm: 'batch' mixes samples, which invalidates the per-sample gradient "
@@ -60,10 +61,10 @@ class WGAN(GANModule):
             arch=arch,
             loss=loss,
             n_critic=n_critic,
-            optimizer=optimizer or paper_opt,
-            lr_g=lr_g or paper_lr,
-            lr_d=lr_d or paper_lr,
-            betas=betas or paper_betas,
+            optimizer=paper_opt if optimizer is None else optimizer,
+            lr_g=paper_lr if lr_g is None else lr_g,
+            lr_d=paper_lr if lr_d is None else lr_d,
+            betas=paper_betas if betas is None else betas,
             d_norm=d_norm,
             **kwargs,
         )
