@@ -1,13 +1,13 @@
 """The config stored is the config that ran: a ``None`` default ("the paper's value") is
 stored resolved in the model's hparams, in what loggers receive and in ``record.json``; an
-explicit value is kept."""
+explicit value is kept, and a combination that cannot run as written is an error."""
 
 import pytest
 
 from ganzoo.bench.records import read_record
 from ganzoo.cli import main
 from ganzoo.errors import ConfigError
-from ganzoo.models import WGAN
+from ganzoo.models import WGAN, VanillaGAN
 from tests.helpers import tiny_kwargs
 
 PAPER = {
@@ -46,6 +46,47 @@ def test_wgan_explicit_values_win_and_zero_is_not_missing():
         WGAN(**tiny_kwargs(penalty="clip", lr_d=0))
 
 
+def test_vanilla_algorithm1_defaults_are_sgd_lr_and_momentum():
+    model = VanillaGAN(**tiny_kwargs(algorithm1=True))
+    expected = {"loss": "minimax", "optimizer": "sgd", "lr_g": 0.1, "lr_d": 0.1, "momentum": 0.5}
+    assert stored(model.hparams, expected) == expected
+    assert stored(model.hparams_initial, expected) == expected
+    opt_g, opt_d = model.configure_optimizers()[0]
+    assert (opt_d.defaults["lr"], opt_d.defaults["momentum"]) == (0.1, 0.5)
+    # without algorithm1 the None defaults are the base class's
+    plain = VanillaGAN(**tiny_kwargs())
+    expected = {"loss": "nonsaturating", "optimizer": "adam", "lr_g": 2e-4, "momentum": 0.0}
+    assert stored(plain.hparams_initial, expected) == expected
+
+
+def test_vanilla_algorithm1_keeps_explicit_momentum_and_lr():
+    model = VanillaGAN(**tiny_kwargs(algorithm1=True, momentum=0, lr_d=0.05))
+    assert (model.hparams.momentum, model.hparams.lr_d, model.hparams.lr_g) == (0, 0.05, 0.1)
+    opt_d = model.configure_optimizers()[0][1]
+    assert (opt_d.defaults["momentum"], opt_d.defaults["lr"]) == (0, 0.05)
+    # consistent explicit values (e.g. a recorded config re-run) are accepted as they are
+    again = VanillaGAN(**tiny_kwargs(algorithm1=True, loss="minimax", optimizer="sgd"))
+    assert (again.hparams.loss, again.hparams.optimizer) == ("minimax", "sgd")
+
+
+@pytest.mark.parametrize(
+    "field,value,pattern",
+    [
+        (
+            "loss",
+            "nonsaturating",
+            r"^model.loss: algorithm1 trains with 'minimax', not "
+            r"'nonsaturating'; .*algorithm1: false",
+        ),
+        ("optimizer", "adam", r"^model.optimizer: algorithm1 trains with 'sgd', not 'adam'; "),
+    ],
+)
+def test_vanilla_algorithm1_contradicted_is_an_error(field, value, pattern):
+    with pytest.raises(ConfigError, match=pattern) as info:
+        VanillaGAN(**tiny_kwargs(algorithm1=True, **{field: value}))
+    assert "\n" not in str(info.value)
+
+
 # the class path goes first: init_args given before it would be read for the default class
 CLI = [
     "--data.dataset=digits",
@@ -64,8 +105,12 @@ CLI = [
     "model_args,expected",
     [
         (["--model.class_path=WGAN", "--model.init_args.penalty=clip"], PAPER["clip"]),
+        (
+            ["--model.class_path=VanillaGAN", "--model.init_args.algorithm1=true"],
+            {"loss": "minimax", "optimizer": "sgd", "lr_g": 0.1, "lr_d": 0.1, "momentum": 0.5},
+        ),
     ],
-    ids=["wgan-clip"],
+    ids=["wgan-clip", "vanilla-algorithm1"],
 )
 def test_record_config_holds_the_resolved_values(tmp_path, model_args, expected):
     main(["fit", *model_args, *CLI, f"--trainer.default_root_dir={tmp_path}"])
