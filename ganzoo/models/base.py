@@ -105,6 +105,9 @@ class GANModule(L.LightningModule):
     """
 
     conditional: ClassVar[bool] = False
+    # True where the variant keeps D Lipschitz (WGAN's clipping or gradient penalty), which
+    # the Wasserstein loss needs: without it the critic's scores grow without bound.
+    lipschitz_critic: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -144,6 +147,11 @@ class GANModule(L.LightningModule):
         self.save_hyperparameters({**self.hparams, **resolved})
         self.automatic_optimization = False
         self.loss_pair = get_loss(loss)
+        require(
+            loss != "wasserstein" or self.lipschitz_critic,
+            "model.loss: 'wasserstein' needs a Lipschitz constraint on the critic; "
+            "use ganzoo.models.WGAN (penalty: clip or gp)",
+        )
         require(n_critic >= 1, f"model.n_critic: must be >= 1, got {n_critic}")
         require(lr_g > 0, f"model.lr_g: must be > 0, got {lr_g}")
         require(lr_d > 0, f"model.lr_d: must be > 0, got {lr_d}")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from ganzoo.errors import require
 from ganzoo.models.base import GANModule
@@ -28,6 +28,8 @@ class WGAN(GANModule):
         optimizer, lr_g, lr_d, betas, d_norm: None takes the paper's value for ``penalty``;
             the model's hparams (checkpoint, record) hold the value that runs.
     """
+
+    lipschitz_critic: ClassVar[bool] = True
 
     def __init__(
         self,

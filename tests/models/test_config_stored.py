@@ -7,7 +7,7 @@ import pytest
 from ganzoo.bench.records import read_record
 from ganzoo.cli import main
 from ganzoo.errors import ConfigError
-from ganzoo.models import WGAN, VanillaGAN
+from ganzoo.models import DCGAN, WGAN, ConditionalGAN, InfoGAN, VanillaGAN
 from tests.helpers import tiny_kwargs
 
 PAPER = {
@@ -85,6 +85,25 @@ def test_vanilla_algorithm1_contradicted_is_an_error(field, value, pattern):
     with pytest.raises(ConfigError, match=pattern) as info:
         VanillaGAN(**tiny_kwargs(algorithm1=True, **{field: value}))
     assert "\n" not in str(info.value)
+
+
+WASSERSTEIN_ERROR = (
+    "model.loss: 'wasserstein' needs a Lipschitz constraint on the critic; "
+    "use ganzoo.models.WGAN (penalty: clip or gp)"
+)
+
+
+@pytest.mark.parametrize("cls", [DCGAN, VanillaGAN, ConditionalGAN, InfoGAN])
+def test_wasserstein_without_a_lipschitz_critic_is_an_error(cls):
+    with pytest.raises(ConfigError) as info:
+        cls(**tiny_kwargs(loss="wasserstein"))
+    assert str(info.value) == WASSERSTEIN_ERROR
+
+
+def test_wgan_declares_its_lipschitz_critic_and_builds():
+    assert WGAN.lipschitz_critic and not DCGAN.lipschitz_critic
+    model = WGAN(**tiny_kwargs(penalty="gp"))
+    assert model.hparams.loss == "wasserstein" and model.loss_pair.probabilistic is False
 
 
 # the class path goes first: init_args given before it would be read for the default class

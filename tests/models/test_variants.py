@@ -10,8 +10,9 @@ from ganzoo.losses import LOSSES
 from ganzoo.models import DCGAN, WGAN, ConditionalGAN, GANModule, InfoGAN, VanillaGAN
 from tests.helpers import TinyData, cpu_trainer, tiny_kwargs
 
+# the Wasserstein loss needs a Lipschitz critic: WGAN only (its penalties are cased below)
 CASES = [(cls, {"loss": loss}) for cls in (VanillaGAN, DCGAN, ConditionalGAN, InfoGAN)
-         for loss in LOSSES]
+         for loss in LOSSES if loss != "wasserstein"]
 CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (VanillaGAN, {"algorithm1": True}),
           (DCGAN, {"g_norm": "virtual", "loss": "hinge"}),
