@@ -2,10 +2,13 @@
 
 Writes, per benchmark:
 
-- ``table.md``: a header with the command, date, commit, machine, versions and evaluation
-  protocol, then one row per model/loss variant (runs that differ only in their training
-  seed ``seed_everything``) with FID, IS, KID and the model-specific metrics as
-  ``mean ± std`` over seeds, wall time, images seen and ``n``; then every run on its own.
+- ``table.md``: a header with the command, date, commit, machine, versions, evaluation
+  protocol and budget protocol (equal generator steps: the line states the G steps found in
+  the records, or that the runs disagree), then one row per model/loss variant (runs that
+  differ only in their training seed ``seed_everything``) with FID, IS, KID and the
+  model-specific metrics as ``mean ± std`` over seeds, and beside them the cost: G steps,
+  D steps, real images seen, wall time, images/s (images seen / wall time) and ``n``; then
+  every run on its own.
 - ``table.csv``: the same rows as numbers (``<metric>_mean``, ``_std``, ``_n``).
 - ``fid_vs_wall_time.png``: FID of every evaluation against the run's wall time.
 - ``grids/<row>.png``: the final sample grid of each row's best run (lowest final FID).
@@ -37,6 +40,16 @@ from ganzoo.bench.records import DONE_STATUSES, write_json_atomic
 MAIN_METRICS = ("fid", "is", "kid")
 WITHIN_RUN_SPREAD = ("is_std", "kid_std")  # spread inside one evaluation, not across seeds
 LOWER_IS_BETTER = {"fid", "kid", "reverse_kl"}
+# The cost of a row, beside its metrics: set by the budget (counters) or measured.
+COST = ("g_steps", "d_steps", "images_seen", "wall_time_s", "images_per_s")
+COUNTERS = ("g_steps", "d_steps", "images_seen")
+COST_TITLES = {
+    "g_steps": "G steps",
+    "d_steps": "D steps",
+    "images_seen": "images seen",
+    "wall_time_s": "wall time",
+    "images_per_s": "images/s",
+}
 FORMATS = {
     "fid": ".2f",
     "is": ".3f",
@@ -165,12 +178,23 @@ def stat(values: list[float]) -> Stat:
     return Stat(statistics.fmean(values), std, len(values))
 
 
+def cost(record: dict[str, Any]) -> dict[str, float | None]:
+    """G steps, D steps, real images seen, wall time and images/s of one run."""
+    progress = record.get("progress") or {}
+    wall, images = record.get("wall_time_s"), progress.get("images_seen")
+    return {
+        "g_steps": progress.get("g_steps"),
+        "d_steps": progress.get("d_steps"),
+        "images_seen": images,
+        "wall_time_s": wall,
+        "images_per_s": images / wall if images is not None and wall else None,
+    }
+
+
 def row_stats(row: Row, metrics: list[str]) -> dict[str, Stat]:
     stats = {m: stat([final_metrics(r).get(m) for r in row.finished]) for m in metrics}
-    stats["wall_time_s"] = stat([r.get("wall_time_s") for r in row.finished])
-    stats["images_seen"] = stat(
-        [(r.get("progress") or {}).get("images_seen") for r in row.finished]
-    )
+    costs = [cost(r) for r in row.finished]
+    stats.update({c: stat([run[c] for run in costs]) for c in COST})
     return stats
 
 
@@ -179,8 +203,10 @@ def fmt(value: float | None, metric: str) -> str:
         return "—"
     if metric == "wall_time_s":
         return f"{value:.0f}s" if value < 600 else f"{value / 60:.1f}min"
-    if metric == "images_seen":
+    if metric in COUNTERS:
         return f"{value:,.0f}"
+    if metric == "images_per_s":
+        return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
     return format(value, FORMATS.get(metric, ".4g"))
 
 
@@ -189,7 +215,9 @@ def cell(s: Stat, metric: str, row: Row) -> str:
         return "diverged" if row.diverged else "—"
     if s.mean is None:
         return "—"
-    return fmt(s.mean, metric) + (f" ± {fmt(s.std, metric)}" if s.std is not None else "")
+    if s.std is None or (metric in COUNTERS and s.std == 0):
+        return fmt(s.mean, metric)
+    return f"{fmt(s.mean, metric)} ± {fmt(s.std, metric)}"
 
 
 def count_cell(row: Row) -> str:
@@ -208,18 +236,13 @@ def render_markdown(
     metrics = metric_names(rows, details=False)
     header = [_header(benchmark, rows, records, command, notes or [])]
     titles = [m.upper() if m in MAIN_METRICS else m for m in metrics]
-    cols = ["model", *titles, "wall time", "images seen", "n"]
+    cols = ["model", *titles, *(COST_TITLES[c] for c in COST), "n"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in rows:
         stats = row_stats(row, metrics)
-        cells = [cell(stats[m], m, row) for m in metrics]
-        cells += [
-            cell(stats["wall_time_s"], "wall_time_s", row),
-            cell(stats["images_seen"], "images_seen", row),
-            count_cell(row),
-        ]
-        lines.append("| " + " | ".join([row.label, *cells]) + " |")
-    run_cols = ["model", "seed", "status", *titles, "wall time", "run"]
+        cells = [cell(stats[m], m, row) for m in [*metrics, *COST]]
+        lines.append("| " + " | ".join([row.label, *cells, count_cell(row)]) + " |")
+    run_cols = ["model", "seed", "status", *titles, "G steps", "wall time", "images/s", "run"]
     per_run = [
         "",
         "### Every run",
@@ -229,7 +252,7 @@ def render_markdown(
     ]
     for row in rows:
         for run in row.runs:
-            values = final_metrics(run)
+            values, spent = final_metrics(run), cost(run)
             shown = [
                 "diverged" if run["status"] == "diverged" else fmt(values.get(m), m)
                 for m in metrics
@@ -239,7 +262,7 @@ def render_markdown(
                 str(run.get("seed")),
                 run["status"],
                 *shown,
-                fmt(run.get("wall_time_s"), "wall_time_s"),
+                *(fmt(spent[c], c) for c in ("g_steps", "wall_time_s", "images_per_s")),
                 str(run.get("run_name")),
             ]
             per_run.append("| " + " | ".join(cells) + " |")
@@ -304,6 +327,9 @@ def _header(
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v),
         f"- Values: each run's final evaluation; mean ± std (sample std) over training seeds "
         f"(`seed_everything` in {{{', '.join(seeds)}}}); n = runs per row.",
+        "- Cost: G and D steps and real images seen (all processes) at the end of training; "
+        "wall time from the start of fit to its end, evaluation included; images/s = images "
+        "seen / wall time.",
     ]
     for proto in protocols:
         p = json.loads(proto)
@@ -314,10 +340,48 @@ def _header(
             f"`{p.get('reference_split')}` split, KID subset {p.get('kid_subset_size')}, "
             f"seed {p.get('seed')}"
         )
+    lines.append(f"- {budget_protocol(rows)}")
     budgets = sorted({_budget(r) for r in done})
-    lines.append("- Budget: " + "; ".join(budgets))
+    lines.append("- Budget settings: " + "; ".join(budgets))
     lines += [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n\n"
+
+
+def budget_protocol(rows: list[Row]) -> str:
+    """One line: equal generator steps (StudioGAN, compare_gan and Kurach et al. 2019 count G
+    steps; a critic with ``n_critic`` = 5 takes 5 D steps per G step), with the G and D steps
+    that the finished runs' records state, or which runs disagree on G steps."""
+    g_steps: dict[Any, set[str]] = {}
+    d_steps: dict[Any, set[str]] = {}
+    for row in rows:
+        for run in row.finished:
+            spent = cost(run)
+            g_steps.setdefault(spent["g_steps"], set()).add(row.label)
+            d_steps.setdefault(spent["d_steps"], set()).add(row.label)
+    if not g_steps:
+        return "Budget: equal generator steps (no finished run to state them)"
+
+    def by_count(found: dict[Any, set[str]]) -> str:
+        return "; ".join(
+            f"{fmt(n, 'g_steps') if n is not None else 'not recorded'} ({', '.join(sorted(ls))})"
+            for n, ls in sorted(found.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+        )
+
+    if len(g_steps) > 1 or None in g_steps:
+        return (
+            "Budget: equal generator steps intended, but the runs DISAGREE on G steps: "
+            f"{by_count(g_steps)}; compare them at equal G steps in fid_vs_g_steps.png"
+        )
+    [steps] = g_steps
+    d_part = (
+        f"{fmt(next(iter(d_steps)), 'd_steps')} D steps"
+        if len(d_steps) == 1
+        else f"D steps: {by_count(d_steps)}"
+    )
+    return (
+        f"Budget: equal generator steps ({fmt(steps, 'g_steps')} G steps per run; {d_part}, "
+        "n_critic D steps per G step; diverged runs stop early)"
+    )
 
 
 def _budget(record: dict[str, Any]) -> str:
@@ -341,14 +405,14 @@ def render_csv(rows: list[Row]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     head = ["model", "status", "n_finished", "n_diverged"]
-    for m in [*metrics, "wall_time_s", "images_seen"]:
+    for m in [*metrics, *COST]:
         head += [f"{m}_mean", f"{m}_std", f"{m}_n"]
     writer.writerow(head)
     for row in rows:
         stats = row_stats(row, metrics)
         status = "finished" if row.finished else "diverged"
         line: list[Any] = [row.label, status, len(row.finished), len(row.diverged)]
-        for m in [*metrics, "wall_time_s", "images_seen"]:
+        for m in [*metrics, *COST]:
             s = stats[m]
             line += [_num(s.mean), _num(s.std), s.n]
         writer.writerow(line)
@@ -500,13 +564,13 @@ def log_to_wandb(benchmark: str, rows: list[Row], out: Path, save_dir: Path) -> 
     )
     metrics = metric_names(rows)
     columns = ["model", "n", "n_diverged"]
-    for m in [*metrics, "wall_time_s", "images_seen"]:
+    for m in [*metrics, *COST]:
         columns += [f"{m}_mean", f"{m}_std"]
     data = []
     for row in rows:
         stats = row_stats(row, metrics)
         line: list[Any] = [row.label, len(row.finished), len(row.diverged)]
-        for m in [*metrics, "wall_time_s", "images_seen"]:
+        for m in [*metrics, *COST]:
             line += [stats[m].mean, stats[m].std]
         data.append(line)
     logger.log_table(f"{benchmark}/comparison", columns=columns, data=data)

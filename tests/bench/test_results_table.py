@@ -22,16 +22,33 @@ PROTOCOL = {
 }
 
 
-def record(tmp_path, variant, seed, status="finished", fid=None, extra_model=None, **metrics):
+def record(
+    tmp_path,
+    variant,
+    seed,
+    status="finished",
+    fid=None,
+    extra_model=None,
+    g_steps=100,
+    n_critic=1,
+    history=None,
+    **metrics,
+):
+    """A record.json as RunRecordCallback writes it; ``history``: (g_steps, wall time, fid)
+    per evaluation before the final one."""
     model = {"class_path": f"ganzoo.models.{variant.split('-')[0]}", "init_args": {"lr_g": 2e-4}}
     model["init_args"].update(extra_model or {})
     name = f"{variant}_{seed}_{len(list(tmp_path.glob('runs/b/*')))}"
     run_dir = tmp_path / "runs" / "b" / name
     final = None
+    entries = [
+        {"epoch": i + 1, "g_steps": g, "metrics": {"fid": f, "is": 1.5}, "wall_time_s": t}
+        for i, (g, t, f) in enumerate(history or [])
+    ]
     if fid is not None:
         final = {
             "epoch": 9,
-            "g_steps": 100,
+            "g_steps": g_steps,
             "metrics": {
                 "fid": fid,
                 "is": 2.0,
@@ -43,6 +60,7 @@ def record(tmp_path, variant, seed, status="finished", fid=None, extra_model=Non
             "protocol": PROTOCOL,
             "wall_time_s": 50.0,
         }
+        entries.append(final)
     rec = {
         "schema": 1,
         "status": status,
@@ -62,10 +80,14 @@ def record(tmp_path, variant, seed, status="finished", fid=None, extra_model=Non
         "device": {"cpu": "test cpu", "cpu_count": 2, "torch_threads": 1, "cuda_devices": []},
         "ended_at": "2026-11-28T00:00:00+00:00",
         "wall_time_s": 40.0 + seed,
-        "progress": {"images_seen": 6400},
+        "progress": {
+            "g_steps": g_steps,
+            "d_steps": g_steps * n_critic,
+            "images_seen": g_steps * n_critic * 64,
+        },
         "final": final,
         "best": final,
-        "history": [final] if final else [],
+        "history": entries,
         "grids": [],
     }
     write_json_atomic(run_dir / "record.json", rec)
@@ -149,6 +171,8 @@ def test_comparison_is_logged_as_a_wandb_table(tmp_path, monkeypatch):
     assert data["columns"][:4] == ["model", "n", "n_diverged", "fid_mean"]
     assert data["data"][0][:4] == ["DCGAN", 2, 0, 10.5]
     assert any("b/fid_vs_wall_time" in row for row in rows)  # the plot as an image
+    assert data["columns"][-10:-8] == ["g_steps_mean", "g_steps_std"]
+    assert data["columns"][-2:] == ["images_per_s_mean", "images_per_s_std"]
 
 
 def test_runs_from_several_commits_are_flagged(tmp_path):
@@ -160,3 +184,38 @@ def test_runs_from_several_commits_are_flagged(tmp_path):
     md = (out / "table.md").read_text()
     assert "WARNING: the runs come from 2 commits" in md
     assert first["git"]["commit"][:12] in md and "f" * 12 in md
+
+
+def test_cost_beside_quality_and_budget_line(tmp_path):
+    for seed in range(3):
+        record(tmp_path, "DCGAN", seed, fid=10.0 + seed)
+        record(tmp_path, "WGAN-gp", seed, fid=20.0 + seed, n_critic=5)
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    md = (out / "table.md").read_text()
+    assert "| G steps | D steps | images seen | wall time | images/s | n |" in md
+    rate = [6400 / (40 + s) for s in range(3)]
+    rate_cell = f"{statistics.fmean(rate):,.0f} ± {statistics.stdev(rate):.3g}"
+    dcgan = next(line for line in md.splitlines() if line.startswith("| DCGAN |"))
+    assert f"| 100 | 100 | 6,400 | 41s ± 1s | {rate_cell} | 3 |" in dcgan
+    wgan = next(line for line in md.splitlines() if line.startswith("| WGAN-gp |"))
+    assert "| 100 | 500 | 32,000 |" in wgan  # 5 critic steps per generator step
+    budget = next(line for line in md.splitlines() if line.startswith("- Budget:"))
+    assert budget == (
+        "- Budget: equal generator steps (100 G steps per run; D steps: 100 (DCGAN); "
+        "500 (WGAN-gp), n_critic D steps per G step; diverged runs stop early)"
+    )
+    assert "- Budget settings: DCGAN: max_epochs=10" in md
+    runs_head = next(line for line in md.splitlines() if line.startswith("| model | seed |"))
+    assert runs_head.endswith("| G steps | wall time | images/s | run |")
+    rows = {r["model"]: r for r in csv.DictReader(io.StringIO((out / "table.csv").read_text()))}
+    assert float(rows["WGAN-gp"]["d_steps_mean"]) == 500
+    assert float(rows["DCGAN"]["images_per_s_mean"]) == pytest.approx(statistics.fmean(rate))
+
+
+def test_budget_line_says_when_runs_disagree_on_g_steps(tmp_path):
+    record(tmp_path, "DCGAN", 0, fid=10.0, g_steps=100)
+    record(tmp_path, "WGAN-clip", 0, fid=20.0, g_steps=20, n_critic=5)
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    budget = next(line for line in (out / "table.md").read_text().splitlines() if "Budget:" in line)
+    assert "DISAGREE on G steps: 20 (WGAN-clip); 100 (DCGAN)" in budget
+    assert "equal generator steps (" not in budget
