@@ -10,7 +10,9 @@ Writes, per benchmark:
   D steps, real images seen, wall time, images/s (images seen / wall time) and ``n``; then
   every run on its own.
 - ``table.csv``: the same rows as numbers (``<metric>_mean``, ``_std``, ``_n``).
-- ``fid_vs_wall_time.png``: FID of every evaluation against the run's wall time.
+- ``fid_vs_g_steps.png``, ``fid_vs_wall_time.png``, ``is_vs_g_steps.png``: the evaluation
+  history, one line per row (mean over seeds at each evaluation, band from the lowest to the
+  highest seed); ``curves.csv``: the numbers behind them, one line per run and evaluation.
 - ``grids/<row>.png``: the final sample grid of each row's best run (lowest final FID).
 - ``runs.json``: per run its resolved config, seed, final metrics and environment: what
   ``ganzoo reproduce`` re-runs and compares against.
@@ -49,6 +51,18 @@ COST_TITLES = {
     "images_seen": "images seen",
     "wall_time_s": "wall time",
     "images_per_s": "images/s",
+}
+# (metric, x axis, file): the curves written from the evaluation histories.
+CURVES = (
+    ("fid", "g_steps", "fid_vs_g_steps.png"),
+    ("fid", "wall_time_s", "fid_vs_wall_time.png"),
+    ("is", "g_steps", "is_vs_g_steps.png"),
+)
+AXIS_TITLES = {
+    "g_steps": "generator steps",
+    "wall_time_s": "wall time (s), evaluation included",
+    "fid": "FID (lower is better)",
+    "is": "IS (higher is better)",
 }
 FORMATS = {
     "fid": ".2f",
@@ -423,8 +437,74 @@ def _num(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
-def plot_fid_vs_time(rows: list[Row], path: Path) -> bool:
-    """FID of every evaluation against wall time, one colour per row; False if no FID."""
+def history_metrics(rows: list[Row]) -> list[str]:
+    """Numeric metrics found in the evaluation histories: FID, IS, KID first."""
+    names = {
+        k
+        for row in rows
+        for run in row.runs
+        for entry in run.get("history") or []
+        for k, v in (entry.get("metrics") or {}).items()
+        if isinstance(v, int | float)
+    }
+    return [m for m in MAIN_METRICS if m in names] + sorted(names - set(MAIN_METRICS))
+
+
+def render_curves_csv(rows: list[Row]) -> str:
+    """One line per run and evaluation: what the curves are drawn from."""
+    metrics = history_metrics(rows)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["model", "run", "seed", "status", "epoch", "g_steps", "wall_time_s", *metrics])
+    for row in rows:
+        for run in row.runs:
+            for entry in run.get("history") or []:
+                values = entry.get("metrics") or {}
+                writer.writerow(
+                    [
+                        row.label,
+                        run.get("run_name"),
+                        run.get("seed"),
+                        run.get("status"),
+                        entry.get("epoch"),
+                        entry.get("g_steps"),
+                        _num(entry.get("wall_time_s")),
+                        *(_num(values.get(m)) for m in metrics),
+                    ]
+                )
+    return out.getvalue()
+
+
+def mean_curve(row: Row, metric: str, x: str) -> tuple[list[float], ...]:
+    """Per evaluation point (the G step it was made at, else its epoch) of the finished runs:
+    x (mean over seeds), mean, lowest and highest ``metric``; points where no seed has both are
+    left out."""
+    points: dict[Any, list[tuple[float, float]]] = {}
+    for run in row.finished:
+        for entry in run.get("history") or []:
+            xv, yv = entry.get(x), (entry.get("metrics") or {}).get(metric)
+            if _number(xv) and _number(yv):
+                key = entry.get("g_steps")
+                key = entry.get("epoch") if key is None else key
+                points.setdefault(key, []).append((float(xv), float(yv)))
+    xs, means, lows, highs = [], [], [], []
+    for key in sorted(points, key=lambda k: (k is None, k or 0)):
+        pairs = points[key]
+        ys = [y for _, y in pairs]
+        xs.append(statistics.fmean(xv for xv, _ in pairs))
+        means.append(statistics.fmean(ys))
+        lows.append(min(ys))
+        highs.append(max(ys))
+    return xs, means, lows, highs
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def plot_curve(rows: list[Row], metric: str, x: str, path: Path) -> bool:
+    """``metric`` against ``x`` from the evaluation histories, one line per row (mean over
+    seeds, band from the lowest to the highest seed); False (no file) if nothing to draw."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -432,38 +512,42 @@ def plot_fid_vs_time(rows: list[Row], path: Path) -> bool:
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     colors = plt.get_cmap("tab10")
-    drawn = False
+    drawn, positive = False, True
     for i, row in enumerate(rows):
-        for j, run in enumerate(row.finished):
-            points = [
-                (e.get("wall_time_s"), e["metrics"].get("fid"))
-                for e in run.get("history", [])
-                if e.get("wall_time_s") is not None
-                and (e.get("metrics") or {}).get("fid") is not None
-            ]
-            if not points:
-                continue
-            xs, ys = zip(*points, strict=True)
-            ax.plot(
-                xs,
-                ys,
-                "o-",
-                color=colors(i % 10),
-                alpha=0.8,
-                markersize=3,
-                label=row.label if j == 0 else None,
-            )
-            drawn = True
+        xs, means, lows, highs = mean_curve(row, metric, x)
+        if not xs:
+            continue
+        color = colors(i % 10)
+        ax.plot(
+            xs, means, "o-", color=color, markersize=3, label=f"{row.label} (n={len(row.finished)})"
+        )
+        if len(row.finished) > 1:
+            ax.fill_between(xs, lows, highs, color=color, alpha=0.15, linewidth=0)
+        positive = positive and min(lows) > 0
+        drawn = True
     if drawn:
-        ax.set_xlabel("wall time (s)")
-        ax.set_ylabel("FID (lower is better)")
-        ax.set_yscale("log")
+        ax.set_xlabel(AXIS_TITLES.get(x, x))
+        ax.set_ylabel(AXIS_TITLES.get(metric, metric))
+        ax.set_title("mean over seeds; band: lowest to highest seed", fontsize=9)
+        if metric in LOWER_IS_BETTER and positive:
+            ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(path)
     plt.close(fig)
     return drawn
+
+
+def write_curves(rows: list[Row], out: Path) -> list[Path]:
+    """``curves.csv`` and the plots of :data:`CURVES` that have data; the files written."""
+    (out / "curves.csv").write_text(render_curves_csv(rows))
+    written = [out / "curves.csv"]
+    for metric, x, name in CURVES:
+        (out / name).unlink(missing_ok=True)  # a stale plot must not outlive its data
+        if plot_curve(rows, metric, x, out / name):
+            written.append(out / name)
+    return written
 
 
 def best_run(row: Row) -> dict[str, Any] | None:
@@ -531,7 +615,7 @@ def write_table(
         markdown = render_markdown(benchmark, rows, recs, command, notes)
         (out / "table.md").write_text(markdown)
         (out / "table.csv").write_text(render_csv(rows))
-        plot_fid_vs_time(rows, out / "fid_vs_wall_time.png")
+        write_curves(rows, out)
         grids = out / "grids"
         if grids.exists():
             shutil.rmtree(grids)
@@ -556,7 +640,7 @@ def write_table(
 
 
 def log_to_wandb(benchmark: str, rows: list[Row], out: Path, save_dir: Path) -> None:
-    """The comparison as a ``wandb.Table`` (plus plot and grids) in a W&B run of its own."""
+    """The comparison as a ``wandb.Table`` (plus curves and grids) in a W&B run of its own."""
     from ganzoo.bench.wandb_logger import FailSafeWandbLogger
 
     logger = FailSafeWandbLogger(
@@ -574,9 +658,10 @@ def log_to_wandb(benchmark: str, rows: list[Row], out: Path, save_dir: Path) -> 
             line += [stats[m].mean, stats[m].std]
         data.append(line)
     logger.log_table(f"{benchmark}/comparison", columns=columns, data=data)
-    plot = out / "fid_vs_wall_time.png"
-    if plot.is_file():
-        logger.log_image(f"{benchmark}/fid_vs_wall_time", [str(plot)])
+    for _, _, name in CURVES:
+        plot = out / name
+        if plot.is_file():
+            logger.log_image(f"{benchmark}/{plot.stem}", [str(plot)])
     for grid in sorted((out / "grids").glob("*.png")):  # one key each: layouts differ in size
         logger.log_image(f"{benchmark}/best_grid/{grid.stem}", [str(grid)])
     logger.finalize("success")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ganzoo.bench.records import write_json_atomic
-from ganzoo.bench.table import group_rows, render_csv, write_table
+from ganzoo.bench.table import group_rows, mean_curve, render_csv, write_table
 
 PROTOCOL = {
     "extractor": "domain",
@@ -170,7 +170,8 @@ def test_comparison_is_logged_as_a_wandb_table(tmp_path, monkeypatch):
     data = json.loads(path.read_text())
     assert data["columns"][:4] == ["model", "n", "n_diverged", "fid_mean"]
     assert data["data"][0][:4] == ["DCGAN", 2, 0, 10.5]
-    assert any("b/fid_vs_wall_time" in row for row in rows)  # the plot as an image
+    for plot in ("fid_vs_wall_time", "fid_vs_g_steps", "is_vs_g_steps"):  # curves as images
+        assert any(f"b/{plot}" in row for row in rows), plot
     assert data["columns"][-10:-8] == ["g_steps_mean", "g_steps_std"]
     assert data["columns"][-2:] == ["images_per_s_mean", "images_per_s_std"]
 
@@ -219,3 +220,46 @@ def test_budget_line_says_when_runs_disagree_on_g_steps(tmp_path):
     budget = next(line for line in (out / "table.md").read_text().splitlines() if "Budget:" in line)
     assert "DISAGREE on G steps: 20 (WGAN-clip); 100 (DCGAN)" in budget
     assert "equal generator steps (" not in budget
+
+
+def test_curves_from_evaluation_histories(tmp_path):
+    for seed, (early, late) in enumerate([(60.0, 30.0), (80.0, 20.0)]):
+        record(
+            tmp_path,
+            "DCGAN",
+            seed,
+            fid=10.0 + seed,
+            history=[(10, 5.0 + seed, early), (50, 20.0 + seed, late)],
+        )
+    record(tmp_path, "InfoGAN", 0, fid=8.0, history=[(10, 6.0, 40.0)], code_accuracy=0.5)
+    record(tmp_path, "DCGAN", 5, status="diverged", history=[(10, 5.0, 900.0)])
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    for name in ("fid_vs_g_steps.png", "fid_vs_wall_time.png", "is_vs_g_steps.png"):
+        assert (out / name).stat().st_size > 1000, name
+    lines = list(csv.DictReader(io.StringIO((out / "curves.csv").read_text())))
+    assert len(lines) == 3 + 3 + 2 + 1  # every evaluation of every run, diverged included
+    assert list(lines[0])[:8] == [
+        "model",
+        "run",
+        "seed",
+        "status",
+        "epoch",
+        "g_steps",
+        "wall_time_s",
+        "fid",
+    ]
+    info = [line for line in lines if line["model"] == "InfoGAN"]
+    assert info[-1]["code_accuracy"] == "0.5" and info[0]["code_accuracy"] == ""
+    assert [float(line["fid"]) for line in lines if line["status"] == "diverged"] == [900.0]
+    [dcgan] = [
+        row
+        for row in group_rows(
+            [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").rglob("record.json"))]
+        )
+        if row.label == "DCGAN"
+    ]
+    xs, means, lows, highs = mean_curve(dcgan, "fid", "g_steps")
+    assert xs == [10, 50, 100] and means == [70.0, 25.0, 10.5]  # the diverged run is left out
+    assert lows == [60.0, 20.0, 10.0] and highs == [80.0, 30.0, 11.0]
+    xs, _, _, _ = mean_curve(dcgan, "fid", "wall_time_s")
+    assert xs == [5.5, 20.5, 50.0]  # wall time of each evaluation, mean over seeds
