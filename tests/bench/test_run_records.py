@@ -1,5 +1,5 @@
 """record.json: written atomically for every run with config, environment, progress, metrics
-and a status that says how the run ended."""
+and a status that says how the run ended; `ganzoo fit` ends with a summary line of it."""
 
 import json
 import signal
@@ -9,7 +9,8 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from stand_ins import DivergeAfter, RaiseAfter, tiny_config
 
 from ganzoo.bench.records import best_entry, read_record, write_json_atomic
-from ganzoo.cli import run_lightning_cli
+from ganzoo.bench.sweep import clock
+from ganzoo.cli import fit_summary, run_lightning_cli
 
 
 def fit(tmp_path, *extra, run=True):
@@ -24,7 +25,11 @@ def fit(tmp_path, *extra, run=True):
     return run_lightning_cli(["fit", *args] if run else args, run=run)
 
 
-def test_finished_run_record(tmp_path):
+def summary_lines(capsys):
+    return [line for line in capsys.readouterr().out.splitlines() if "ganzoo fit:" in line]
+
+
+def test_finished_run_record(tmp_path, capsys):
     cli = fit(tmp_path, "--seed_everything=3")
     run_dir = tmp_path / "runs" / "digits" / "dcgan_tiny__seed_everything=3"
     assert cli.trainer.default_root_dir == str(run_dir)
@@ -50,14 +55,25 @@ def test_finished_run_record(tmp_path):
     assert (run_dir / "config.yaml").is_file() and (run_dir / "grids" / "final.png").is_file()
     assert list((run_dir / "checkpoints").glob("*.ckpt"))
     assert not list(run_dir.glob(".*.tmp"))
+    metrics = record["final"]["metrics"]
+    assert summary_lines(capsys) == [
+        f"ganzoo fit: finished in {clock(record['wall_time_s'])}, 8 G steps; "
+        f"fid={metrics['fid']:.2f} is={metrics['is']:.3f} kid={metrics['kid']:.4f}; "
+        f"record: {run_dir}/record.json"
+    ]
 
 
-def test_diverged_run_record(tmp_path):
+def test_diverged_run_record(tmp_path, capsys):
     cli = fit(tmp_path, run=False)
     cli.trainer.callbacks.append(DivergeAfter(steps=2))
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    cli.fit(cli.model, datamodule=cli.datamodule)  # what `ganzoo fit` runs
     record = read_record(cli.trainer.default_root_dir)
     assert record["status"] == "diverged"
+    [line] = summary_lines(capsys)
+    assert line.startswith(
+        f"ganzoo fit: diverged after {clock(record['wall_time_s'])} at G step 1; fid="
+    )
+    assert line.endswith(f"; record: {cli.trainer.default_root_dir}/record.json")
 
 
 @pytest.mark.parametrize(
@@ -68,19 +84,37 @@ def test_diverged_run_record(tmp_path):
         (RuntimeError("boom"), "failed"),
     ],
 )
-def test_interrupted_and_failed_run_records(tmp_path, exception, status):
+def test_interrupted_and_failed_run_records(tmp_path, capsys, exception, status):
     cli = fit(tmp_path, run=False)
     cli.trainer.callbacks.append(RaiseAfter(exception, steps=2))
     sigint = signal.getsignal(signal.SIGINT)
     try:
         with pytest.raises((SystemExit, RuntimeError)):
-            cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+            cli.fit(cli.model, datamodule=cli.datamodule)
     finally:
         signal.signal(signal.SIGINT, sigint)  # Lightning ignores SIGINT after a Ctrl-C
     record = read_record(cli.trainer.default_root_dir)
     assert record["status"] == status
     assert (record["error"] is not None) == (status == "failed")
     assert record["ended_at"] is not None
+    error = "; RuntimeError: boom" if status == "failed" else ""
+    assert summary_lines(capsys) == [
+        f"ganzoo fit: {status} after {clock(record['wall_time_s'])} at G step 1; no evaluation"
+        f"{error}; record: {cli.trainer.default_root_dir}/record.json"
+    ]
+
+
+def test_fit_summary_names_the_step_of_an_earlier_evaluation():
+    record = {
+        "status": "interrupted",
+        "wall_time_s": 125.0,
+        "progress": {"g_steps": 50},
+        "final": {"g_steps": 40, "metrics": {"fid": 4.123, "is_std": 0.1, "fid_class_0": 9.0}},
+    }
+    assert fit_summary(record, "runs/b/r/record.json") == (
+        "ganzoo fit: interrupted after 2m05s at G step 50; last evaluation (G step 40): "
+        "fid=4.12; record: runs/b/r/record.json"
+    )
 
 
 def test_write_json_atomic_replaces_whole_file(tmp_path):
