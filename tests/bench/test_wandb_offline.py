@@ -101,3 +101,5 @@ def test_ddp_makes_exactly_one_wandb_run(tmp_path, subprocess_env):
     assert record["progress"]["images_seen"] == 2 * 2 * 4 * 32
     data = read_offline_run(offline_runs(run_dir)[0])
     assert any("val/fid" in row for row in data["history"])
+    summaries = [line for line in proc.stdout.splitlines() if line.startswith("ganzoo fit:")]
+    assert len(summaries) == 1 and summaries[0].startswith("ganzoo fit: finished in")  # rank 0
