@@ -21,7 +21,7 @@ def run_cli(args, capsys):
     [
         (["--model.class_path=NoSuchGAN"], r"model.class_path: .*NoSuchGAN.*allowed: VanillaGAN, DCGAN"),
         (["--data.dataset=imagenet"], r"data.dataset: unknown 'imagenet'; allowed: mnist5k, digits"),
-        (["--data.image_size=30"], r"data.image_size: 30 cannot be produced.*allowed: s\*2\^n"),
+        (["--model.init_args.loss=wasserstein"], r"model.loss: .wasserstein. needs a Lipschitz"),
         (["--model.init_args.n_critic=0"], r"model.n_critic: must be >= 1, got 0"),
         (["--model.init_args.lr_g=0"], r"model.lr_g: must be > 0"),
         (["--model.init_args.lr_d=-1e-3"], r"model.lr_d: must be > 0"),

@@ -5,7 +5,7 @@ Every discriminator exposes ``features(x, labels) -> h`` (its trunk) and ``forwa
 """
 
 from ganzoo.nets.blocks import MinibatchDiscrimination, QHead
-from ganzoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_base_size
+from ganzoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_canvas
 from ganzoo.nets.mlp import MLPDiscriminator, MLPGenerator
 
 __all__ = [
@@ -15,5 +15,5 @@ __all__ = [
     "MLPGenerator",
     "MinibatchDiscrimination",
     "QHead",
-    "dcgan_base_size",
+    "dcgan_canvas",
 ]
