@@ -81,7 +81,7 @@ class GANModule(L.LightningModule):
         arch: network family, ``"mlp"`` or ``"dcgan"``.
         g_width: generator width (DCGAN: ngf; MLP: base hidden width).
         d_width: discriminator width (DCGAN: ndf; MLP: base hidden width).
-        g_norm: normalisation in the DCGAN generator: ``"batch"``, ``"virtual"`` (virtual
+        g_norm: normalisation in the generator (DCGAN and MLP): ``"batch"``, ``"virtual"`` (virtual
             batch norm, seed 003) or ``"none"``.
         d_norm: normalisation in D's conv layers: ``"batch"``, ``"layer"`` or ``"none"``.
         minibatch_features: append Salimans et al. minibatch features in D (seed 003).

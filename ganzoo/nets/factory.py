@@ -45,6 +45,7 @@ def make_generator(
         hidden=(4 * width, 8 * width),
         num_classes=num_classes,
         output="tanh" if image_like else "linear",
+        norm=norm,
     )
 
 
