@@ -85,10 +85,38 @@ def test_wgan_paper_defaults():
 
 
 def test_dcgan_sizes_itself_from_the_data():
-    for shape in [(1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 8, 8)]:
+    for shape in [(1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 8, 8), (1, 5, 5), (3, 30, 30)]:
         model = DCGAN(data_shape=shape, num_classes=0, g_width=8, d_width=8, num_fixed_samples=2)
         assert model.sample(2).shape == (2, *shape)
         assert model.discriminator(model.sample(2)).shape == (2,)
+
+
+def test_dcgan_uses_the_papers_4x4_bottleneck_on_a_canvas():
+    """28 px digits live on a 32 px canvas: G starts at 4 x 4 x 8 ngf (three up-convolutions,
+    Radford et al.) and crops; D pads with the background value, so it cannot tell a padded
+    real image from a cropped-and-padded fake by the border."""
+    from ganzoo.nets import DCGANDiscriminator, DCGANGenerator, dcgan_canvas
+
+    assert dcgan_canvas(28) == (32, 3) and dcgan_canvas(32) == (32, 3)
+    assert dcgan_canvas(8) == (8, 1) and dcgan_canvas(64) == (64, 4)
+    g = DCGANGenerator(latent_dim=4, data_shape=(1, 28, 28), ngf=8)
+    assert g.project.out_features == 4 * 8 * 4 * 4
+    assert sum(isinstance(m, torch.nn.ConvTranspose2d) for m in g.modules()) == 3
+    d = DCGANDiscriminator(data_shape=(1, 28, 28), ndf=8)
+    assert d.feature_dim == 4 * 8 * 4 * 4
+    seen = {}
+    d.trunk[0].register_forward_hook(lambda m, inputs, out: seen.update(x=inputs[0]))
+    d(torch.zeros(2, 1, 28, 28))
+    assert seen["x"].shape == (2, 1, 32, 32)
+    assert (seen["x"][:, :, :2] == -1).all() and (seen["x"][:, :, 2:30, 2:30] == 0).all()
+
+
+def test_mlp_generator_batch_norm_follows_g_norm():
+    def norms(model):
+        return sum(isinstance(m, torch.nn.BatchNorm1d) for m in model.generator.modules())
+
+    assert norms(VanillaGAN(**tiny_kwargs(g_norm="batch"))) == 2
+    assert norms(VanillaGAN(**tiny_kwargs(g_norm="none"))) == 0
 
 
 def test_sample_api_labels_and_codes():
