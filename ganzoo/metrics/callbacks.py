@@ -29,6 +29,15 @@ from ganzoo.metrics.grids import image_grid, save_grid
 HISTORY_FILE = "evaluations.jsonl"
 
 
+def _g_step_due(pl_module, every_n_g_steps: int, last: int | None) -> bool:
+    """True right after a generator step that is a multiple of ``every_n_g_steps`` (0: never)
+    and that was not handled yet (``last``)."""
+    g_steps = int(getattr(pl_module, "g_steps", 0))
+    return bool(every_n_g_steps) and g_steps > 0 and g_steps % every_n_g_steps == 0 and (
+        g_steps != last
+    )
+
+
 def _datamodule(trainer: L.Trainer, who: str):
     dm = trainer.datamodule
     if dm is None:
@@ -39,7 +48,9 @@ def _datamodule(trainer: L.Trainer, who: str):
 
 
 class EvaluationCallback(Callback):
-    """Evaluates the generator every ``every_n_epochs`` epochs and once at the end of fit.
+    """Evaluates the generator every ``every_n_epochs`` epochs and/or every ``every_n_g_steps``
+    generator steps, and once at the end of fit. Budgets are counted in generator steps (see
+    the README), so ``every_n_g_steps`` puts every variant's evaluations at the same points.
 
     Every rank takes part (generation is sharded, metric states are synced by torchmetrics in
     ``compute()``; no metric is computed in a rank-zero-only hook, which would hang: torchmetrics
@@ -49,7 +60,8 @@ class EvaluationCallback(Callback):
     always runs (also after early stopping) unless the last one was at the same generator step.
 
     Args:
-        every_n_epochs: evaluate after every n-th epoch (0: only at the end of fit).
+        every_n_epochs: evaluate after every n-th epoch (0: not by epochs).
+        every_n_g_steps: evaluate after every n-th generator step (0: not by steps).
         num_samples: fakes per evaluation (over all ranks).
         reference_split: real split to compare with, ``"test"`` or ``"train"``.
         extractor: ``"domain"`` (project classifier) or ``"inception"`` (TF InceptionV3).
@@ -66,6 +78,7 @@ class EvaluationCallback(Callback):
         self,
         *,
         every_n_epochs: int = 1,
+        every_n_g_steps: int = 0,
         num_samples: int = 5000,
         reference_split: Literal["test", "train"] = "test",
         extractor: Literal["domain", "inception"] = "domain",
@@ -79,7 +92,9 @@ class EvaluationCallback(Callback):
     ) -> None:
         super().__init__()
         require(every_n_epochs >= 0, f"every_n_epochs: must be >= 0, got {every_n_epochs}")
+        require(every_n_g_steps >= 0, f"every_n_g_steps: must be >= 0, got {every_n_g_steps}")
         self.every_n_epochs = every_n_epochs
+        self.every_n_g_steps = every_n_g_steps
         self.evaluator = Evaluator(
             num_samples=num_samples,
             reference_split=reference_split,
@@ -98,22 +113,32 @@ class EvaluationCallback(Callback):
         # fail before training on a missing extractor, and compute the real features now
         self.evaluator.prepare(pl_module, _datamodule(trainer, "EvaluationCallback"))
 
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        last = self.history[-1]["g_steps"] if self.history else None
+        if _g_step_due(pl_module, self.every_n_g_steps, last):
+            self._publish(trainer, self._evaluate(trainer, pl_module, trainer.current_epoch))
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         finished = trainer.current_epoch + 1
-        if self.every_n_epochs and finished % self.every_n_epochs == 0:
-            entry = self._evaluate(trainer, pl_module, finished)
-            if entry is None:
-                return
-            # The values are identical on every rank already; sync_dist only averages equal
-            # numbers (exact) and keeps Lightning from warning about unsynced epoch metrics.
-            for name, value in entry["metrics"].items():
-                pl_module.log(f"val/{name}", value, on_step=False, on_epoch=True, sync_dist=True)
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        entry = self._evaluate(trainer, pl_module, trainer.current_epoch)
+        if not (self.every_n_epochs and finished % self.every_n_epochs == 0):
+            return
+        entry = self._evaluate(trainer, pl_module, finished)
         if entry is None:
             return
-        # self.log is not allowed in on_train_end: hand the values to the loggers directly.
+        # The values are identical on every rank already; sync_dist only averages equal
+        # numbers (exact) and keeps Lightning from warning about unsynced epoch metrics.
+        for name, value in entry["metrics"].items():
+            pl_module.log(f"val/{name}", value, on_step=False, on_epoch=True, sync_dist=True)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._publish(trainer, self._evaluate(trainer, pl_module, trainer.current_epoch))
+
+    @staticmethod
+    def _publish(trainer: L.Trainer, entry: dict[str, Any] | None) -> None:
+        """Hand an evaluation to the loggers at the current step (``self.log`` is not allowed
+        in ``on_train_end`` and would average mid-epoch evaluations into the epoch)."""
+        if entry is None:
+            return
         values = {f"val/{name}": value for name, value in entry["metrics"].items()}
         for logger in trainer.loggers:
             logger.log_metrics(values, step=trainer.global_step)

@@ -43,13 +43,15 @@ class CaptureLogger(Logger):
         return [m[key] for _, m in self.logged if key in m]
 
 
-def fit(tmp_path, eval_cache, *, epochs: int, every: int, **model_args):
+def fit(tmp_path, eval_cache, *, epochs: int, every: int, every_g: int = 0, **model_args):
     torch.manual_seed(0)
     dm = GANDataModule(dataset="digits", batch_size=32)
     model = VanillaGAN(
         data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=16, d_width=16, **model_args
     )
-    evaluation = EvaluationCallback(every_n_epochs=every, cache_dir=str(eval_cache), **EVAL)
+    evaluation = EvaluationCallback(
+        every_n_epochs=every, every_n_g_steps=every_g, cache_dir=str(eval_cache), **EVAL
+    )
     grids = SampleGridCallback(every_n_epochs=every)
     logger = CaptureLogger()
     trainer = cpu_trainer(
@@ -61,6 +63,16 @@ def fit(tmp_path, eval_cache, *, epochs: int, every: int, **model_args):
     )
     trainer.fit(model, datamodule=dm)
     return trainer, evaluation, grids, logger
+
+
+def test_evaluates_every_n_generator_steps_at_that_step(tmp_path, eval_cache):
+    trainer, evaluation, _, logger = fit(tmp_path, eval_cache, epochs=2, every=0, every_g=2)
+    # 3 batches per epoch, one G step each: evaluations after G steps 2, 4, 6 (= the end)
+    assert [h["g_steps"] for h in evaluation.history] == [2, 4, 6]
+    assert [h["epoch"] for h in evaluation.history] == [0, 1, 1]
+    steps = [step for step, metrics in logger.logged if "val/fid" in metrics]
+    assert steps == [4, 8, 12]  # logged at global_step, which counts D and G steps (2 a batch)
+    assert len(logger.values("val/fid")) == 3
 
 
 def test_evaluates_every_epoch_logs_and_writes_once_per_evaluation(tmp_path, eval_cache):
