@@ -362,39 +362,53 @@ def _header(
 
 
 def budget_protocol(rows: list[Row]) -> str:
-    """One line: equal generator steps (StudioGAN, compare_gan and Kurach et al. 2019 count G
-    steps; a critic with ``n_critic`` = 5 takes 5 D steps per G step), with the G and D steps
-    that the finished runs' records state, or which runs disagree on G steps."""
-    g_steps: dict[Any, set[str]] = {}
-    d_steps: dict[Any, set[str]] = {}
+    """One line naming the budget the finished runs share, read from their records: equal real
+    images (= equal D steps: the mnist5k protocol, README "Budget protocol"), or equal generator
+    steps (StudioGAN, compare_gan, Kurach et al. 2019), with the counts of the other kind; or
+    that the runs share neither."""
+    spent = {
+        kind: {} for kind in ("images_seen", "g_steps", "d_steps")
+    }  # kind -> {count: {row labels}}
     for row in rows:
         for run in row.finished:
-            spent = cost(run)
-            g_steps.setdefault(spent["g_steps"], set()).add(row.label)
-            d_steps.setdefault(spent["d_steps"], set()).add(row.label)
-    if not g_steps:
-        return "Budget: equal generator steps (no finished run to state them)"
+            for kind, value in cost(run).items():
+                if kind in spent:
+                    spent[kind].setdefault(value, set()).add(row.label)
+    if not spent["g_steps"]:
+        return "Budget: no finished run to state it"
 
-    def by_count(found: dict[Any, set[str]]) -> str:
+    def by_count(kind: str) -> str:
+        found = spent[kind]
         return "; ".join(
-            f"{fmt(n, 'g_steps') if n is not None else 'not recorded'} ({', '.join(sorted(ls))})"
+            f"{fmt(n, kind) if n is not None else 'not recorded'} ({', '.join(sorted(ls))})"
             for n, ls in sorted(found.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
         )
 
-    if len(g_steps) > 1 or None in g_steps:
+    def shared(kind: str) -> bool:
+        return len(spent[kind]) == 1 and None not in spent[kind]
+
+    def count(kind: str) -> str:
+        return fmt(next(iter(spent[kind])), kind)
+
+    def per_row(kind: str, unit: str) -> str:
+        return f"{count(kind)} {unit}" if shared(kind) else f"{unit}: {by_count(kind)}"
+
+    if shared("images_seen"):
         return (
-            "Budget: equal generator steps intended, but the runs DISAGREE on G steps: "
-            f"{by_count(g_steps)}; compare them at equal G steps in fid_vs_g_steps.png"
+            f"Budget: equal real images ({count('images_seen')} per run = "
+            f"{per_row('d_steps', 'D steps')}; {per_row('g_steps', 'G steps')}, one G step per "
+            "n_critic D steps; diverged runs stop early)"
         )
-    [steps] = g_steps
-    d_part = (
-        f"{fmt(next(iter(d_steps)), 'd_steps')} D steps"
-        if len(d_steps) == 1
-        else f"D steps: {by_count(d_steps)}"
-    )
+    if shared("g_steps"):
+        return (
+            f"Budget: equal generator steps ({count('g_steps')} G steps per run; "
+            f"{per_row('d_steps', 'D steps')}, n_critic D steps per G step; diverged runs stop "
+            "early)"
+        )
     return (
-        f"Budget: equal generator steps ({fmt(steps, 'g_steps')} G steps per run; {d_part}, "
-        "n_critic D steps per G step; diverged runs stop early)"
+        "Budget: the runs share neither real images nor generator steps: "
+        f"images {by_count('images_seen')}; G steps {by_count('g_steps')}; compare them at "
+        "equal G steps in fid_vs_g_steps.png"
     )
 
 

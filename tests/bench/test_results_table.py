@@ -213,12 +213,24 @@ def test_cost_beside_quality_and_budget_line(tmp_path):
     assert float(rows["DCGAN"]["images_per_s_mean"]) == pytest.approx(statistics.fmean(rate))
 
 
-def test_budget_line_says_when_runs_disagree_on_g_steps(tmp_path):
-    record(tmp_path, "DCGAN", 0, fid=10.0, g_steps=100)
-    record(tmp_path, "WGAN-clip", 0, fid=20.0, g_steps=20, n_critic=5)
+def test_budget_line_names_equal_real_images(tmp_path):
+    record(tmp_path, "DCGAN", 0, fid=10.0, g_steps=500)
+    record(tmp_path, "WGAN-gp", 0, fid=20.0, g_steps=100, n_critic=5)
     out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
     budget = next(line for line in (out / "table.md").read_text().splitlines() if "Budget:" in line)
-    assert "DISAGREE on G steps: 20 (WGAN-clip); 100 (DCGAN)" in budget
+    assert budget == (
+        "- Budget: equal real images (32,000 per run = 500 D steps; G steps: 100 (WGAN-gp); "
+        "500 (DCGAN), one G step per n_critic D steps; diverged runs stop early)"
+    )
+
+
+def test_budget_line_says_when_runs_share_neither_images_nor_g_steps(tmp_path):
+    record(tmp_path, "DCGAN", 0, fid=10.0, g_steps=100)
+    record(tmp_path, "WGAN-clip", 0, fid=20.0, g_steps=30, n_critic=5)
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    budget = next(line for line in (out / "table.md").read_text().splitlines() if "Budget:" in line)
+    assert "share neither real images nor generator steps" in budget
+    assert "G steps 30 (WGAN-clip); 100 (DCGAN)" in budget
     assert "equal generator steps (" not in budget
 
 
