@@ -39,6 +39,8 @@ class QHead(nn.Module):
 
     Outputs the logits of a categorical code and the means of the continuous codes
     (a factored Gaussian with unit variance, so its log-likelihood is a squared error).
+    The hidden layer is the paper's MNIST Q head (Appendix C.1): FC 128, batch norm,
+    LeakyReLU(0.2).
     """
 
     def __init__(
@@ -48,7 +50,8 @@ class QHead(nn.Module):
         self.categorical_dim = categorical_dim
         self.continuous_dim = continuous_dim
         self.net = nn.Sequential(
-            nn.Linear(in_features, hidden),
+            nn.Linear(in_features, hidden, bias=False),
+            nn.BatchNorm1d(hidden),
             nn.LeakyReLU(0.2),
             nn.Linear(hidden, categorical_dim + continuous_dim),
         )
