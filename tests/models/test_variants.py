@@ -181,3 +181,31 @@ def test_virtual_batch_norm_makes_samples_independent_of_their_batch():
     bn = DCGAN(**tiny_kwargs())
     bn.train()
     assert not torch.allclose(bn.generator(z[:2])[:1], bn.generator(z)[:1], atol=1e-4)
+
+
+def test_infogan_mutual_information_trains_q_with_d_and_reaches_g_through_the_codes():
+    """Chen et al. (2016): L_I enters D's and G's losses; Q is updated with D's optimizer (a
+    common port bug trains Q only through G's, and the codes are then ignored), and G's
+    gradient from L_I reaches the weights that read the codes."""
+    model, data = fitted(InfoGAN, categorical_dim=3, continuous_dim=1)
+    opt_g, opt_d = model.optimizers()
+    x, y = data.x[:16], data.y[:16]
+    q_params = list(model.q_head.parameters())
+    before = snapshot(q_params)
+    logs = model.discriminator_step(opt_d, x, y)
+    assert "train/info_cat" in logs and "train/info_cont" in logs
+    assert all(changed(before, q_params)), "the D step must train every Q parameter"
+
+    torch.manual_seed(0)
+    latent = model.sample_latent(16)
+    fake = model.generate(latent)
+    _, h = model.discriminate(fake, None)
+    info = sum(model.info_loss(latent, h).values())
+    model.generator.zero_grad()
+    info.backward()
+    code_columns = model.generator.project.weight.grad[:, model.latent_dim :]
+    assert code_columns.abs().sum(dim=0).gt(0).all(), "L_I must reach G through every code"
+    before = snapshot(q_params)
+    logs = model.generator_step(opt_g, 16, y)
+    assert "train/g_info_cat" in logs
+    assert not any(changed(before, q_params)), "the G step must leave Q alone"
