@@ -33,6 +33,7 @@ def main(devices: int, out: Path, cache: str) -> None:
         num_classes=dm.num_classes,
         g_width=16,
         d_width=16,
+        g_norm="none",  # no batch norm: its running statistics would differ per rank
         optimizer="sgd",
         lr_g=1e-12,
         lr_d=1e-12,
