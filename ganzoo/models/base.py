@@ -48,6 +48,12 @@ def grad_norm(params: list[nn.Parameter]) -> Tensor:
     return torch.stack(norms).norm(2)
 
 
+def fill_unset(given: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``given`` with each None (unset by the user) replaced by its value in ``defaults``: how
+    a variant applies its paper's recipe, so that the hparams hold the values that run."""
+    return {key: defaults[key] if value is None else value for key, value in given.items()}
+
+
 def capture_rng_state() -> dict[str, Any]:
     """Every global RNG a training step may draw from, for the checkpoint."""
     name, keys, pos, has_gauss, cached = np.random.get_state()

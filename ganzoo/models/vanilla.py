@@ -7,7 +7,7 @@ from typing import Any, Literal
 from lightning.pytorch.utilities import rank_zero_info
 
 from ganzoo.errors import require
-from ganzoo.models.base import GANModule
+from ganzoo.models.base import GANModule, fill_unset
 
 # Algorithm 1 as trained by the paper's released code (pylearn2, MNIST): the minimax G cost
 # and SGD with learning rate 0.1 and momentum 0.5 (there growing to 0.7).
@@ -47,7 +47,7 @@ class VanillaGAN(GANModule):
                     f"model.{field}: algorithm1 trains with {ALGORITHM1[field]!r}, not "
                     f"{given[field]!r}; leave model.{field} unset or set algorithm1: false",
                 )
-            given = {k: ALGORITHM1[k] if v is None else v for k, v in given.items()}
+            given = fill_unset(given, ALGORITHM1)
             rank_zero_info(
                 f"VanillaGAN: algorithm1=true -> minimax loss, SGD lr_g={given['lr_g']} "
                 f"lr_d={given['lr_d']} momentum={given['momentum']}"

@@ -6,13 +6,21 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from ganzoo.errors import require
-from ganzoo.models.base import GANModule
+from ganzoo.models.base import GANModule, fill_unset
 from ganzoo.regularizers import clip_weights, gradient_penalty
 
-# Paper defaults per penalty: (optimizer, lr, betas, critic normalisation).
+# Paper defaults per penalty, for the settings left unset (None).
 PAPER_DEFAULTS = {
-    "clip": ("rmsprop", 5e-5, (0.5, 0.999), "batch"),  # Arjovsky et al., Algorithm 1
-    "gp": ("adam", 1e-4, (0.0, 0.9), "layer"),  # Gulrajani et al., Algorithm 1 + Sec. 4
+    # Arjovsky et al., Algorithm 1
+    "clip": {
+        "optimizer": "rmsprop",
+        "lr_g": 5e-5,
+        "lr_d": 5e-5,
+        "betas": (0.5, 0.999),
+        "d_norm": "batch",
+    },
+    # Gulrajani et al., Algorithm 1 + Sec. 4
+    "gp": {"optimizer": "adam", "lr_g": 1e-4, "lr_d": 1e-4, "betas": (0.0, 0.9), "d_norm": "layer"},
 }
 
 
@@ -48,10 +56,12 @@ class WGAN(GANModule):
         **kwargs: Any,
     ) -> None:
         require(penalty in PAPER_DEFAULTS, f"model.penalty: unknown {penalty!r}; allowed: clip, gp")
-        paper_opt, paper_lr, paper_betas, paper_norm = PAPER_DEFAULTS[penalty]
-        d_norm = paper_norm if d_norm is None else d_norm
+        chosen = fill_unset(
+            dict(optimizer=optimizer, lr_g=lr_g, lr_d=lr_d, betas=betas, d_norm=d_norm),
+            PAPER_DEFAULTS[penalty],
+        )
         require(
-            not (penalty == "gp" and d_norm == "batch"),
+            not (penalty == "gp" and chosen["d_norm"] == "batch"),
             "model.d_norm: 'batch' mixes samples, which invalidates the per-sample gradient "
             "penalty; allowed with penalty gp: layer, none",
         )
@@ -63,11 +73,7 @@ class WGAN(GANModule):
             arch=arch,
             loss=loss,
             n_critic=n_critic,
-            optimizer=paper_opt if optimizer is None else optimizer,
-            lr_g=paper_lr if lr_g is None else lr_g,
-            lr_d=paper_lr if lr_d is None else lr_d,
-            betas=paper_betas if betas is None else betas,
-            d_norm=d_norm,
+            **chosen,
             **kwargs,
         )
 
