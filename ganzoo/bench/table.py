@@ -3,8 +3,8 @@
 Writes, per benchmark:
 
 - ``table.md``: a header with the command, date, commit, machine, versions, evaluation
-  protocol and budget protocol (equal generator steps: the line states the G steps found in
-  the records, or that the runs disagree), then one row per model/loss variant (runs that
+  protocol and budget protocol (equal real images or equal generator steps, whichever the
+  runs' records share, with the counts; or that they share neither), then one row per model/loss variant (runs that
   differ only in their training seed ``seed_everything``) with FID, IS, KID and the
   model-specific metrics as ``mean ± std`` over seeds, and beside them the cost: G steps,
   D steps, real images seen, wall time, images/s (images seen / wall time) and ``n``; then
@@ -366,14 +366,12 @@ def budget_protocol(rows: list[Row]) -> str:
     images (= equal D steps: the mnist5k protocol, README "Budget protocol"), or equal generator
     steps (StudioGAN, compare_gan, Kurach et al. 2019), with the counts of the other kind; or
     that the runs share neither."""
-    spent = {
-        kind: {} for kind in ("images_seen", "g_steps", "d_steps")
-    }  # kind -> {count: {row labels}}
+    spent: dict[str, dict[Any, set[str]]] = {kind: {} for kind in COUNTERS}  # count -> rows
     for row in rows:
         for run in row.finished:
-            for kind, value in cost(run).items():
-                if kind in spent:
-                    spent[kind].setdefault(value, set()).add(row.label)
+            counts = cost(run)
+            for kind in COUNTERS:
+                spent[kind].setdefault(counts[kind], set()).add(row.label)
     if not spent["g_steps"]:
         return "Budget: no finished run to state it"
 
