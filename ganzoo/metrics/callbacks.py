@@ -29,13 +29,12 @@ from ganzoo.metrics.grids import image_grid, save_grid
 HISTORY_FILE = "evaluations.jsonl"
 
 
-def _g_step_due(pl_module, every_n_g_steps: int, last: int | None) -> bool:
-    """True right after a generator step that is a multiple of ``every_n_g_steps`` (0: never)
-    and that was not handled yet (``last``)."""
+def _g_step_due(pl_module, every_n_g_steps: int) -> bool:
+    """True when the generator steps so far are a positive multiple of ``every_n_g_steps``
+    (0: never). With ``n_critic`` > 1 that holds for several batches in a row; the callback's
+    ``_evaluate`` evaluates once per generator step."""
     g_steps = int(getattr(pl_module, "g_steps", 0))
-    return bool(every_n_g_steps) and g_steps > 0 and g_steps % every_n_g_steps == 0 and (
-        g_steps != last
-    )
+    return bool(every_n_g_steps) and g_steps > 0 and g_steps % every_n_g_steps == 0
 
 
 def _datamodule(trainer: L.Trainer, who: str):
@@ -49,8 +48,8 @@ def _datamodule(trainer: L.Trainer, who: str):
 
 class EvaluationCallback(Callback):
     """Evaluates the generator every ``every_n_epochs`` epochs and/or every ``every_n_g_steps``
-    generator steps, and once at the end of fit. Budgets are counted in generator steps (see
-    the README), so ``every_n_g_steps`` puts every variant's evaluations at the same points.
+    generator steps, and once at the end of fit. ``every_n_g_steps`` puts the evaluations of
+    variants with different ``n_critic`` at the same generator steps.
 
     Every rank takes part (generation is sharded, metric states are synced by torchmetrics in
     ``compute()``; no metric is computed in a rank-zero-only hook, which would hang: torchmetrics
@@ -114,8 +113,7 @@ class EvaluationCallback(Callback):
         self.evaluator.prepare(pl_module, _datamodule(trainer, "EvaluationCallback"))
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        last = self.history[-1]["g_steps"] if self.history else None
-        if _g_step_due(pl_module, self.every_n_g_steps, last):
+        if _g_step_due(pl_module, self.every_n_g_steps):
             self._publish(trainer, self._evaluate(trainer, pl_module, trainer.current_epoch))
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -75,6 +75,15 @@ def test_evaluates_every_n_generator_steps_at_that_step(tmp_path, eval_cache):
     assert len(logger.values("val/fid")) == 3
 
 
+def test_every_n_generator_steps_evaluates_once_per_step_with_several_critic_steps(
+    tmp_path, eval_cache
+):
+    # n_critic 2: 6 D steps, G steps after D steps 2, 4, 6; batches 3 and 5 still show G steps
+    # 1 and 2, which must not be evaluated again
+    _, evaluation, _, _ = fit(tmp_path, eval_cache, epochs=2, every=0, every_g=1, n_critic=2)
+    assert [h["g_steps"] for h in evaluation.history] == [1, 2, 3]
+
+
 def test_evaluates_every_epoch_logs_and_writes_once_per_evaluation(tmp_path, eval_cache):
     trainer, evaluation, grids, logger = fit(tmp_path, eval_cache, epochs=2, every=1)
     history = evaluation.history
