@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -108,6 +107,8 @@ def main() -> None:
     p.add_argument("--out", default="results/dcgan_vs_bare")
     p.add_argument("overrides", nargs="*", help="ganzoo CLI overrides (after --)")
     args = p.parse_args()
+    from ganzoo.bench.records import cpu_model
+
     os.chdir(ROOT)
     jobs = [(kind, seed) for seed in args.seeds for kind in ("ganzoo", "bare")]
     rows = []
@@ -123,7 +124,7 @@ def main() -> None:
         "# ganzoo DCGAN vs a bare PyTorch DCGAN, same data and budget",
         "",
         f"- Command: `.venv/bin/python scripts/bench_dcgan.py {' '.join(sys.argv[1:])}`".rstrip(),
-        f"- Date: {datetime.now(UTC):%Y-%m-%dT%H:%M}Z; machine: {platform.processor() or platform.machine()}, "
+        f"- Date: {datetime.now(UTC):%Y-%m-%dT%H:%M}Z; machine: {cpu_model()}, "
         f"{os.cpu_count()} cores, torch {torch.__version__}; 1 thread per run",
         f"- Budget: {args.images:,} real images (batch {BATCH}, one G step per D step); "
         f"ganzoo config `{args.config}` {' '.join(args.overrides)}".rstrip(),
