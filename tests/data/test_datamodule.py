@@ -141,3 +141,21 @@ def test_batch_order_depends_only_on_seed_and_epoch():
     fresh.sampler.set_epoch(1)
     assert all(torch.equal(a, b) for a, b in zip(epoch1, [y for _, y in fresh], strict=True))
     assert not all(torch.equal(a, b) for a, b in zip(epoch0, epoch1, strict=True))
+
+
+@pytest.mark.parametrize("dataset", ["digits", "ring8"])
+def test_tensor_batches_serve_the_per_sample_loaders_batches(dataset):
+    """The in-memory fast path indexes each tensor once per batch; it must yield exactly the
+    batches (values, dtypes, order) of the per-sample DataLoader with default_collate."""
+    fast = GANDataModule(dataset=dataset, batch_size=32)
+    slow = GANDataModule(dataset=dataset, batch_size=32, tensor_batches=False)
+    for epoch in (0, 3):
+        a, b = fast.train_dataloader(), slow.train_dataloader()
+        a.sampler.set_epoch(epoch)
+        b.sampler.set_epoch(epoch)
+        pairs = list(zip(a, b, strict=True))
+        assert len(pairs) == len(slow.split("train")) // 32
+        for (xa, ya), (xb, yb) in pairs:
+            assert xa.dtype == xb.dtype and ya.dtype == yb.dtype
+            assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    assert type(fast.train_dataloader().dataset).__name__ == "TensorBatches"
