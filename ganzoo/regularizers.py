@@ -14,7 +14,10 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     """WGAN-GP penalty ``E (||grad_x f(x_hat)||_2 - 1)^2`` (Gulrajani et al. 2017, Eq. 3).
 
     ``x_hat = eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1]`` per sample. The graph
-    is kept (``create_graph=True``) so the penalty's own gradient reaches the critic.
+    is kept (``create_graph=True``) so the penalty's own gradient reaches the critic. Under
+    mixed precision (``trainer.precision=bf16-mixed`` / ``16-mixed``) the critic is evaluated
+    here with autocast off and the inputs in float32: a norm of bf16 gradients (8-bit
+    mantissa) would carry a ~1% error into a term that is squared and weighted by 10.
 
     Args:
         critic: maps a batch of inputs to one value per sample (extra inputs bound already).
@@ -24,11 +27,13 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     Returns:
         the scalar penalty, without the lambda weight.
     """
+    real, fake = real.float(), fake.float()
     eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
     eps = torch.rand(eps_shape, device=real.device, dtype=real.dtype)
     x_hat = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
-    out = critic(x_hat)
-    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    with torch.autocast(real.device.type, enabled=False):  # the double backward's ops too
+        out = critic(x_hat).float()
+        (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     norms = grad.flatten(1).norm(2, dim=1)
     return ((norms - 1.0) ** 2).mean()
 

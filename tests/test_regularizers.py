@@ -55,3 +55,23 @@ def test_smoothed_targets():
     assert smoothed_targets() == (1.0, 0.0)
     assert smoothed_targets(0.1) == pytest.approx((0.9, 0.0))
     assert smoothed_targets(0.1, 0.05) == pytest.approx((0.9, 0.05))
+
+
+def test_gradient_penalty_is_computed_in_float32_under_autocast():
+    """bf16-mixed training: the penalty must equal its float32 value, not a bf16 estimate
+    (this fails if the critic runs under autocast inside the penalty)."""
+    torch.manual_seed(0)
+    critic = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3, 2, 1), torch.nn.LeakyReLU(0.2), torch.nn.Flatten(),
+        torch.nn.Linear(8 * 4 * 4, 1),
+    )
+    real, fake = torch.randn(16, 1, 8, 8), torch.randn(16, 1, 8, 8)
+    torch.manual_seed(1)
+    reference = gradient_penalty(lambda x: critic(x).squeeze(1), real, fake)
+    torch.manual_seed(1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = gradient_penalty(lambda x: critic(x).squeeze(1), real, fake)
+    assert mixed.dtype == torch.float32
+    assert torch.allclose(mixed, reference, rtol=1e-6, atol=1e-7)
+    mixed.backward()
+    assert all(torch.isfinite(p.grad).all() for p in critic.parameters() if p.grad is not None)
