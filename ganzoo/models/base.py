@@ -20,7 +20,9 @@ What a variant supplies: its defaults, how its latent input is drawn
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 from typing import Any, ClassVar, Literal
 
 import lightning as L
@@ -77,6 +79,22 @@ def restore_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def compile_unavailable(accelerator) -> str | None:
+    """Why ``torch.compile`` cannot build kernels here (None if it can): inductor needs a C++
+    compiler for CPU code and Triton for GPU code."""
+    from lightning.pytorch.accelerators import CUDAAccelerator
+
+    if isinstance(accelerator, CUDAAccelerator):
+        try:
+            import triton  # noqa: F401
+        except ImportError:
+            return "inductor needs Triton for GPU kernels (pip install triton)"
+        return None
+    if not any(shutil.which(c) for c in (os.environ.get("CXX", "c++"), "g++", "clang++")):
+        return "inductor needs a C++ compiler for CPU kernels (none on PATH; set CXX)"
+    return None
+
+
 class GANModule(L.LightningModule):
     """Base GAN LightningModule: manual optimization of a generator G and a discriminator D.
 
@@ -108,6 +126,12 @@ class GANModule(L.LightningModule):
         max_g_steps: stop after this many generator steps (None = no limit here).
         num_fixed_samples: size of the fixed latent batch used for sample grids.
         fixed_noise_seed: seed of that fixed batch.
+        channels_last: keep the conv networks' weights in channels-last memory format
+            (arch dcgan; a GPU knob: no gain on the CPUs measured in results/performance.md).
+        compile: ``torch.compile`` the networks (:meth:`compiled_modules`); with no C++
+            compiler for inductor on CPU it warns once and trains uncompiled.
+        tf32: TensorFloat-32 matmuls and convolutions (Ampere and later GPUs); stops with a
+            one-line error on other accelerators.
     """
 
     conditional: ClassVar[bool] = False
@@ -143,6 +167,9 @@ class GANModule(L.LightningModule):
         max_g_steps: int | None = None,
         num_fixed_samples: int = 64,
         fixed_noise_seed: int = 0,
+        channels_last: bool = False,
+        compile: bool = False,
+        tf32: bool = False,
     ) -> None:
         resolved = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         super().__init__()
@@ -179,6 +206,10 @@ class GANModule(L.LightningModule):
         require(
             max_g_steps is None or max_g_steps >= 1,
             f"model.max_g_steps: must be >= 1, got {max_g_steps}",
+        )
+        require(
+            not channels_last or arch == "dcgan",
+            "model.channels_last: a memory format for conv networks; needs arch dcgan",
         )
         if self.conditional:
             require(
@@ -274,6 +305,11 @@ class GANModule(L.LightningModule):
 
     def after_critic_step(self) -> None:
         """Runs after every D optimizer step (WGAN weight clipping)."""
+
+    def compiled_modules(self) -> list[nn.Module]:
+        """Modules ``compile=True`` compiles (a variant whose D loss needs a double backward,
+        such as the gradient penalty, leaves D out: compiled graphs do not support it)."""
+        return [self.generator, self.discriminator]
 
     # ----------------------------------------------------------------- public API
     @torch.no_grad()

@@ -56,6 +56,9 @@ class InfoGAN(GANModule):
             continuous_dim=self.continuous_dim,
         )
 
+    def compiled_modules(self):
+        return [*super().compiled_modules(), self.q_head]
+
     def d_parameters(self):
         return list(self.discriminator.parameters()) + list(self.q_head.parameters())
 

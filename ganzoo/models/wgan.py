@@ -87,6 +87,10 @@ class WGAN(GANModule):
 
         return {"gradient_penalty": self.hparams.gp_weight * gradient_penalty(critic, real, fake)}
 
+    def compiled_modules(self):
+        # the gradient penalty's double backward does not run through compiled graphs
+        return [self.generator] if self.penalty == "gp" else super().compiled_modules()
+
     def after_critic_step(self) -> None:
         if self.penalty == "clip":
             clip_weights(self.discriminator, self.hparams.clip_value)
