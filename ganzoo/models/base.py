@@ -359,18 +359,30 @@ class GANModule(L.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
         opt_g, opt_d = self.optimizers()
-        logs = self.discriminator_step(opt_d, x, y)
+        stats = self.logging_step()
+        logs = self.discriminator_step(opt_d, x, y, stats=stats)
         if self.d_steps % self.n_critic == 0:
-            logs.update(self.generator_step(opt_g, x.shape[0], y))
+            logs.update(self.generator_step(opt_g, x.shape[0], y, stats=stats))
             if self.hparams.max_g_steps and self.g_steps >= self.hparams.max_g_steps:
                 self.trainer.should_stop = True
         self.check_divergence(logs)
-        shown = {k: logs.pop(k) for k in ("train/d_loss", "train/g_loss") if k in logs}
-        self.log_dict(shown, prog_bar=True)
-        self.log_dict(logs)
-        self.log("g_steps", float(self.g_steps), prog_bar=True, logger=False)
+        if self.logging_step():
+            shown = {k: logs.pop(k) for k in ("train/d_loss", "train/g_loss") if k in logs}
+            self.log_dict(shown, prog_bar=True)
+            self.log_dict(logs)
+            self.log("g_steps", float(self.g_steps), prog_bar=True, logger=False)
 
-    def discriminator_step(self, opt_d, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+    def logging_step(self) -> bool:
+        """True when Lightning writes this step's logged values to the loggers (every
+        ``trainer.log_every_n_steps`` and on the last step). Only then does the loop compute
+        its diagnostics (gradient norms, D's outputs) and call ``self.log``: each ``log`` call
+        costs about a millisecond of Python, 8 per step, which at the mnist5k configs' sizes
+        was up to a third of a step (results/performance.md)."""
+        connector = getattr(self._trainer, "_logger_connector", None)
+        return bool(getattr(connector, "should_update_logs", True))
+
+    def discriminator_step(self, opt_d, x: Tensor, y: Tensor, stats: bool = True) -> dict[str, Tensor]:
+        """One D step; returns its losses and, with ``stats``, its diagnostics for the logs."""
         labels = y if self.conditional else None
         with self.toggled_optimizer(opt_d):
             latent = self.sample_latent(x.shape[0], labels=labels)
@@ -386,24 +398,23 @@ class GANModule(L.LightningModule):
             loss = adv + sum(extra.values())
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(loss)
-            norm = grad_norm(self.d_parameters())
+            norm = grad_norm(self.d_parameters()) if stats else None
             opt_d.step()
         self.after_critic_step()
         self.d_steps += 1
         self.images_seen += x.shape[0]
-        logs = {
-            "train/d_loss": loss.detach(),
-            "train/d_adv_loss": adv.detach(),
-            "train/grad_norm_d": norm,
-            **self.output_stats("real", real_logits),
-            **self.output_stats("fake", fake_logits),
-        }
+        logs = {"train/d_loss": loss.detach(), "train/d_adv_loss": adv.detach()}
         logs.update({f"train/{k}": v.detach() for k, v in extra.items()})
-        if self.hparams.instance_noise > 0:
-            logs["train/instance_noise_std"] = torch.tensor(self.noise_std())
+        if stats:
+            logs["train/grad_norm_d"] = norm
+            logs.update(self.output_stats("real", real_logits))
+            logs.update(self.output_stats("fake", fake_logits))
+            if self.hparams.instance_noise > 0:
+                logs["train/instance_noise_std"] = torch.tensor(self.noise_std())
         return logs
 
-    def generator_step(self, opt_g, n: int, y: Tensor) -> dict[str, Tensor]:
+    def generator_step(self, opt_g, n: int, y: Tensor, stats: bool = True) -> dict[str, Tensor]:
+        """One G step; returns its losses and, with ``stats``, G's gradient norm."""
         with self.toggled_optimizer(opt_g):
             latent = self.sample_latent(n, labels=y if self.conditional else None)
             fake = self.generate(latent)
@@ -413,11 +424,13 @@ class GANModule(L.LightningModule):
             loss = adv + sum(extra.values())
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss)
-            norm = grad_norm(list(self.generator.parameters()))
+            norm = grad_norm(list(self.generator.parameters())) if stats else None
             opt_g.step()
         self.g_steps += 1
-        logs = {"train/g_loss": loss.detach(), "train/grad_norm_g": norm}
+        logs = {"train/g_loss": loss.detach()}
         logs.update({f"train/g_{k}": v.detach() for k, v in extra.items()})
+        if stats:
+            logs["train/grad_norm_g"] = norm
         return logs
 
     def output_stats(self, which: str, logits: Tensor) -> dict[str, Tensor]:
@@ -438,6 +451,33 @@ class GANModule(L.LightningModule):
             rank_zero_warn(
                 f"training diverged (non-finite loss) at generator step {self.g_steps}; stopping"
             )
+
+    # ----------------------------------------------------------------- speed knobs
+    def configure_model(self) -> None:
+        """Applies ``tf32``, ``channels_last`` and ``compile`` once, when the Trainer sets up."""
+        if getattr(self, "_knobs_applied", False):
+            return
+        self._knobs_applied = True
+        hp = self.hparams
+        if hp.tf32:
+            from lightning.pytorch.accelerators import CUDAAccelerator
+
+            require(
+                isinstance(self.trainer.accelerator, CUDAAccelerator),
+                "model.tf32: TensorFloat-32 needs a CUDA GPU (trainer.accelerator=gpu)",
+            )
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        if hp.channels_last:
+            self.generator.to(memory_format=torch.channels_last)
+            self.discriminator.to(memory_format=torch.channels_last)
+        if hp.compile:
+            missing = compile_unavailable(self.trainer.accelerator)
+            if missing:
+                rank_zero_warn(f"model.compile: {missing}; training uncompiled")
+            else:
+                for module in self.compiled_modules():
+                    module.compile()
 
     # ----------------------------------------------------------------- optimizers
     def configure_optimizers(self):

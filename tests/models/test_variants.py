@@ -3,6 +3,7 @@ only the network it belongs to."""
 
 import copy
 
+import lightning as L
 import pytest
 import torch
 
@@ -209,3 +210,41 @@ def test_infogan_mutual_information_trains_q_with_d_and_reaches_g_through_the_co
     logs = model.generator_step(opt_g, 16, y)
     assert "train/g_info_cat" in logs
     assert not any(changed(before, q_params)), "the G step must leave Q alone"
+
+
+class Collect(L.pytorch.loggers.logger.Logger):
+    """A logger that keeps what it is given, in memory."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps: list[tuple[int, dict]] = []
+
+    name = "collect"
+    version = 0
+
+    def log_metrics(self, metrics, step=None):
+        self.steps.append((step, dict(metrics)))
+
+    def log_hyperparams(self, params, *args, **kwargs):
+        pass
+
+
+def test_diagnostics_and_log_calls_only_on_the_steps_lightning_writes(monkeypatch):
+    """self.log costs about a millisecond per call: the loop calls it (and computes gradient
+    norms and D's outputs) only on the steps the logger receives, which still get every key."""
+    calls = []
+    monkeypatch.setattr(GANModule, "log_dict", lambda self, d, **kw: calls.append(self.d_steps))
+    logger = Collect()
+    model = DCGAN(**tiny_kwargs())
+    cpu_trainer(logger=logger, log_every_n_steps=2, limit_train_batches=4).fit(model, TinyData())
+    assert sorted(set(calls)) == [2, 4]  # batches 2 and 4 of 4 (1-based), as Lightning writes
+
+    monkeypatch.undo()
+    logger = Collect()
+    model = DCGAN(**tiny_kwargs())
+    cpu_trainer(logger=logger, log_every_n_steps=2, limit_train_batches=4).fit(model, TinyData())
+    written = [m for _, m in logger.steps if "train/d_loss" in m]
+    assert len(written) == 2
+    for metrics in written:
+        assert {"train/g_loss", "train/grad_norm_d", "train/grad_norm_g", "train/D_real",
+                "train/D_fake"} <= set(metrics)
