@@ -375,7 +375,7 @@ def run_all(
                 run.status = status if ok else "failed"
                 counts["done" if ok else "failed"] += 1
                 tail = "" if ok else f" (exit {proc.returncode}, status {status}; see {run.log})"
-                line(run, f"{run.status:<8} in {run.seconds:.0f}s{tail}")
+                line(run, f"{run.status:<8} in {run.seconds:.0f}s{throughput(record)}{tail}")
         finally:
             with lock:
                 slots.append(slot)
@@ -388,6 +388,14 @@ def run_all(
         f"in {clock(time.perf_counter() - start)}"
     )
     return runs
+
+
+def throughput(record: dict | None) -> str:
+    """``", 612 images/s"`` (real images seen / the run's wall time) or "" without a record."""
+    from ganzoo.bench.table import cost
+
+    rate = cost(record).get("images_per_s") if record else None
+    return f", {rate:,.0f} images/s" if rate else ""
 
 
 def clock(seconds: float) -> str:

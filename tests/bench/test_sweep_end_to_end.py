@@ -2,6 +2,7 @@
 a second call skips the finished runs; a failing run is reported and does not stop the rest."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ def test_two_run_sweep_records_table_and_resume(tmp_path, subprocess_env, capsys
     assert bench_main(["sweep", str(sweep), "--workers", "2", "--", f"--runs_dir={runs}"]) == 0
     out = capsys.readouterr().out
     assert "2 to run with 2 worker(s)" in out and out.count("finished in") == 2
+    assert len(re.findall(r"finished in \d+s, [\d,]+ images/s", out)) == 2  # beside wall time
     run_dirs = sorted((runs / "digits").iterdir())
     assert [d.name for d in run_dirs] == ["dcgan_tiny", "wgan_tiny"]
     for run_dir in run_dirs:
