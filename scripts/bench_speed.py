@@ -1,0 +1,501 @@
+"""Where the time goes: ganzoo's training and evaluation against bare PyTorch, CPU knobs, scaling.
+
+    .venv/bin/python scripts/bench_speed.py [--sections overhead eval knobs scaling]
+        [--rounds 3] [--out results/performance.md]
+
+Writes a markdown report (machine, versions, date, command) and prints each table as it is
+measured. Every figure is measured in this process on the embedded mnist5k data (28 x 28), one
+torch thread unless a row says otherwise. Sections:
+
+- ``overhead``: per variant, real images/s of ``ganzoo fit`` as the
+  ``experiments/<variant>_mnist5k.yaml`` config runs it (LightningModule, Trainer, the W&B
+  logger offline, the run record, checkpoints, the config's callbacks) against a bare loop
+  written here over copies of the *same* networks, the same losses, optimizers, ``n_critic``
+  and algorithm (a fresh noise batch for every D and G step). Interleaved: at the start of
+  every ganzoo epoch the bare loop runs one epoch's worth of batches, so both share the
+  machine's state; epoch 0 is warm-up; ratio = ganzoo seconds / bare seconds per round, median
+  over rounds. The config's evaluation and grid callbacks are kept but moved past the
+  measured epochs (evaluation is the ``eval`` section's subject).
+- ``eval``: one FID/IS/KID pass over 5,000 generated samples (domain extractor, real features
+  cached) by ``ganzoo.metrics.evaluate`` against torch-fidelity's own ``calculate_metrics`` on
+  the same samples and extractor (its real statistics cached too), interleaved rounds.
+- ``knobs``: the CPU fast path, images/s of DCGAN and WGAN-gp through the Trainer (logger
+  off): threads per run versus runs side by side, channels_last, torch.compile, oneDNN off,
+  in-memory batches versus the per-sample DataLoader.
+- ``scaling``: DCGAN images/s at batch 32-256 and image size 28/32/64; evaluation time versus
+  the number of samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+import lightning as L  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = {
+    "VanillaGAN": "vanilla_mnist5k.yaml",
+    "DCGAN": "dcgan_mnist5k.yaml",
+    "WGAN-clip": "wgan_clip_mnist5k.yaml",
+    "WGAN-gp": "wgan_gp_mnist5k.yaml",
+    "ConditionalGAN": "cgan_mnist5k.yaml",
+    "InfoGAN": "infogan_mnist5k.yaml",
+}
+QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+
+
+def build(config: str, *overrides: str, runs_dir: str):
+    """Model, data and trainer exactly as ``ganzoo fit --config <config>`` builds them."""
+    from ganzoo.cli import run_lightning_cli
+
+    args = ["--config", str(ROOT / "experiments" / config), f"--runs_dir={runs_dir}", *QUIET]
+    return run_lightning_cli([*args, *overrides], run=False)
+
+
+# ----------------------------------------------------------------------------- bare loop
+class BareLoop:
+    """Plain PyTorch over deep copies of a ganzoo model's networks: the same algorithm as
+    ``GANModule.training_step`` (a D step on every batch with fresh noise, a G step with fresh
+    noise after every ``n_critic``-th D step), written without Lightning or ganzoo's model
+    code. Covers the losses and extras the mnist5k configs use."""
+
+    def __init__(self, model, images: torch.Tensor, labels: torch.Tensor, batch: int) -> None:
+        hp = model.hparams
+        self.g = copy.deepcopy(model.generator)
+        self.d = copy.deepcopy(model.discriminator)
+        self.q = copy.deepcopy(getattr(model, "q_head", None))
+        self.kind = type(model).__name__
+        self.penalty = getattr(model, "penalty", None)
+        self.loss, self.n_critic, self.hp = hp.loss, hp.n_critic, hp
+        self.latent_dim = model.latent_dim
+        self.cat = getattr(model, "categorical_dim", 0)
+        self.cont = getattr(model, "continuous_dim", 0)
+        self.conditional = model.conditional
+        self.num_classes = model.num_classes
+        d_params = list(self.d.parameters()) + (list(self.q.parameters()) if self.q else [])
+        self.opt_g = self._optimizer(self.g.parameters(), hp.lr_g)
+        self.opt_d = self._optimizer(d_params, hp.lr_d)
+        self.x, self.y, self.batch = images, labels, batch
+        self.order: list[torch.Tensor] = []
+        self.d_steps = 0
+
+    def _optimizer(self, params, lr):
+        hp = self.hp
+        if hp.optimizer == "adam":
+            return torch.optim.Adam(params, lr=lr, betas=tuple(hp.betas))
+        cls = {"rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}[hp.optimizer]
+        return cls(params, lr=lr, momentum=hp.momentum)
+
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.order:
+            self.order = list(torch.randperm(len(self.x)).split(self.batch))
+            if len(self.order[-1]) < self.batch:
+                self.order.pop()
+        idx = self.order.pop(0)
+        return self.x[idx], self.y[idx]
+
+    def _latent(self, n: int, y: torch.Tensor):
+        z = torch.randn(n, self.latent_dim)
+        labels = y if self.conditional else None
+        cat = cont = None
+        if self.cat:
+            cat = torch.randint(self.cat, (n,))
+            cont = torch.rand(n, self.cont) * 2 - 1
+            z = torch.cat([z, F.one_hot(cat, self.cat).float(), cont], dim=1)
+        return z, labels, cat, cont
+
+    def _d_out(self, x, labels):
+        if self.q is None:
+            return self.d(x, labels), None
+        h = self.d.features(x)
+        return self.d(x, h=h), h
+
+    def _info(self, h, cat, cont):
+        logits, mean = self.q(h)
+        loss = self.hp.info_weight * F.cross_entropy(logits, cat)
+        return loss + self.hp.continuous_weight * 0.5 * ((mean - cont) ** 2).sum(1).mean()
+
+    def _d_loss(self, real, fake):
+        if self.loss == "wasserstein":
+            return fake.mean() - real.mean()
+        ones, zeros = torch.ones_like(real), torch.zeros_like(fake)
+        return F.binary_cross_entropy_with_logits(
+            real, ones
+        ) + F.binary_cross_entropy_with_logits(fake, zeros)
+
+    def _g_loss(self, fake):
+        if self.loss == "wasserstein":
+            return -fake.mean()
+        if self.loss == "minimax":
+            return -F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+        return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+    def step(self) -> None:
+        x, y = self._next_batch()
+        z, labels, cat, cont = self._latent(len(x), y)
+        with torch.no_grad():
+            fake = self.g(z, labels)
+        real_out, _ = self._d_out(x, labels)
+        fake_out, h = self._d_out(fake, labels)
+        loss = self._d_loss(real_out, fake_out)
+        if self.penalty == "gp":
+            eps = torch.rand(len(x), 1, 1, 1)
+            mix = (eps * x + (1 - eps) * fake).requires_grad_(True)
+            (grad,) = torch.autograd.grad(self.d(mix, labels).sum(), mix, create_graph=True)
+            loss = loss + self.hp.gp_weight * ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+        if self.q is not None:
+            loss = loss + self._info(h, cat, cont)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        if self.penalty == "clip":
+            with torch.no_grad():
+                for p in self.d.parameters():
+                    p.clamp_(-self.hp.clip_value, self.hp.clip_value)
+        self.d_steps += 1
+        if self.d_steps % self.n_critic:
+            return
+        z, labels, cat, cont = self._latent(len(x), y)
+        for p in self.d.parameters():
+            p.requires_grad_(False)
+        fake_out, h = self._d_out(self.g(z, labels), labels)
+        loss = self._g_loss(fake_out)
+        if self.q is not None:
+            loss = loss + self._info(h, cat, cont)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        for p in self.d.parameters():
+            p.requires_grad_(True)
+
+    def run(self, batches: int) -> float:
+        start = time.perf_counter()
+        for _ in range(batches):
+            self.step()
+        return time.perf_counter() - start
+
+
+class Interleave(L.Callback):
+    """Runs the bare loop for one epoch's batches at the start of every ganzoo epoch and
+    times both: ganzoo's epoch e is the time from just after the bare round at its start to
+    the start of epoch e + 1 (its epoch-end work, checkpoint included)."""
+
+    def __init__(self, batches: int) -> None:
+        self.batches = batches
+        self.bare: BareLoop | None = None
+        self.ganzoo_s: list[float] = []
+        self.bare_s: list[float] = []
+        self.mark: float | None = None
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        now = time.perf_counter()
+        if self.mark is not None:
+            self.ganzoo_s.append(now - self.mark)
+        if self.bare is None:
+            train = trainer.datamodule.split("train")
+            x, y = train.tensors
+            self.bare = BareLoop(pl_module, x, y, trainer.datamodule.batch_size)
+        self.bare_s.append(self.bare.run(self.batches))
+        self.mark = time.perf_counter()
+
+
+def overhead(rounds: int, variants: list[str]) -> list[dict]:
+    from ganzoo.metrics import EvaluationCallback, SampleGridCallback
+
+    rows = []
+    for name in variants:
+        config = VARIANTS[name]
+        with tempfile.TemporaryDirectory() as tmp:
+            cli = build(config, f"--trainer.max_epochs={rounds + 2}", runs_dir=tmp)
+            dm = cli.datamodule
+            dm.setup("fit")
+            batches = len(dm.split("train")) // dm.batch_size
+            for cb in cli.trainer.callbacks:  # evaluation and grids after the measured epochs
+                if isinstance(cb, EvaluationCallback | SampleGridCallback):
+                    cb.every_n_epochs = 10**6
+            watch = Interleave(batches)
+            cli.trainer.callbacks.insert(0, watch)
+            cli.trainer.fit(cli.model, dm)
+        # epoch 0 and the bare round before it are warm-up; ganzoo's last epoch is unpaired
+        ours, bare = watch.ganzoo_s[1 : rounds + 1], watch.bare_s[1 : rounds + 1]
+        ratios = [a / b for a, b in zip(ours, bare, strict=True)]
+        images = batches * dm.batch_size
+        row = {
+            "variant": name,
+            "ganzoo img/s": images / statistics.median(ours),
+            "bare img/s": images / statistics.median(bare),
+            "ratio (median)": statistics.median(ratios),
+            "ratio range": f"{min(ratios):.3f}-{max(ratios):.3f}",
+            "rounds": len(ratios),
+        }
+        print(row, flush=True)
+        rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------- evaluation
+def eval_pass(rounds: int, num_samples: int = 5000) -> list[dict]:
+    """``ganzoo.metrics.evaluate`` versus generating the same number of samples and handing
+    them to ``torch_fidelity.calculate_metrics`` with the same extractor and KID settings."""
+    import torch_fidelity
+
+    from ganzoo.data import GANDataModule
+    from ganzoo.metrics import build_extractor, evaluate
+    from ganzoo.metrics.torch_fidelity_bridge import UInt8Images, register_with_torch_fidelity
+    from ganzoo.models import DCGAN
+
+    dm = GANDataModule(dataset="mnist5k")
+    dm.setup("fit")
+    torch.manual_seed(0)
+    model = DCGAN(data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=32, d_width=32)
+    name = register_with_torch_fidelity(build_extractor("domain", dm))
+    real = UInt8Images(dm.split("test").tensors[0])
+    with tempfile.TemporaryDirectory() as cache:
+
+        def ours() -> float:
+            start = time.perf_counter()
+            evaluate(model, dm, num_samples=num_samples, reference_split="test")
+            return time.perf_counter() - start
+
+        def theirs() -> float:
+            start = time.perf_counter()
+            fakes = torch.cat([model.sample(500) for _ in range(num_samples // 500)])
+            torch_fidelity.calculate_metrics(
+                input1=UInt8Images(fakes), input2=real, feature_extractor=name, fid=True,
+                isc=True, kid=True, cuda=False, cache=True, cache_root=cache,
+                input2_cache_name="mnist5k-test", save_cpu_ram=True, verbose=False,
+            )
+            return time.perf_counter() - start
+
+        ours(), theirs()  # warm-up: both cache the real split's features
+        times = [(ours(), theirs()) for _ in range(rounds)]
+    speedups = [t / o for o, t in times]
+    row = {
+        "pass": f"FID+IS+KID, {num_samples} samples, domain extractor",
+        "ganzoo s": statistics.median(o for o, _ in times),
+        "torch-fidelity s": statistics.median(t for _, t in times),
+        "speed vs torch-fidelity (median)": statistics.median(speedups),
+        "rounds": rounds,
+    }
+    print(row, flush=True)
+    return [row]
+
+
+def eval_scaling() -> list[dict]:
+    from ganzoo.data import GANDataModule
+    from ganzoo.metrics import evaluate
+    from ganzoo.models import DCGAN
+
+    dm = GANDataModule(dataset="mnist5k")
+    dm.setup("fit")
+    model = DCGAN(data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=32, d_width=32)
+    evaluate(model, dm, num_samples=1000, reference_split="test")  # real features cached
+    rows = []
+    for n in (1000, 5000, 10000):
+        start = time.perf_counter()
+        evaluate(model, dm, num_samples=n, reference_split="test")
+        rows.append({"num_samples": n, "FID+IS+KID pass s": time.perf_counter() - start})
+        print(rows[-1], flush=True)
+    return rows
+
+
+# ----------------------------------------------------------------------------- knobs, scaling
+class Stopwatch(L.Callback):
+    """Seconds from the start of batch ``warmup`` to the end of the last batch."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.start = self.end = 0.0
+        self.first_batches_s = 0.0
+        self.fit_start = 0.0
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.fit_start = time.perf_counter()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if batch_idx == self.warmup:
+            self.start = time.perf_counter()
+            self.first_batches_s = self.start - self.fit_start
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.end = time.perf_counter()
+
+
+def throughput(config: str, *overrides: str, batches: int = 30, warmup: int = 5) -> dict:
+    """Real images/s of the Trainer loop for ``config`` (logger, callbacks, checkpoints off)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cli = build(
+            config, "--trainer.logger=false", "--trainer.callbacks=[]",
+            "--trainer.enable_checkpointing=false", "--trainer.max_epochs=1",
+            f"--trainer.limit_train_batches={warmup + batches}", *overrides, runs_dir=tmp,
+        )
+        watch = Stopwatch(warmup)
+        cli.trainer.callbacks.append(watch)
+        cli.trainer.fit(cli.model, cli.datamodule)
+        done = cli.model.d_steps - warmup
+        return {
+            "img/s": done * cli.datamodule.batch_size / (watch.end - watch.start),
+            "warm-up s": watch.first_batches_s,
+        }
+
+
+def parallel_runs(config: str, runs: int, batches: int) -> list[float]:
+    """images/s of each of ``runs`` one-thread processes training side by side."""
+    cmd = [sys.executable, __file__, "--single", config, "--batches", str(batches)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+             for _ in range(runs)]
+    return [float(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+
+
+def knobs(batches: int) -> list[dict]:
+    rows = []
+    for name in ("DCGAN", "WGAN-gp"):
+        config = VARIANTS[name]
+        n = batches * (2 if name == "DCGAN" else 1)
+
+        def row(knob, result, note=""):
+            rows.append({"variant": name, "knob": knob, "img/s per run": result["img/s"],
+                         "machine img/s": result.get("machine", result["img/s"]),
+                         "vs default": result["img/s"] / rows_base[0], "note": note})
+            print(rows[-1], flush=True)
+
+        base = throughput(config, batches=n)
+        rows_base = [base["img/s"]]
+        row("default (1 thread, tensor batches)", base)
+        torch.set_num_threads(2)
+        row("2 threads, one run", throughput(config, batches=n))
+        torch.set_num_threads(1)
+        both = parallel_runs(config, 2, n)
+        row("2 runs side by side, 1 thread each",
+            {"img/s": statistics.mean(both), "machine": sum(both)}, "what `ganzoo compare` does")
+        row("data.tensor_batches=false (per-sample DataLoader)",
+            throughput(config, "--data.tensor_batches=false", batches=n))
+        row("model.channels_last=true",
+            throughput(config, "--model.init_args.channels_last=true", batches=n))
+        with torch.backends.mkldnn.flags(enabled=False):
+            row("oneDNN off (torch.backends.mkldnn)", throughput(config, batches=n))
+        compiled = throughput(config, "--model.init_args.compile=true", batches=n)
+        row("model.compile=true", compiled,
+            f"{compiled['warm-up s']:.0f} s to compile (first 5 batches)"
+            + ("; G only (the penalty's double backward)" if name == "WGAN-gp" else ""))
+    return rows
+
+
+def scaling(batches: int) -> list[dict]:
+    rows = []
+    for size in (28, 32, 64):
+        for batch in (32, 64, 128, 256):
+            steps = max(4, batches * 64 // batch // (4 if size == 64 else 1))
+            result = throughput(VARIANTS["DCGAN"], f"--data.batch_size={batch}",
+                                f"--data.image_size={size}", batches=steps, warmup=2)
+            rows.append({"image size": size, "batch": batch, "img/s": result["img/s"]})
+            print(rows[-1], flush=True)
+    return rows
+
+
+# ----------------------------------------------------------------------------- reporting
+def markdown(rows: list[dict], floats: str = ".3f") -> str:
+    keys = list(rows[0])
+    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for row in rows:
+        cells = []
+        for k in keys:
+            v = row[k]
+            if isinstance(v, float):
+                cells.append(f"{v:,.0f}" if "/s" in k else format(v, floats))
+            else:
+                cells.append(str(v))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+OVERHEAD_NOTE = (
+    "Per variant: `ganzoo fit` as its `experiments/<variant>_mnist5k.yaml` runs (W&B offline, "
+    "run record, checkpoints, callbacks; evaluation excluded) against a bare loop over copies "
+    "of the same networks, losses, optimizers and n_critic; one epoch (62 batches of 64) each "
+    "per round, interleaved, after a warm-up epoch. Ratio = ganzoo s / bare s (goal <= 1.05)."
+)
+EVAL_NOTE = (
+    "One evaluation of a DCGAN (widths 32): generate 5,000 samples, FID/IS/KID (KID 100 "
+    "subsets of 1,000) against the 1,000-image test split with the domain extractor, real "
+    "features cached on both sides. Speed = torch-fidelity s / ganzoo s (goal >= 1.0)."
+)
+
+
+def header(argv: list[str]) -> str:
+    from ganzoo.bench.records import cpu_model, git_info, package_versions
+
+    versions = ", ".join(f"{k} {v}" for k, v in package_versions().items() if v)
+    commit = git_info(ROOT).get("commit", "?")
+    return "\n".join([
+        "# Performance: ganzoo against bare PyTorch, CPU knobs, scaling",
+        "",
+        f"- Command: `.venv/bin/python scripts/bench_speed.py {' '.join(argv)}`".rstrip() + "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%dT%H:%MZ}; commit {str(commit)[:12]}",
+        f"- Machine: {cpu_model()}, {os.cpu_count()} CPU cores, "
+        f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}",
+        f"- Versions: {versions}",
+        "",
+    ])
+
+
+SECTIONS = ("overhead", "eval", "knobs", "scaling")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS),
+                        help="variants of the overhead section")
+    parser.add_argument("--batches", type=int, default=25, help="timed batches per knob")
+    parser.add_argument("--out", default=str(ROOT / "results" / "performance.md"))
+    parser.add_argument("--single", help=argparse.SUPPRESS)  # one knobs run, prints img/s
+    args = parser.parse_args()
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
+    if args.single:
+        print(throughput(args.single, batches=args.batches)["img/s"])
+        return
+    torch.set_num_threads(1)
+    parts = [header(sys.argv[1:])]
+    if "overhead" in args.sections:
+        rows = overhead(args.rounds, args.variants)
+        parts += ["## Training overhead: ganzoo fit versus a bare loop", "", OVERHEAD_NOTE, "",
+                  markdown(rows), ""]
+    if "eval" in args.sections:
+        parts += ["## Evaluation: ganzoo versus torch-fidelity", "", EVAL_NOTE, "",
+                  markdown(eval_pass(args.rounds)), ""]
+    if "knobs" in args.sections:
+        parts += ["## CPU knobs (images/s through the Trainer, logger and callbacks off)", "",
+                  markdown(knobs(args.batches), ".2f"), ""]
+    if "scaling" in args.sections:
+        parts += ["## Scaling", "", "DCGAN (widths 32), images/s through the Trainer, 1 thread:",
+                  "", markdown(scaling(args.batches)), "",
+                  "Evaluation pass (DCGAN, domain extractor, real features cached):", "",
+                  markdown(eval_scaling(), ".1f"), ""]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(parts) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
