@@ -95,6 +95,18 @@ def compile_unavailable(accelerator) -> str | None:
     return None
 
 
+def run_seed() -> int:
+    """The run's seed (``seed_everything``; Lightning exports it as ``PL_GLOBAL_SEED``)."""
+    return int(os.environ.get("PL_GLOBAL_SEED", 0))
+
+
+def stream_seed(*keys: int) -> int:
+    """A 63-bit seed mixed from ``keys`` (numpy's SeedSequence), e.g. ``(seed, rank)``: unlike
+    ``seed + rank``, run 0's rank 1 and run 1's rank 0 do not share a stream."""
+    entropy = [k % 2**32 for k in keys]
+    return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> 1)
+
+
 class GANModule(L.LightningModule):
     """Base GAN LightningModule: manual optimization of a generator G and a discriminator D.
 
@@ -123,7 +135,11 @@ class GANModule(L.LightningModule):
         instance_noise: initial std of Gaussian noise added to every D input (seed 001).
         instance_noise_anneal_steps: D steps over which that std decays linearly to 0
             (0 = constant).
-        max_g_steps: stop after this many generator steps (None = no limit here).
+        max_g_steps: stop after this many generator steps (None = no limit here). Optimizer
+            steps are global under DDP: N devices take the same G steps as one.
+        max_images: stop once this many real images were shown to D, counted over all
+            processes (per-rank batch x world size per D step), so the budget does not depend
+            on the device count (an epoch does: under DDP each rank sees 1/N of the data).
         num_fixed_samples: size of the fixed latent batch used for sample grids.
         fixed_noise_seed: seed of that fixed batch.
         channels_last: keep the conv networks' weights in channels-last memory format
@@ -165,6 +181,7 @@ class GANModule(L.LightningModule):
         instance_noise: float = 0.0,
         instance_noise_anneal_steps: int = 0,
         max_g_steps: int | None = None,
+        max_images: int | None = None,
         num_fixed_samples: int = 64,
         fixed_noise_seed: int = 0,
         channels_last: bool = False,
@@ -206,6 +223,10 @@ class GANModule(L.LightningModule):
         require(
             max_g_steps is None or max_g_steps >= 1,
             f"model.max_g_steps: must be >= 1, got {max_g_steps}",
+        )
+        require(
+            max_images is None or max_images >= 1,
+            f"model.max_images: must be >= 1, got {max_images}",
         )
         require(
             not channels_last or arch == "dcgan",
@@ -365,6 +386,9 @@ class GANModule(L.LightningModule):
             logs.update(self.generator_step(opt_g, x.shape[0], y, stats=stats))
             if self.hparams.max_g_steps and self.g_steps >= self.hparams.max_g_steps:
                 self.trainer.should_stop = True
+        max_images = self.hparams.max_images
+        if max_images and self.images_seen * self.trainer.world_size >= max_images:
+            self.trainer.should_stop = True
         self.check_divergence(logs)
         if self.logging_step():
             shown = {k: logs.pop(k) for k in ("train/d_loss", "train/g_loss") if k in logs}
@@ -509,6 +533,41 @@ class GANModule(L.LightningModule):
         for scheduler in self.lr_schedulers():
             scheduler.step()
 
+    # ----------------------------------------------------------------- random streams
+    def on_fit_start(self) -> None:
+        """Under DDP, every rank draws its own noise. ``seed_everything`` seeds every rank
+        alike, so without this each rank would generate the same fakes (and draw the same
+        labels, codes, instance noise and gradient-penalty weights), and N devices would train
+        G on N copies of one batch (Lightning issue 16166). Each rank's torch stream is
+        re-seeded from ``(seed, rank)`` once the model is built (so the replicas start equal),
+        or restored per rank from the checkpoint on resume. One process keeps the seeded
+        stream untouched."""
+        trainer = self.trainer
+        if trainer.world_size == 1 or self._rank_rng_restored:
+            return
+        keys = [run_seed(), trainer.global_rank]
+        if trainer.ckpt_path:  # resumed from a checkpoint without this world size's streams
+            keys.append(self.d_steps)
+            rank_zero_warn(
+                f"ckpt_path: the checkpoint holds no random streams for {trainer.world_size} "
+                f"processes; each rank continues from a fresh stream seeded by (seed, rank, "
+                f"D step {self.d_steps}), so the resumed run is not bitwise the uninterrupted one"
+            )
+        seed = stream_seed(*keys)
+        torch.manual_seed(seed)
+
+    _rank_rng_restored = False
+
+    def rank_rng_states(self) -> dict[str, Tensor]:
+        """The torch (and CUDA) generator state of every rank, gathered: ``(world, n)`` uint8."""
+        states = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            states["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            name: self.trainer.strategy.all_gather(state.to(self.device)).cpu()
+            for name, state in states.items()
+        }
+
     # ----------------------------------------------------------------- checkpoint
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["ganzoo"] = {
@@ -518,6 +577,9 @@ class GANModule(L.LightningModule):
             "diverged": self.diverged,
             "rng": capture_rng_state(),
         }
+        if self._trainer is not None and self.trainer.world_size > 1:
+            # every rank runs this hook (Trainer.save_checkpoint is called on all ranks)
+            checkpoint["ganzoo"]["rank_rng"] = self.rank_rng_states()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("ganzoo")
@@ -528,3 +590,11 @@ class GANModule(L.LightningModule):
         self.images_seen = state["images_seen"]
         self.diverged = state["diverged"]
         restore_rng_state(state["rng"])
+        ranks = state.get("rank_rng")
+        world = self.trainer.world_size if self._trainer is not None else 1
+        if world > 1 and ranks is not None and len(ranks["torch"]) == world:
+            rank = self.trainer.global_rank
+            torch.set_rng_state(ranks["torch"][rank].clone())
+            if "cuda" in ranks and self.device.type == "cuda":
+                torch.cuda.set_rng_state(ranks["cuda"][rank].clone(), self.device)
+            self._rank_rng_restored = True
