@@ -108,6 +108,13 @@ class GanzooCLI(LightningCLI):
             # D steps leave G's parameters without gradients (and vice versa): plain DDP
             # raises "parameters that were not used in producing the loss".
             trainer.strategy = DDP_STRATEGY
+        if trainer.sync_batchnorm and (
+            str(trainer.accelerator) == "cpu" or not torch.cuda.is_available()
+        ):
+            raise GanzooError(
+                "trainer.sync_batchnorm: torch's SyncBatchNorm runs on GPUs only; on CPU each "
+                "process normalizes its own batch (leave it false)"
+            )
         self.location = resolve_run_location(self.raw_args)
         if trainer.default_root_dir is None:
             trainer.default_root_dir = str(self.location.dir)

@@ -32,6 +32,9 @@ def run_cli(args, capsys):
         (["--config=/no/such/config.yaml"], r"config: .*does not exist.*/no/such/config.yaml"),
         (["--data.dataset=mnist", "--data.root=/nonexistent"],
          r"data.dataset: 'mnist' files not found under /nonexistent/MNIST/raw"),
+        (["--trainer.accelerator=cpu", "--trainer.sync_batchnorm=true"],
+         r"trainer.sync_batchnorm: torch's SyncBatchNorm runs on GPUs only"),
+        (["--model.init_args.max_images=0"], r"model.max_images: must be >= 1, got 0"),
     ],
 )
 def test_bad_input_is_one_line(extra, expected, capsys):

@@ -145,6 +145,10 @@ def device_info(trainer: L.Trainer | None = None) -> dict[str, Any]:
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        # trainer.deterministic: torch.use_deterministic_algorithms (Lightning also sets the
+        # cuBLAS workspace below, which deterministic CUDA matmuls need)
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "cublas_workspace_config": os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
         "cuda_devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
     }
     if trainer is not None:
@@ -335,6 +339,7 @@ class RunRecordCallback(L.Callback):
             for i, entry in enumerate(history)
         ]
         world = trainer.world_size
+        batch = getattr(trainer.datamodule, "batch_size", None)
         record.update(
             wall_time_s=round(time.perf_counter() - self._start, 3),
             progress={
@@ -344,6 +349,8 @@ class RunRecordCallback(L.Callback):
                 "g_steps": getattr(pl_module, "g_steps", None),
                 "images_seen": getattr(pl_module, "images_seen", 0) * world,
                 "world_size": world,
+                "batch_per_rank": batch,
+                "global_batch": batch * world if batch else None,
             },
             history=stamped,
             final=stamped[-1] if stamped else None,

@@ -417,12 +417,18 @@ def _budget(record: dict[str, Any]) -> str:
         "trainer.max_steps": (None, -1),
         "trainer.limit_train_batches": (None, 1.0),
         "model.init_args.max_g_steps": (None,),
+        "model.init_args.max_images": (None,),
         "model.init_args.n_critic": (None, 1),
         "data.batch_size": (None,),
     }
     shown = [
         f"{k.rsplit('.', 1)[-1]}={flat[k]}" for k, skip in unset.items() if flat.get(k) not in skip
     ]
+    progress = record.get("progress") or {}
+    if progress.get("world_size"):  # batch_size above is per process
+        shown.append(f"world_size={progress['world_size']}")
+        if progress.get("global_batch"):
+            shown.append(f"global batch={progress['global_batch']}")
     return f"{record.get('variant')}: " + ", ".join(shown)
 
 
