@@ -28,11 +28,12 @@ class OneLineArgumentParser(argparse.ArgumentParser):
         raise ConfigError(f"{self.prog}: {message}")
 
 
-def default_workers() -> int:
-    """One run per GPU when there are GPUs, else one per CPU core."""
+def default_workers(devices_per_run: int = 1) -> int:
+    """One run per GPU (per group of ``devices_per_run`` GPUs) when there are GPUs, else one
+    per CPU core."""
     from ganzoo.bench.sweep import gpu_count
 
-    return gpu_count() or max(1, os.cpu_count() or 1)
+    return gpu_count() // max(1, devices_per_run) or max(1, os.cpu_count() or 1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="torch threads per CPU run (default: cores // workers)",
+    )
+    sweep.add_argument(
+        "--devices-per-run",
+        type=int,
+        default=1,
+        help="GPUs per run: N > 1 makes every run a DDP run over N GPUs (default 1)",
     )
     sweep.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
     sweep.add_argument(
@@ -114,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--runs-dir", default=None, help="root of the run directories (default: runs)"
     )
+    compare.add_argument(
+        "--devices-per-run",
+        type=int,
+        default=1,
+        help="GPUs per run: N > 1 makes every run a DDP run over N GPUs (default 1)",
+    )
     compare.add_argument("--out", default="results", help="root of the results directories")
     compare.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
     return parser
@@ -147,7 +160,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         for run in runs:
             print(f"{run.dir}: {shlex.join(run.command)}")
         return 0
-    run_all(runs, workers=args.workers, threads=args.threads)
+    run_all(runs, workers=args.workers, threads=args.threads, devices_per_run=args.devices_per_run)
     return 1 if any(r.status == "failed" for r in runs) else 0
 
 
@@ -197,8 +210,8 @@ def cmd_compare(args: argparse.Namespace, command: str) -> int:
     start = time.perf_counter()
     sweep = load_sweep(args.sweep)
     runs = plan_runs(sweep, extra_args=[f"--runs_dir={args.runs_dir}"] if args.runs_dir else [])
-    workers = args.workers or default_workers()
-    run_all(runs, workers=workers)
+    workers = args.workers or default_workers(args.devices_per_run)
+    run_all(runs, workers=workers, devices_per_run=args.devices_per_run)
     ran = sum(r.status not in ("skipped", "pending") for r in runs)
     note = (
         f"Wall time of this command: {clock(time.perf_counter() - start)} for {ran} of "

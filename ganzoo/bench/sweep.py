@@ -292,6 +292,29 @@ def gpu_count() -> int:
         return 0
 
 
+def device_slots(gpus: int, workers: int, devices_per_run: int = 1) -> list[str | None]:
+    """What each worker gets: a ``CUDA_VISIBLE_DEVICES`` value (disjoint groups of
+    ``devices_per_run`` GPUs; one worker per group when there are more workers than groups),
+    or None per worker on a machine without GPUs."""
+    if devices_per_run < 1:
+        raise ConfigError(f"--devices-per-run: must be >= 1, got {devices_per_run}")
+    if not gpus:
+        if devices_per_run > 1:
+            raise ConfigError(f"--devices-per-run {devices_per_run}: this machine has no GPU")
+        return [None] * workers
+    groups = gpus // devices_per_run
+    if groups == 0:
+        raise ConfigError(
+            f"--devices-per-run {devices_per_run}: this machine has only {gpus} GPU(s)"
+        )
+    if devices_per_run == 1:
+        return [str(i % gpus) for i in range(workers)]
+    return [
+        ",".join(str(g) for g in range(i * devices_per_run, (i + 1) * devices_per_run))
+        for i in range(min(workers, groups))
+    ]
+
+
 def run_all(
     runs: list[Run],
     workers: int = 1,
@@ -299,6 +322,7 @@ def run_all(
     printer: Callable[[str], None] = print,
     cwd: str | Path | None = None,
     skip_done: bool = True,
+    devices_per_run: int = 1,
 ) -> list[Run]:
     """Run the runs that are not done, ``workers`` at a time, printing progress lines.
 
@@ -309,11 +333,14 @@ def run_all(
         printer: receives one line per started, finished or skipped run.
         cwd: working directory of the runs (default: the current one).
         skip_done: skip runs whose record says finished or diverged (resume).
+        devices_per_run: GPUs per run (a DDP run over ``--trainer.devices=N``); the machine's
+            GPUs are split into disjoint groups of N, one run per group at a time.
     """
     workers = max(1, workers)
     gpus = gpu_count()
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
-    slots: list[str | None] = [str(i % gpus) if gpus else None for i in range(workers)]
+    slots = device_slots(gpus, workers, devices_per_run)
+    workers = len(slots)
     lock = threading.Lock()
     start = time.perf_counter()
     todo = []
@@ -325,9 +352,10 @@ def run_all(
     counts = {"done": 0, "failed": 0}
     total = len(todo)
     skipped = len(runs) - total
+    where = f"GPUs {', '.join(s for s in slots if s)}" if gpus else f"CPU, {threads} thread(s) each"
     printer(
         f"sweep: {len(runs)} runs, {skipped} already done (skipped), {total} to run with "
-        f"{workers} worker(s) on {'GPU' if gpus else f'CPU, {threads} thread(s) each'}"
+        f"{workers} worker(s) on {where}"
     )
 
     def line(run: Run, what: str) -> None:
@@ -353,13 +381,16 @@ def run_all(
             clean_run_dir(run.dir)  # not done: start clean
             with lock:
                 run.status = "running"
-                line(run, "started ")
+                line(run, f"started on GPU {slot}" if slot else "started ")
             t0 = time.perf_counter()
+            command = list(run.command)
+            if devices_per_run > 1:
+                command.append(f"--trainer.devices={devices_per_run}")
             with open(run.log, "w") as log:
-                log.write(" ".join(run.command) + "\n")
+                log.write(" ".join(command) + "\n")
                 log.flush()
                 proc = subprocess.run(
-                    run.command,
+                    command,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     env=env,

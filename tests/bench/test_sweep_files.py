@@ -151,3 +151,38 @@ def test_slurm_scripts_are_valid_bash_and_launch_ganzoo(script):
         assert "wandb agent --count 1" in text
     else:
         assert "srun .venv/bin/python -m ganzoo fit" in text and "--signal=SIGUSR1@90" in text
+
+
+def test_gpu_slots_are_disjoint_groups_of_devices_per_run():
+    from ganzoo.bench.sweep import device_slots
+    from ganzoo.errors import ConfigError
+
+    assert device_slots(4, 8, 2) == ["0,1", "2,3"]  # one worker per group of 2
+    assert device_slots(4, 1, 2) == ["0,1"]
+    assert device_slots(2, 3, 1) == ["0", "1", "0"]
+    assert device_slots(0, 2, 1) == [None, None]
+    with pytest.raises(ConfigError, match="only 1 GPU"):
+        device_slots(1, 1, 2)
+    with pytest.raises(ConfigError, match="no GPU"):
+        device_slots(0, 1, 2)
+
+
+def test_devices_per_run_launches_ddp_runs_on_their_gpus(tmp_path, monkeypatch):
+    import ganzoo.bench.sweep as sweep_module
+    from ganzoo.bench.sweep import Run, run_all
+
+    launched = []
+
+    def fake_run(command, env, **kwargs):
+        launched.append((command, env["CUDA_VISIBLE_DEVICES"]))
+        return subprocess.CompletedProcess(command, 1)
+
+    monkeypatch.setattr(sweep_module, "gpu_count", lambda: 4)
+    monkeypatch.setattr(sweep_module.subprocess, "run", fake_run)
+    runs = [Run(name=f"r{i}", dir=tmp_path / f"r{i}", command=["ganzoo", "fit"]) for i in range(2)]
+    lines = []
+    run_all(runs, workers=8, devices_per_run=2, printer=lines.append)
+    assert sorted(gpus for _, gpus in launched) == ["0,1", "2,3"]
+    assert all(cmd[-1] == "--trainer.devices=2" for cmd, _ in launched)
+    assert "2 worker(s) on GPUs 0,1, 2,3" in lines[0]
+    assert sum("started on GPU 0,1" in line or "started on GPU 2,3" in line for line in lines) == 2
