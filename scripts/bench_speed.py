@@ -98,7 +98,8 @@ class BareLoop:
     def _optimizer(self, params, lr):
         hp = self.hp
         if hp.optimizer == "adam":
-            return torch.optim.Adam(params, lr=lr, betas=tuple(hp.betas))
+            return torch.optim.Adam(params, lr=lr, betas=tuple(hp.betas),
+                                    fused=hp.fused_optimizer or None)
         cls = {"rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}[hp.optimizer]
         return cls(params, lr=lr, momentum=hp.momentum)
 

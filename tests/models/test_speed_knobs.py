@@ -81,3 +81,13 @@ def test_bf16_mixed_trains_wgan_gp_on_cpu():
 def test_cudnn_benchmark_flag_runs_on_cpu():
     model = trained(DCGAN, trainer_kw={"benchmark": True})
     assert model.d_steps == 2
+
+
+def test_fused_adam_is_the_default_and_takes_the_same_step():
+    fused = trained(DCGAN)
+    plain = trained(DCGAN, fused_optimizer=False)
+    opt_g, opt_d = fused.optimizers()
+    assert opt_g.optimizer.defaults["fused"] and opt_d.optimizer.defaults["fused"]
+    assert not plain.optimizers()[0].optimizer.defaults["fused"]
+    for a, b in zip(fused.parameters(), plain.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
