@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import sys
+import zipfile
 from pathlib import Path
 
 import torch
@@ -97,7 +98,13 @@ class GanzooCLI(LightningCLI):
         """Keeps the raw arguments: the run name derives from them (ganzoo.bench.naming)."""
         raw = sys.argv[1:] if args is None else args
         self.raw_args = list(raw) if isinstance(raw, list | tuple) else []
+        for path in config_paths(self.raw_args):
+            check_config_file(path)
         super().parse_arguments(parser, args)
+        # before LightningCLI reads the checkpoint's hyperparameters (a traceback otherwise)
+        sub = self.config.get("subcommand")
+        section = self.config.get(sub) if sub else self.config
+        check_checkpoint(section.get("ckpt_path") if section is not None else None)
 
     def before_instantiate_classes(self) -> None:
         from ganzoo.bench.naming import resolve_run_location
@@ -115,9 +122,21 @@ class GanzooCLI(LightningCLI):
                 "trainer.sync_batchnorm: torch's SyncBatchNorm runs on GPUs only; on CPU each "
                 "process normalizes its own batch (leave it false)"
             )
+        max_epochs = trainer.max_epochs
+        if max_epochs is not None and max_epochs < -1:
+            raise GanzooError(
+                f"trainer.max_epochs: must be >= 0, or -1 for no limit; got {max_epochs}"
+            )
         self.location = resolve_run_location(self.raw_args)
         if trainer.default_root_dir is None:
             trainer.default_root_dir = str(self.location.dir)
+        try:
+            Path(trainer.default_root_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise GanzooError(
+                f"trainer.default_root_dir: cannot create {trainer.default_root_dir}: "
+                f"{err.strerror or err}"
+            ) from None
         logger = trainer.logger
         if getattr(logger, "class_path", None) == WANDB_LOGGER:
             init = logger.init_args
@@ -157,6 +176,58 @@ class GanzooCLI(LightningCLI):
             )
             if self.trainer.is_global_zero and record is not None and record.record:
                 print(fit_summary(record.record, record.path), flush=True)
+
+
+def config_paths(args: list[str]) -> list[str]:
+    """The values of every ``--config`` in ``args`` (both ``--config X`` and ``--config=X``)."""
+    paths = []
+    for i, arg in enumerate(args):
+        if arg == "--config" and i + 1 < len(args):
+            paths.append(args[i + 1])
+        elif arg.startswith("--config="):
+            paths.append(arg.split("=", 1)[1])
+    return paths
+
+
+def check_config_file(path: str) -> None:
+    """One line for a config file that is empty, not YAML, or not a mapping (jsonargparse's own
+    messages for these say ``2`` or ``Unexpected config:`` without the file); a missing file
+    is left to jsonargparse, whose message names it."""
+    file = Path(path)
+    if not file.is_file():
+        return
+    try:
+        content = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise GanzooError(f"config: {path} is not valid YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise GanzooError(f"config: cannot read {path}: {err}") from None
+    if content is None:
+        raise GanzooError(f"config: {path} is empty; give model, data and trainer sections")
+    if not isinstance(content, dict):
+        raise GanzooError(
+            f"config: {path} must be a mapping of sections (model, data, trainer, ...), "
+            f"not a {type(content).__name__}"
+        )
+
+
+def check_checkpoint(ckpt_path: str | None) -> None:
+    """``ckpt_path`` names a readable checkpoint (or one of Lightning's keywords)."""
+    if not ckpt_path or ckpt_path in ("last", "best", "hpc", "registry"):
+        return
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise GanzooError(f"ckpt_path: no checkpoint file at {ckpt_path}")
+    # torch checkpoints are zip archives whose directory sits at the end: a truncated file
+    # (a kill or a full disk while saving) fails this test before torch.load's traceback
+    if not zipfile.is_zipfile(path):
+        raise GanzooError(
+            f"ckpt_path: {ckpt_path} is not a readable checkpoint (truncated or corrupt); "
+            f"delete it and resume from an earlier one in the same checkpoints/ folder"
+        )
 
 
 def fit_summary(record: dict, path: Path | str) -> str:

@@ -35,6 +35,12 @@ def run_cli(args, capsys):
         (["--trainer.accelerator=cpu", "--trainer.sync_batchnorm=true"],
          r"trainer.sync_batchnorm: torch's SyncBatchNorm runs on GPUs only"),
         (["--model.init_args.max_images=0"], r"model.max_images: must be >= 1, got 0"),
+        (["--trainer.max_epochs=-5"],
+         r"^ganzoo: error: trainer.max_epochs: must be >= 0, or -1 for no limit; got -5$"),
+        (["--ckpt_path=/no/such.ckpt"], r"^ganzoo: error: ckpt_path: no checkpoint file at /no/such.ckpt$"),
+        (["--data.batch_size=5000"],
+         r"^ganzoo: error: data.batch_size: 5000 is larger than the training split \(1438 samples\); "
+         r"every epoch would have zero batches$"),
     ],
 )
 def test_bad_input_is_one_line(extra, expected, capsys):
@@ -51,3 +57,40 @@ def test_bad_input_is_one_line(extra, expected, capsys):
 def test_good_input_trains(tmp_path, capsys):
     main(BASE + [f"--trainer.default_root_dir={tmp_path}", "--model.init_args.g_width=8",
                  "--model.init_args.d_width=8"])
+
+
+def bad_files(tmp_path):
+    """Files a user may point ganzoo at by mistake, with the line each must give."""
+    truncated = tmp_path / "last.ckpt"
+    truncated.write_bytes(b"PK\x03\x04" + b"\x00" * 100)  # a zip's head, cut short
+    as_list = tmp_path / "list.yaml"
+    as_list.write_text("- model\n- data\n")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    malformed = tmp_path / "bad.yaml"
+    malformed.write_text("model:\n  class_path: DCGAN\n   init_args: {\n")
+    a_file = tmp_path / "plain_file"
+    a_file.write_text("x")
+    return [
+        ([f"--ckpt_path={truncated}"],
+         f"ckpt_path: {truncated} is not a readable checkpoint (truncated or corrupt); delete it "
+         f"and resume from an earlier one in the same checkpoints/ folder"),
+        ([f"--config={as_list}"],
+         f"config: {as_list} must be a mapping of sections (model, data, trainer, ...), not a list"),
+        (["--config", str(empty)],
+         f"config: {empty} is empty; give model, data and trainer sections"),
+        ([f"--config={malformed}"],
+         f"config: {malformed} is not valid YAML at line 3, column 13: "
+         f"mapping values are not allowed here"),
+        ([f"--trainer.default_root_dir={a_file}/run"],
+         f"trainer.default_root_dir: cannot create {a_file}/run: Not a directory"),
+    ]
+
+
+def test_bad_files_are_one_line_naming_the_file(tmp_path, capsys):
+    for extra, expected in bad_files(tmp_path):
+        config_first = [a for a in extra if a.startswith("--config")]
+        args = ["fit", *extra] if config_first else BASE + extra
+        code, err = run_cli(args, capsys)
+        errors = [line for line in err if line.startswith("ganzoo: error:")]
+        assert code == 2 and errors == [f"ganzoo: error: {expected}"], (extra, err)

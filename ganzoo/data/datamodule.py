@@ -186,6 +186,11 @@ class GANDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         train = self.split("train")
+        require(
+            self.batch_size <= len(train),
+            f"data.batch_size: {self.batch_size} is larger than the training split "
+            f"({len(train)} samples); every epoch would have zero batches",
+        )
         batched = self.hparams.tensor_batches and isinstance(train, TensorDataset)
         return DataLoader(
             TensorBatches(train) if batched else train,
