@@ -177,8 +177,17 @@ def load_manifest(results_dir: str | Path) -> dict[str, Any]:
         raise ConfigError(
             f"reproduce: {path} not found; give a directory written by `ganzoo table`"
         )
-    with open(path) as fh:
-        return json.load(fh)
+    try:
+        with open(path) as fh:
+            manifest = json.load(fh)
+    except (OSError, ValueError) as err:
+        raise ConfigError(
+            f"reproduce: {path} is unreadable ({err}); restore it with `git checkout {path}` "
+            f"or rewrite it with `ganzoo table`"
+        ) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("runs"), list):
+        raise ConfigError(f"reproduce: {path} is not a runs.json written by `ganzoo table`")
+    return manifest
 
 
 def select(

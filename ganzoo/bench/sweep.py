@@ -386,26 +386,34 @@ def run_all(
             command = list(run.command)
             if devices_per_run > 1:
                 command.append(f"--trainer.devices={devices_per_run}")
+            problem = None
             with open(run.log, "w") as log:
                 log.write(" ".join(command) + "\n")
                 log.flush()
-                proc = subprocess.run(
-                    command,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    cwd=cwd,
-                    stdin=subprocess.DEVNULL,
-                )
+                try:
+                    proc = subprocess.run(
+                        command,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                        cwd=cwd,
+                        stdin=subprocess.DEVNULL,
+                    )
+                    run.returncode = proc.returncode
+                except OSError as err:  # e.g. the sweep's command names no program here
+                    problem = f"cannot start {command[0]!r}: {err.strerror or err}"
+                    log.write(problem + "\n")
+                    run.returncode = None
             run.seconds = time.perf_counter() - t0
-            run.returncode = proc.returncode
             record = read_record(run.dir)
             status = record.get("status") if record else None
-            ok = proc.returncode == 0 and status in ("finished", "diverged")
+            ok = run.returncode == 0 and status in ("finished", "diverged")
             with lock:
                 run.status = status if ok else "failed"
                 counts["done" if ok else "failed"] += 1
-                tail = "" if ok else f" (exit {proc.returncode}, status {status}; see {run.log})"
+                tail = f" ({problem}; check the sweep file's command)" if problem else (
+                    "" if ok else f" (exit {run.returncode}, status {status}; see {run.log})"
+                )
                 line(run, f"{run.status:<8} in {run.seconds:.0f}s{throughput(record)}{tail}")
         finally:
             with lock:

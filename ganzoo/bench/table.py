@@ -31,6 +31,7 @@ import json
 import math
 import shutil
 import statistics
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,8 +113,18 @@ def find_records(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
         path = Path(path)
         files = [path] if path.is_file() else sorted(path.rglob("record.json"))
         for file in files:
-            with open(file) as fh:
-                record = json.load(fh)
+            try:
+                with open(file) as fh:
+                    record = json.load(fh)
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+            except (OSError, ValueError) as err:  # JSONDecodeError is a ValueError
+                print(
+                    f"ganzoo table: warning: skipping {file}: unreadable run record ({err}); "
+                    f"rerun that run or delete its directory",
+                    file=sys.stderr,
+                )
+                continue
             record.setdefault("run_dir", str(file.parent))
             records.append(record)
     return records

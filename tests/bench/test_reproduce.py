@@ -207,3 +207,15 @@ def test_bad_alpha_is_a_one_line_error(tmp_path, args, message):
     results = committed_results(tmp_path)
     with pytest.raises(ConfigError, match=message):
         bench_main(["reproduce", str(results), *args])
+
+
+def test_a_corrupt_runs_json_is_one_line(tmp_path):
+    from ganzoo.bench.reproduce import load_manifest
+    from ganzoo.errors import ConfigError
+
+    (tmp_path / "runs.json").write_text('{"benchmark": "mnist5k", "runs": [{"na')
+    with pytest.raises(ConfigError, match=r"reproduce: .*runs.json is unreadable \(.*\); restore"):
+        load_manifest(tmp_path)
+    (tmp_path / "runs.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="is not a runs.json written by `ganzoo table`"):
+        load_manifest(tmp_path)

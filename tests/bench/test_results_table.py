@@ -275,3 +275,14 @@ def test_curves_from_evaluation_histories(tmp_path):
     assert lows == [60.0, 20.0, 10.0] and highs == [80.0, 30.0, 11.0]
     xs, _, _, _ = mean_curve(dcgan, "fid", "wall_time_s")
     assert xs == [5.5, 20.5, 50.0]  # wall time of each evaluation, mean over seeds
+
+
+def test_a_truncated_record_is_skipped_with_a_warning(tmp_path, capsys):
+    record(tmp_path, "DCGAN", 0, fid=10.0)
+    bad = tmp_path / "runs" / "b" / "broken" / "record.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"status": "finished", "final": {"metr')
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    err = capsys.readouterr().err
+    assert f"ganzoo table: warning: skipping {bad}: unreadable run record" in err
+    assert "| DCGAN |" in (out / "table.md").read_text()

@@ -186,3 +186,14 @@ def test_devices_per_run_launches_ddp_runs_on_their_gpus(tmp_path, monkeypatch):
     assert all(cmd[-1] == "--trainer.devices=2" for cmd, _ in launched)
     assert "2 worker(s) on GPUs 0,1, 2,3" in lines[0]
     assert sum("started on GPU 0,1" in line or "started on GPU 2,3" in line for line in lines) == 2
+
+
+def test_a_command_that_names_no_program_fails_its_run_in_one_line(tmp_path):
+    from ganzoo.bench.sweep import Run, run_all
+
+    runs = [Run(name="r", dir=tmp_path / "r", command=["no-such-program-ganzoo", "fit"])]
+    lines = []
+    run_all(runs, workers=1, printer=lines.append)
+    assert runs[0].status == "failed"
+    assert any("failed" in line and "cannot start 'no-such-program-ganzoo': No such file or "
+               "directory; check the sweep file's command" in line for line in lines), lines
