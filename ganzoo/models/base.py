@@ -469,15 +469,22 @@ class GANModule(L.LightningModule):
         return {f"train/critic_{which}": logits.mean()}
 
     def check_divergence(self, logs: dict[str, Tensor]) -> None:
-        """Divergence guard: a non-finite loss stops training cleanly and marks the run."""
-        bad = any(not torch.isfinite(logs[k]).all() for k in ("train/d_loss", "train/g_loss") if k in logs)
-        if self.trainer.world_size > 1:
-            bad = self.trainer.strategy.reduce_boolean_decision(bad, all=False)
+        """Divergence guard: a non-finite loss stops training cleanly, marks the run and says
+        which loss went non-finite at which step. The checkpoints already written (epoch ends)
+        are from before it."""
+        losses = [k for k in ("train/d_loss", "train/g_loss") if k in logs]
+        bad = [k for k in losses if not torch.isfinite(logs[k]).all()]
+        if self.trainer.world_size > 1:  # every rank stops together
+            anywhere = self.trainer.strategy.reduce_boolean_decision(bool(bad), all=False)
+            if anywhere and not bad:
+                bad = ["a loss on another process"]
         if bad and not self.diverged:
             self.diverged = True
             self.trainer.should_stop = True
+            names = ", ".join(k.removeprefix("train/") for k in bad)
             rank_zero_warn(
-                f"training diverged (non-finite loss) at generator step {self.g_steps}; stopping"
+                f"training diverged: {names} non-finite at D step {self.d_steps}, generator "
+                f"step {self.g_steps}; stopping (the run is marked diverged)"
             )
 
     # ----------------------------------------------------------------- speed knobs

@@ -148,7 +148,9 @@ class NaNAfterThree(DCGAN):
 
 def test_divergence_guard_stops_cleanly():
     model = NaNAfterThree(**tiny_kwargs())
-    cpu_trainer(max_epochs=5).fit(model, TinyData())
+    with pytest.warns(UserWarning, match="training diverged: d_loss non-finite at D step 4, "
+                      "generator step 4; stopping"):
+        cpu_trainer(max_epochs=5).fit(model, TinyData())
     assert model.diverged
     assert model.d_steps == 4  # the fourth step produced NaN, then training stopped
 
