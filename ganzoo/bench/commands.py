@@ -127,7 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="GPUs per run: N > 1 makes every run a DDP run over N GPUs (default 1)",
     )
-    compare.add_argument("--out", default="results", help="root of the results directories")
+    compare.add_argument(
+        "--out", default="results", help="root of the committed results directories"
+    )
+    compare.add_argument(
+        "--update-results",
+        action="store_true",
+        help="write the table into --out (the committed results/<benchmark>/) instead of "
+        "<runs>/tables/<benchmark>/ beside a comparison with it",
+    )
     compare.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
     return parser
 
@@ -218,16 +226,45 @@ def cmd_compare(args: argparse.Namespace, command: str) -> int:
         f"{len(runs)} runs with {workers} worker(s) (training and evaluation; runs already "
         f"done were skipped)"
     )
+    # The committed results stay as they are unless --update-results: the fresh table goes to
+    # <runs>/tables/<benchmark>/ and is compared with the committed one.
+    out_root = Path(args.out) if args.update_results else Path(args.runs_dir or "runs") / "tables"
     # Only this sweep's runs: other runs of the same benchmark stay out of its table.
     outputs = write_table(
         [r.dir for r in runs if r.dir.is_dir()],
-        out_root=args.out,
+        out_root=out_root,
         command=command,
         use_wandb=not args.no_wandb,
         notes=[note],
     )
-    for out in outputs.values():
+    for benchmark, out in outputs.items():
         print((out / "table.md").read_text())
         print(f"written: {out}/")
+        committed = Path(args.out) / benchmark
+        if not args.update_results and (committed / "runs.json").is_file():
+            print(compare_with_committed(committed, runs))
     print(f"compare: done in {clock(time.perf_counter() - start)} (sweep, table and W&B log)")
     return 1 if any(r.status == "failed" for r in runs) else 0
+
+
+def compare_with_committed(committed: Path, runs) -> str:
+    """The statistical verdict (``ganzoo reproduce``'s) of this run's records against the
+    committed table in ``committed``, or why there is none."""
+    from ganzoo.bench.records import read_record
+    from ganzoo.bench.reproduce import Rule, compare_statistical, load_manifest, render_statistical
+
+    try:
+        manifest = load_manifest(committed)
+    except ConfigError as err:
+        return f"compare: no comparison with the committed table: {err}"
+    new = {run.name: read_record(run.dir) for run in runs}
+    entries = [e for e in manifest["runs"] if e.get("run_name") in new]
+    if not entries:
+        return f"compare: none of these runs is in {committed}/runs.json; no comparison"
+    rule = Rule()
+    cells = compare_statistical(manifest["runs"], entries, new, rule)
+    report = render_statistical(cells, rule, len(entries), len(manifest["runs"]))
+    return (
+        f"Against the committed {committed}/table.md (`ganzoo reproduce`'s statistical test; "
+        f"`bash scripts/main.sh --update-results` replaces it):\n\n{report}"
+    )

@@ -81,12 +81,22 @@ def test_compare_runs_the_sweep_then_writes_and_prints_the_table(
 ):
     monkeypatch.chdir(tmp_path)
     sweep = write_sweep(tmp_path, [tiny_config(tmp_path / "dcgan_tiny.yaml", epochs=1)])
-    assert bench_main(["compare", "--sweep", str(sweep), "--workers", "1", "--no-wandb"]) == 0
+    args = ["compare", "--sweep", str(sweep), "--workers", "1", "--no-wandb"]
+    assert bench_main([*args, "--update-results"]) == 0
     out = capsys.readouterr().out
     md = (tmp_path / "results" / "digits" / "table.md").read_text()
     assert md in out and "| DCGAN |" in md
-    assert f"Command: `ganzoo compare --sweep {sweep} --workers 1 --no-wandb`" in md
+    assert f"Command: `ganzoo compare {' '.join(args[1:])} --update-results`" in md
     assert "Wall time of this command:" in md and "compare: done in" in out
+
+    # without --update-results the committed table survives; the fresh one goes beside the
+    # runs, printed with the statistical comparison against the committed one
+    assert bench_main(args) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "results" / "digits" / "table.md").read_text() == md
+    fresh = (tmp_path / "runs" / "tables" / "digits" / "table.md").read_text()
+    assert fresh in out and "Against the committed results/digits/table.md" in out
+    assert "PASS" in out
 
 
 @pytest.mark.slow
@@ -103,6 +113,7 @@ def test_digits_smoke_sweep_with_the_real_metrics(tmp_path, subprocess_env, caps
             "--out",
             str(tmp_path / "results"),
             "--no-wandb",
+            "--update-results",
             "--workers",
             "2",
         ]
