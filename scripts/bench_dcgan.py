@@ -4,8 +4,8 @@
         [--config experiments/dcgan_mnist5k.yaml] [--out results/dcgan_vs_bare] [-- OVERRIDES]
 
 Both train on the 4,000-image mnist5k training split for the same number of real images
-(one D step per batch of 64 and one G step per D step), one torch thread per run, ``--workers``
-runs side by side. ganzoo's model is built from ``--config`` through the CLI exactly as
+(one G step per D step; the bare loop at batch 64, ganzoo at its config's batch, stopped by
+``model.max_images``), one torch thread per run, ``--workers`` runs side by side. ganzoo's model is built from ``--config`` through the CLI exactly as
 ``ganzoo fit`` builds it (its callbacks included; extra CLI overrides after ``--``). Both are
 scored the same way: ``--samples`` fakes drawn with a fixed seed, G in eval mode, against the
 1,000-image test split, features and class predictions of the committed mnist5k domain
@@ -64,13 +64,13 @@ def run_ganzoo(seed: int, images: int, samples: int, config: str, overrides: lis
     from ganzoo.cli import run_lightning_cli
 
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    g_steps = -(-images // BATCH)
     with tempfile.TemporaryDirectory() as tmp:
         cli = run_lightning_cli(
             [
                 "--config", config,
                 f"--seed_everything={seed}",
-                f"--model.init_args.max_g_steps={g_steps}",
+                # the config's batch (and so its G steps); the budget is the real images
+                f"--model.init_args.max_images={images}",
                 "--trainer.max_epochs=-1",
                 "--trainer.logger=false",
                 "--trainer.enable_progress_bar=false",
@@ -81,7 +81,7 @@ def run_ganzoo(seed: int, images: int, samples: int, config: str, overrides: lis
         )
         cli.trainer.fit(cli.model, cli.datamodule)
         model = cli.model
-        assert model.g_steps == g_steps, (model.g_steps, g_steps)
+        assert model.images_seen >= images, (model.images_seen, images)
         gen = torch.Generator().manual_seed(10_000 + seed)
         return torch.cat([model.sample(500, generator=gen) for _ in range(samples // 500)])
 
@@ -126,7 +126,8 @@ def main() -> None:
         f"- Command: `.venv/bin/python scripts/bench_dcgan.py {' '.join(sys.argv[1:])}`".rstrip(),
         f"- Date: {datetime.now(UTC):%Y-%m-%dT%H:%M}Z; machine: {cpu_model()}, "
         f"{os.cpu_count()} cores, torch {torch.__version__}; 1 thread per run",
-        f"- Budget: {args.images:,} real images (batch {BATCH}, one G step per D step); "
+        f"- Budget: {args.images:,} real images (bare batch {BATCH}, ganzoo its config's; one G "
+        f"step per D step); "
         f"ganzoo config `{args.config}` {' '.join(args.overrides)}".rstrip(),
         f"- Scored: {args.samples} samples vs the 1,000-image mnist5k test split, domain "
         "classifier features; min class = smallest share of a predicted class (0.1 = even)",
