@@ -18,6 +18,7 @@ import shlex
 import time
 from pathlib import Path
 
+from ganzoo.atomic import write_text_atomic
 from ganzoo.errors import ConfigError
 
 COMPARE_SWEEP = "experiments/sweeps/mnist5k_compare.yaml"
@@ -207,7 +208,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     )
     print(report)
     if args.report:
-        Path(args.report).write_text(f"`ganzoo {shlex.join(args.argv)}`\n\n{report}\n")
+        write_text_atomic(args.report, f"`ganzoo {shlex.join(args.argv)}`\n\n{report}\n")
     return 0 if all(c.ok for c in comparisons) else 1
 
 

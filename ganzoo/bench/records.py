@@ -34,6 +34,8 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from ganzoo import atomic
+
 SCHEMA_VERSION = 1
 DONE_STATUSES = ("finished", "diverged")
 PACKAGES = (
@@ -51,15 +53,7 @@ PACKAGES = (
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as JSON so that readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=False, default=_jsonable)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic.write_json_atomic(path, obj, default=_jsonable)
 
 
 def _jsonable(value: Any) -> Any:

@@ -41,6 +41,7 @@ from typing import Any
 
 import yaml
 
+from ganzoo.atomic import write_text_atomic
 from ganzoo.bench.records import git_info, read_record
 from ganzoo.bench.sweep import Run, run_all
 from ganzoo.bench.table import COUNTERS, final_metrics, fmt
@@ -225,8 +226,8 @@ def plan(manifest: dict[str, Any], runs: list[dict[str, Any]], runs_dir: Path) -
     for entry in runs:
         run_dir = base / entry["run_name"]
         config_path = configs / f"{entry['run_name']}.yaml"
-        with open(config_path, "w") as fh:
-            yaml.safe_dump(rerun_config(entry["config"], run_dir), fh, sort_keys=False)
+        config = rerun_config(entry["config"], run_dir)
+        write_text_atomic(config_path, yaml.safe_dump(config, sort_keys=False))
         command = [sys.executable, "-m", "ganzoo", "fit", "--config", str(config_path)]
         threads = str((entry.get("device") or {}).get("torch_threads") or 1)
         env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}

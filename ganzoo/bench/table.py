@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ganzoo.atomic import atomic_path, write_text_atomic
 from ganzoo.bench.naming import flatten, sanitize
 from ganzoo.bench.records import DONE_STATUSES, write_json_atomic
 
@@ -563,14 +564,15 @@ def plot_curve(rows: list[Row], metric: str, x: str, path: Path) -> bool:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp)
     plt.close(fig)
     return drawn
 
 
 def write_curves(rows: list[Row], out: Path) -> list[Path]:
     """``curves.csv`` and the plots of :data:`CURVES` that have data; the files written."""
-    (out / "curves.csv").write_text(render_curves_csv(rows))
+    write_text_atomic(out / "curves.csv", render_curves_csv(rows))
     written = [out / "curves.csv"]
     for metric, x, name in CURVES:
         (out / name).unlink(missing_ok=True)  # a stale plot must not outlive its data
@@ -642,8 +644,8 @@ def write_table(
         out.mkdir(parents=True, exist_ok=True)
         rows = group_rows(recs)
         markdown = render_markdown(benchmark, rows, recs, command, notes)
-        (out / "table.md").write_text(markdown)
-        (out / "table.csv").write_text(render_csv(rows))
+        write_text_atomic(out / "table.md", markdown)
+        write_text_atomic(out / "table.csv", render_csv(rows))
         write_curves(rows, out)
         grids = out / "grids"
         if grids.exists():

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 
+from ganzoo.atomic import atomic_path
 from ganzoo.errors import ConfigError, DataNotFoundError
 
 EMBEDDED = ("mnist5k", "digits")
@@ -68,9 +69,8 @@ def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
     with gzip.open(src, "rt") as fh:
         raw = np.loadtxt(fh, delimiter=",", dtype=np.uint8)
     x, y = raw[:, :-1].reshape(-1, 28, 28), raw[:, -1].astype(np.int64)
-    tmp = cached.with_suffix(f".{os.getpid()}.npz")
-    np.savez_compressed(tmp, x=x, y=y)
-    os.replace(tmp, cached)
+    with atomic_path(cached) as tmp:
+        np.savez_compressed(tmp, x=x, y=y)
     return x, y
 
 

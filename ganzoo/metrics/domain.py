@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ganzoo.atomic import atomic_path, write_json_atomic
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.extractors import FeatureExtractor, sha256_file
 
@@ -268,11 +268,8 @@ def train_classifier(
 def save_classifier(model: DomainClassifier, report: dict[str, Any], path: str | Path) -> dict:
     """Write the state dict to ``path`` and ``report`` + its sha256 to ``path.json``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save(model.state_dict(), tmp)
-    digest = sha256_file(tmp)
-    meta = {**report, "sha256": digest, "file": path.name}
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(model.state_dict(), tmp)
+        meta = {**report, "sha256": sha256_file(tmp), "file": path.name}
+        write_json_atomic(path.with_suffix(".json"), meta)
     return meta

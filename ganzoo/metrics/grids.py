@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torchvision.utils import make_grid, save_image
 
+from ganzoo.atomic import atomic_path
 from ganzoo.metrics.plan import EvalPlan, plan_for
 
 Tensor = torch.Tensor
@@ -112,7 +113,8 @@ def toy_figure(model, datamodule, path: Path) -> None:
         ax.set_aspect("equal")
         ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
 
 
@@ -123,5 +125,6 @@ def save_grid(model, datamodule, path: str | Path) -> Path:
     if datamodule.is_toy:
         toy_figure(model, datamodule, path)
     else:
-        save_image(image_grid(model, datamodule), path)
+        with atomic_path(path) as tmp:
+            save_image(image_grid(model, datamodule), tmp)
     return path

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, Subset
 
+from ganzoo.atomic import atomic_path
 from ganzoo.metrics.extractors import FeatureExtractor, extract
 
 Tensor = torch.Tensor
@@ -106,7 +107,16 @@ def real_features(
     key = real_stats_key(datamodule, split, extractor, num_real, seed)
     path = cache_path(key, cache_dir)
     if path.is_file():
-        stored = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+            stored["key"], stored["features"], stored["logits"], stored["labels"]  # noqa: B018
+        except Exception as err:  # a truncated or foreign file: it is only a cache
+            warnings.warn(
+                f"real-feature cache {path} is unreadable ({type(err).__name__}); recomputing "
+                f"it (delete the file to silence this)",
+                stacklevel=2,
+            )
+            stored = {"key": None}
         if stored["key"] == json.loads(json.dumps(key)):
             return RealFeatures(
                 stored["features"], stored["logits"], stored["labels"], key, path, computed=False
@@ -117,8 +127,6 @@ def real_features(
     if indices is not None:
         dataset, labels = Subset(dataset, indices.tolist()), labels[indices]
     features, logits = extract(extractor, dataset, batch_size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save({"key": key, "features": features, "logits": logits, "labels": labels}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"key": key, "features": features, "logits": logits, "labels": labels}, tmp)
     return RealFeatures(features, logits, labels, key, path, computed=True)

@@ -53,3 +53,15 @@ def test_labels_follow_the_subset(digits_dm, digits_domain, tmp_path):
     sub = real_features(digits_dm, "test", digits_domain, num_real=50, seed=1, cache_dir=tmp_path)
     idx = rs.reference_indices(len(digits_dm.split("test")), 50, 1)
     assert (sub.labels == digits_dm.split("test").tensors[1][idx]).all()
+
+
+def test_a_truncated_cache_file_is_recomputed_with_a_warning(digits_dm, digits_domain, tmp_path):
+    import pytest
+
+    first = real_features(digits_dm, "test", digits_domain, cache_dir=tmp_path)
+    data = first.path.read_bytes()
+    first.path.write_bytes(data[: len(data) // 2])  # a kill or a full disk while it was written
+    with pytest.warns(UserWarning, match=f"real-feature cache {first.path} is unreadable"):
+        again = real_features(digits_dm, "test", digits_domain, cache_dir=tmp_path)
+    assert again.computed and torch.equal(again.features, first.features)
+    assert not real_features(digits_dm, "test", digits_domain, cache_dir=tmp_path).computed
