@@ -162,6 +162,10 @@ class GanzooCLI(LightningCLI):
         for checkpoint in trainer.checkpoint_callbacks:
             if getattr(checkpoint, "dirpath", None) is None:
                 checkpoint.dirpath = str(Path(trainer.default_root_dir) / "checkpoints")
+            if getattr(checkpoint, "save_last", False) is None:
+                # so that the same command plus `--ckpt_path last` resumes the run (its
+                # directory does not depend on ckpt_path: ganzoo.bench.naming)
+                checkpoint.save_last = True
         return trainer
 
     def fit(self, model, **kwargs) -> None:

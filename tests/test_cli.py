@@ -94,3 +94,20 @@ def test_bad_files_are_one_line_naming_the_file(tmp_path, capsys):
         code, err = run_cli(args, capsys)
         errors = [line for line in err if line.startswith("ganzoo: error:")]
         assert code == 2 and errors == [f"ganzoo: error: {expected}"], (extra, err)
+
+
+def test_the_same_command_with_ckpt_path_last_continues_in_the_same_run(tmp_path, capsys):
+    """`--ckpt_path last` does not change the run's directory, and last.ckpt is written: here
+    the resumed run has nothing left to do, and its record keeps the finished totals."""
+    import json
+
+    args = ["fit", "--model.class_path=DCGAN", "--data.dataset=digits", "--trainer.logger=false",
+            "--trainer.limit_train_batches=2", "--model.init_args.g_width=8",
+            "--model.init_args.d_width=8", "--trainer.max_epochs=2", f"--runs_dir={tmp_path}"]
+    main(args)
+    runs = list(tmp_path.rglob("record.json"))
+    assert len(runs) == 1 and (runs[0].parent / "checkpoints" / "last.ckpt").is_file()
+    main([*args, "--ckpt_path", "last"])
+    assert list(tmp_path.rglob("record.json")) == runs  # the same run directory
+    record = json.loads(runs[0].read_text())
+    assert record["status"] == "finished" and record["progress"]["d_steps"] == 4

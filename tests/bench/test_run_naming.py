@@ -58,3 +58,9 @@ def test_location_from_configs_and_overrides(tmp_path):
     loc = resolve_run_location([f"--config={cfg}", f"--trainer.default_root_dir={tmp_path}/x"])
     assert loc.dir == tmp_path / "x"
     assert resolve_run_location([]).benchmark == "mnist5k"  # the data module's default dataset
+
+
+def test_resuming_with_ckpt_path_keeps_the_run_directory():
+    base = ["fit", "--config", "experiments/dcgan_mnist5k.yaml", "--seed_everything=1"]
+    for resume in (["--ckpt_path", "last"], ["--ckpt_path=runs/x/checkpoints/epoch=3.ckpt"]):
+        assert resolve_run_location([*base, *resume]) == resolve_run_location(base)
