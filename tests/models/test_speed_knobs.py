@@ -21,9 +21,11 @@ def trained(cls, trainer_kw=None, **kw):
     return model
 
 
-def test_channels_last_trains_the_same_model():
-    plain = trained(DCGAN)
-    fast = trained(DCGAN, channels_last=True)
+def test_channels_last_is_the_conv_default_and_trains_the_same_model():
+    assert DCGAN(**tiny_kwargs()).hparams.channels_last is True
+    assert DCGAN(**tiny_kwargs(arch="mlp")).hparams.channels_last is False
+    plain = trained(DCGAN, channels_last=False)
+    fast = trained(DCGAN)
     conv = next(m for m in fast.generator.modules() if isinstance(m, torch.nn.ConvTranspose2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     for a, b in zip(plain.parameters(), fast.parameters(), strict=True):
