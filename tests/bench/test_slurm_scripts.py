@@ -93,6 +93,7 @@ def test_sweep_agent_script_starts_runs_with_the_projects_interpreter(cluster, t
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = log.read_text().splitlines()
+    print("\n".join(lines))  # the stub run, shown with pytest -s
     assert lines[0] == "sbatch --array=1-1 scripts/slurm_sweep_agent.sbatch me/ganzoo/abc123"
     assert lines[1] == "wandb agent --count 1 me/ganzoo/abc123"
     assert lines[2] == f"python={project / '.venv' / 'bin' / 'python'}"
@@ -108,6 +109,7 @@ def test_fit_script_launches_one_ddp_task_per_gpu(cluster, tmp_path):
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = log.read_text().splitlines()
+    print("\n".join(lines))
     assert lines[1] == (
         "srun .venv/bin/python -m ganzoo fit --config experiments/dcgan_digits.yaml "
         "--trainer.accelerator=gpu --trainer.devices=1 --trainer.num_nodes=1 --seed_everything=3"
