@@ -85,34 +85,35 @@ def cluster(tmp_path, subprocess_env):
     return project, env, log
 
 
-@pytest.mark.slow
-def test_sweep_agent_script_starts_runs_with_the_projects_interpreter(cluster, tmp_path):
+def submit(cluster, tmp_path, *args: str) -> list[str]:
+    """``sbatch ARGS`` through the stubs; the stubs' command log (printed for pytest -s),
+    after checking that exactly one run finished."""
     project, env, log = cluster
-    proc = subprocess.run(["sbatch", "--array=1-1", "scripts/slurm_sweep_agent.sbatch",
-                           "me/ganzoo/abc123"], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = log.read_text().splitlines()
-    print("\n".join(lines))  # the stub run, shown with pytest -s
-    assert lines[0] == "sbatch --array=1-1 scripts/slurm_sweep_agent.sbatch me/ganzoo/abc123"
-    assert lines[1] == "wandb agent --count 1 me/ganzoo/abc123"
-    assert lines[2] == f"python={project / '.venv' / 'bin' / 'python'}"
-    records = list((tmp_path / "runs").rglob("record.json"))
-    assert len(records) == 1 and yaml.safe_load(records[0].read_text())["status"] == "finished"
-
-
-@pytest.mark.slow
-def test_fit_script_launches_one_ddp_task_per_gpu(cluster, tmp_path):
-    project, env, log = cluster
-    proc = subprocess.run(["sbatch", "scripts/slurm_fit.sbatch", "experiments/dcgan_digits.yaml",
-                           "--seed_everything=3"], cwd=project, env=env, capture_output=True,
+    proc = subprocess.run(["sbatch", *args], cwd=project, env=env, capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = log.read_text().splitlines()
     print("\n".join(lines))
+    records = list((tmp_path / "runs").rglob("record.json"))
+    assert len(records) == 1 and yaml.safe_load(records[0].read_text())["status"] == "finished"
+    return lines
+
+
+@pytest.mark.slow
+def test_sweep_agent_script_starts_runs_with_the_projects_interpreter(cluster, tmp_path):
+    lines = submit(cluster, tmp_path, "--array=1-1", "scripts/slurm_sweep_agent.sbatch",
+                   "me/ganzoo/abc123")
+    assert lines[0] == "sbatch --array=1-1 scripts/slurm_sweep_agent.sbatch me/ganzoo/abc123"
+    assert lines[1] == "wandb agent --count 1 me/ganzoo/abc123"
+    project = cluster[0]
+    assert lines[2] == f"python={project / '.venv' / 'bin' / 'python'}"
+
+
+@pytest.mark.slow
+def test_fit_script_launches_one_ddp_task_per_gpu(cluster, tmp_path):
+    lines = submit(cluster, tmp_path, "scripts/slurm_fit.sbatch", "experiments/dcgan_digits.yaml",
+                   "--seed_everything=3")
     assert lines[1] == (
         "srun .venv/bin/python -m ganzoo fit --config experiments/dcgan_digits.yaml "
         "--trainer.accelerator=gpu --trainer.devices=1 --trainer.num_nodes=1 --seed_everything=3"
     )
-    records = list((tmp_path / "runs").rglob("record.json"))
-    assert len(records) == 1 and yaml.safe_load(records[0].read_text())["status"] == "finished"
