@@ -31,7 +31,9 @@ from pathlib import Path
 
 import torch
 import yaml
+from lightning.pytorch.callbacks import OnExceptionCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganzoo.data import GANDataModule
 from ganzoo.errors import GanzooError
@@ -166,6 +168,8 @@ class GanzooCLI(LightningCLI):
                 # so that the same command plus `--ckpt_path last` resumes the run (its
                 # directory does not depend on ckpt_path: ganzoo.bench.naming)
                 checkpoint.save_last = True
+        if trainer.checkpoint_callbacks:
+            trainer.callbacks.append(InterruptCheckpoint(trainer.checkpoint_callbacks[0].dirpath))
         return trainer
 
     def fit(self, model, **kwargs) -> None:
@@ -180,6 +184,23 @@ class GanzooCLI(LightningCLI):
             )
             if self.trainer.is_global_zero and record is not None and record.record:
                 print(fit_summary(record.record, record.path), flush=True)
+
+
+class InterruptCheckpoint(OnExceptionCheckpoint):
+    """On Ctrl-C or SIGTERM (preemption), save ``last.ckpt`` where the run's checkpoints go, so
+    that the same command plus ``--ckpt_path last`` continues from there (Lightning's
+    OnExceptionCheckpoint saves on any exception; a crash's state is not worth resuming)."""
+
+    def __init__(self, dirpath: str) -> None:
+        super().__init__(dirpath, filename="last")
+
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt | SIGTERMException):
+            super().on_exception(trainer, pl_module, exception)
+
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        """Keep the file: Lightning's version deletes it when fit ends, which would remove
+        both the interrupted run's resume point and ModelCheckpoint's own last.ckpt."""
 
 
 def config_paths(args: list[str]) -> list[str]:

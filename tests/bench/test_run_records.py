@@ -3,6 +3,7 @@ and a status that says how the run ended; `ganzoo fit` ends with a summary line 
 
 import json
 import signal
+from pathlib import Path
 
 import pytest
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -96,6 +97,9 @@ def test_interrupted_and_failed_run_records(tmp_path, capsys, exception, status)
     record = read_record(cli.trainer.default_root_dir)
     assert record["status"] == status
     assert (record["error"] is not None) == (status == "failed")
+    # an interrupted run leaves last.ckpt for `--ckpt_path last`; a crashed one does not
+    last = Path(cli.trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+    assert last.is_file() == (status == "interrupted")
     assert record["ended_at"] is not None
     error = "; RuntimeError: boom" if status == "failed" else ""
     assert summary_lines(capsys) == [
@@ -135,3 +139,19 @@ def test_best_entry_skips_missing_and_nan():
     assert best_entry(history)["metrics"]["fid"] == 2.0
     assert best_entry([{"metrics": {}}]) == {"metrics": {}}
     assert best_entry([]) is None
+
+
+def test_an_interrupted_run_resumes_with_the_same_command_plus_ckpt_path_last(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    full = fit(tmp_path / "a")
+    cli = fit(tmp_path / "b", run=False)
+    cli.trainer.callbacks.append(RaiseAfter(SIGTERMException(), steps=2))
+    with pytest.raises(SystemExit):
+        cli.fit(cli.model, datamodule=cli.datamodule)
+    assert read_record(cli.trainer.default_root_dir)["status"] == "interrupted"
+    resumed = fit(tmp_path / "b", "--ckpt_path", "last")
+    assert resumed.trainer.default_root_dir == cli.trainer.default_root_dir  # the same run
+    record = read_record(cli.trainer.default_root_dir)
+    assert record["status"] == "finished"
+    assert record["progress"]["d_steps"] == read_record(full.trainer.default_root_dir)["progress"]["d_steps"]
