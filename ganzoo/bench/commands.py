@@ -252,7 +252,7 @@ def compare_with_committed(committed: Path, runs) -> str:
     """The statistical verdict (``ganzoo reproduce``'s) of this run's records against the
     committed table in ``committed``, or why there is none."""
     from ganzoo.bench.records import read_record
-    from ganzoo.bench.reproduce import Rule, compare_statistical, load_manifest, render_statistical
+    from ganzoo.bench.reproduce import load_manifest, statistical_verdict
 
     try:
         manifest = load_manifest(committed)
@@ -262,9 +262,7 @@ def compare_with_committed(committed: Path, runs) -> str:
     entries = [e for e in manifest["runs"] if e.get("run_name") in new]
     if not entries:
         return f"compare: none of these runs is in {committed}/runs.json; no comparison"
-    rule = Rule()
-    cells = compare_statistical(manifest["runs"], entries, new, rule)
-    report = render_statistical(cells, rule, len(entries), len(manifest["runs"]))
+    _, report = statistical_verdict(manifest, entries, new)
     return (
         f"Against the committed {committed}/table.md (`ganzoo reproduce`'s statistical test; "
         f"`bash scripts/main.sh --update-results` replaces it):\n\n{report}"

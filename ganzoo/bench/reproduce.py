@@ -512,5 +512,16 @@ def reproduce(
         rtol=STAT_RTOL if rtol is None else rtol,
         atol=STAT_ATOL if atol is None else atol,
     )
+    return statistical_verdict(manifest, entries, new, rule)
+
+
+def statistical_verdict(
+    manifest: dict[str, Any],
+    entries: list[dict[str, Any]],
+    new: dict[str, dict[str, Any] | None],
+    rule: Rule = Rule(),
+) -> tuple[list[Cell], str]:
+    """The cells of re-run records ``new`` (by run name) of the manifest's ``entries`` against
+    all of the manifest's runs, and the printed report (``reproduce`` and ``ganzoo compare``)."""
     cells = compare_statistical(manifest["runs"], entries, new, rule)
     return cells, render_statistical(cells, rule, len(entries), len(manifest["runs"]))
