@@ -9,14 +9,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset, TensorDataset
 
-from ganzoo.data import sources
+from ganzoo.data import registry, sources
 from ganzoo.errors import ConfigError, require
 
 
 def default_num_workers(dataset: str) -> int:
     """0 for in-memory data (worker start-up costs more than indexing a tensor), else up to
     4 workers, leaving one core to the training process."""
-    if dataset not in ("mnist", "fashion_mnist", "cifar10", "celeba", "folder"):
+    if not registry.spec(dataset).reads_files:
         return 0
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 
@@ -113,10 +113,7 @@ class GANDataModule(L.LightningDataModule):
         tensor_batches: bool = True,
     ) -> None:
         super().__init__()
-        require(
-            dataset in sources.ALL_DATASETS,
-            f"data.dataset: unknown {dataset!r}; allowed: {', '.join(sources.ALL_DATASETS)}",
-        )
+        self.spec = registry.spec(dataset)
         require(batch_size >= 1, f"data.batch_size: must be >= 1, got {batch_size}")
         require(0 < test_fraction < 1, f"data.test_fraction: must be in (0, 1), got {test_fraction}")
         require(channels in (1, 3), f"data.channels: must be 1 or 3, got {channels}")
@@ -126,13 +123,12 @@ class GANDataModule(L.LightningDataModule):
         )
         self.save_hyperparameters()
         self.dataset_name = dataset
-        self.is_toy = dataset in sources.TOY
+        self.is_toy = self.spec.is_toy
         if self.is_toy:
             self.image_size = None
         else:
-            native_c, native_side = sources.NATIVE_SHAPE.get(dataset, (channels, 64))
-            self.channels = native_c
-            self.image_size = image_size or native_side
+            self.channels = self.spec.channels or channels
+            self.image_size = image_size or self.spec.side or 64
         self.batch_size = batch_size
         self.num_workers = default_num_workers(dataset) if num_workers is None else num_workers
         self._splits: dict[str, Dataset] | None = None
@@ -146,12 +142,12 @@ class GANDataModule(L.LightningDataModule):
 
     @property
     def num_classes(self) -> int:
-        if self.dataset_name == "folder":
+        if self.spec.num_classes is None:
             return sources.folder_classes(self.hparams.root)
-        return sources.NUM_CLASSES[self.dataset_name]
+        return self.spec.num_classes
 
     def prepare_data(self) -> None:
-        if self.dataset_name in sources.TORCHVISION:
+        if self.spec.reads_files:
             self._load()  # downloads (rank 0 only) or fails with a clear message
 
     def setup(self, stage: str | None = None) -> None:
@@ -162,7 +158,7 @@ class GANDataModule(L.LightningDataModule):
             return self._splits
         hp = self.hparams
         name = self.dataset_name
-        if name in sources.EMBEDDED:
+        if self.spec.kind == "embedded":
             train, test = sources.embedded(name, self.image_size, hp.test_fraction, hp.split_seed)
         elif self.is_toy:
             train, test = sources.toy(name, hp.toy_samples, hp.toy_std, hp.seed)

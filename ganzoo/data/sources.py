@@ -17,24 +17,8 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 
 from ganzoo.atomic import atomic_path
+from ganzoo.data.registry import names
 from ganzoo.errors import ConfigError, DataNotFoundError
-
-EMBEDDED = ("mnist5k", "digits")
-TORCHVISION = ("mnist", "fashion_mnist", "cifar10", "celeba", "folder")
-TOY = ("gauss1d", "ring8", "grid25")
-ALL_DATASETS = EMBEDDED + TORCHVISION + TOY
-
-# Native (channels, side) of each image dataset; `folder` is configured by the user.
-NATIVE_SHAPE = {
-    "mnist5k": (1, 28),
-    "digits": (1, 8),
-    "mnist": (1, 28),
-    "fashion_mnist": (1, 28),
-    "cifar10": (3, 32),
-    "celeba": (3, 64),
-}
-NUM_CLASSES = {"mnist5k": 10, "digits": 10, "mnist": 10, "fashion_mnist": 10, "cifar10": 10,
-               "celeba": 0, "gauss1d": 2, "ring8": 8, "grid25": 25}
 
 
 def cache_dir() -> Path:
@@ -119,7 +103,7 @@ def toy_centers(name: str) -> torch.Tensor:
     if name == "grid25":
         coords = torch.arange(-4.0, 5.0, 2.0)
         return torch.cartesian_prod(coords, coords)
-    raise ConfigError(f"data.dataset: {name!r} is not a toy dataset; allowed: {', '.join(TOY)}")
+    raise ConfigError(f"data.dataset: {name!r} is not a toy dataset; allowed: {', '.join(names('toy'))}")
 
 
 class _Indexed(Dataset):

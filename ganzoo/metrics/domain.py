@@ -27,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ganzoo.atomic import atomic_path, write_json_atomic
+from ganzoo.data.registry import cache_key
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.extractors import FeatureExtractor, sha256_file
 
@@ -99,19 +100,9 @@ class DomainExtractor(FeatureExtractor):
 
 # ----------------------------------------------------------------------------- identity
 def classifier_key(datamodule) -> dict[str, Any]:
-    """Everything that determines which images the classifier trains on and its input shape."""
-    hp = datamodule.hparams
-    key = {
-        "dataset": datamodule.dataset_name,
-        "data_shape": list(datamodule.data_shape),
-        "num_classes": int(datamodule.num_classes),
-        "recipe": RECIPE_VERSION,
-    }
-    if datamodule.dataset_name in ("mnist5k", "digits", "folder"):
-        key.update(test_fraction=float(hp.test_fraction), split_seed=int(hp.split_seed))
-    if datamodule.dataset_name == "folder":
-        key["root"] = str(Path(hp.root).resolve())
-    return key
+    """Everything that determines which images the classifier trains on and its input shape:
+    the data's registry key plus the training recipe's version."""
+    return {**cache_key(datamodule), "recipe": RECIPE_VERSION}
 
 
 def _key_hash(key: dict[str, Any]) -> str:

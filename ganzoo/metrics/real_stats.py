@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from ganzoo.atomic import atomic_path
+from ganzoo.data.registry import cache_key
 from ganzoo.metrics.extractors import FeatureExtractor, extract
 
 Tensor = torch.Tensor
@@ -40,17 +41,6 @@ class RealFeatures:
     computed: bool
 
 
-def data_key(datamodule) -> dict[str, Any]:
-    """The DataModule settings that determine which images a split holds."""
-    hp = datamodule.hparams
-    key = {"dataset": datamodule.dataset_name, "data_shape": list(datamodule.data_shape)}
-    if datamodule.dataset_name in ("mnist5k", "digits", "folder"):
-        key.update(test_fraction=float(hp.test_fraction), split_seed=int(hp.split_seed))
-    if datamodule.dataset_name in ("mnist", "fashion_mnist", "cifar10", "celeba", "folder"):
-        key["root"] = str(Path(hp.root).resolve())
-    return key
-
-
 def reference_indices(size: int, num_real: int | None, seed: int) -> Tensor | None:
     """Indices of a seeded random subset of ``num_real`` images (None = the whole split)."""
     if num_real is None or num_real >= size:
@@ -65,7 +55,7 @@ def real_stats_key(
     size = len(datamodule.split(split))
     subset = num_real is not None and num_real < size
     return {
-        **data_key(datamodule),
+        **cache_key(datamodule),
         "split": split,
         "num_real": min(num_real, size) if subset else size,
         "subset_seed": seed if subset else None,

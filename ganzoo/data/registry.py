@@ -1,0 +1,104 @@
+"""The dataset registry: the one place that knows each dataset.
+
+Every consumer (the DataModule, the real-feature cache, the domain classifier, the default
+number of DataLoader workers, the classifier script) asks :func:`spec` for a dataset's
+source kind, native shape and classes, and :func:`cache_key` for the identity of its
+images. Adding a dataset is one :class:`DatasetSpec` line here plus its loader in
+:mod:`ganzoo.data.sources`.
+
+``key_fields`` lists the DataModule settings that decide which samples a split holds; a
+cache derived from a split (real features, a trained classifier) is valid only while all of
+them, the dataset's shape and its class count are unchanged. ``cache_key`` includes each of
+them, so a forgotten field cannot silently reuse a stale cache (a test changes every field).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ganzoo.errors import ConfigError
+
+Kind = Literal["embedded", "torchvision", "toy"]
+
+_SPLIT = ("test_fraction", "split_seed")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What ganzoo knows about one dataset before loading it.
+
+    Attributes:
+        name: the ``data.dataset`` value.
+        kind: ``embedded`` (ships in a package, offline), ``torchvision`` (files under
+            ``data.root``, downloadable) or ``toy`` (generated, known density).
+        channels: image channels; None for toy data, or when configured (``folder``).
+        side: native image side; None for toy data, or when configured (``folder``).
+        num_classes: label count; None when counted from the files (``folder``).
+        key_fields: DataModule settings that decide which samples the splits hold.
+    """
+
+    name: str
+    kind: Kind
+    channels: int | None
+    side: int | None
+    num_classes: int | None
+    key_fields: tuple[str, ...]
+
+    @property
+    def is_toy(self) -> bool:
+        return self.kind == "toy"
+
+    @property
+    def reads_files(self) -> bool:
+        """Loaded from files by a DataLoader (worker processes help); else held in memory."""
+        return self.kind == "torchvision"
+
+
+_TOY_KEY = ("toy_samples", "toy_std", "seed")
+
+DATASETS: dict[str, DatasetSpec] = {
+    s.name: s
+    for s in (
+        DatasetSpec("mnist5k", "embedded", 1, 28, 10, _SPLIT),
+        DatasetSpec("digits", "embedded", 1, 8, 10, _SPLIT),
+        DatasetSpec("mnist", "torchvision", 1, 28, 10, ("root",)),
+        DatasetSpec("fashion_mnist", "torchvision", 1, 28, 10, ("root",)),
+        DatasetSpec("cifar10", "torchvision", 3, 32, 10, ("root",)),
+        DatasetSpec("celeba", "torchvision", 3, 64, 0, ("root",)),
+        DatasetSpec("folder", "torchvision", None, None, None, ("root", "channels", *_SPLIT)),
+        DatasetSpec("gauss1d", "toy", None, None, 2, _TOY_KEY),
+        DatasetSpec("ring8", "toy", None, None, 8, _TOY_KEY),
+        DatasetSpec("grid25", "toy", None, None, 25, _TOY_KEY),
+    )
+}
+
+
+def spec(name: str) -> DatasetSpec:
+    """The registry entry of ``name``; a one-line error listing the known names otherwise."""
+    if name not in DATASETS:
+        raise ConfigError(f"data.dataset: unknown {name!r}; allowed: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def names(kind: Kind | None = None) -> tuple[str, ...]:
+    """The registered dataset names, optionally of one kind, in registry order."""
+    return tuple(n for n, s in DATASETS.items() if kind is None or s.kind == kind)
+
+
+def cache_key(datamodule) -> dict[str, Any]:
+    """The identity of ``datamodule``'s images: dataset, shape, class count and the values of
+    its ``key_fields`` (``root`` resolved to an absolute path). Caches derived from the data
+    extend this dict with their own fields."""
+    entry = spec(datamodule.dataset_name)
+    hp = datamodule.hparams
+    key: dict[str, Any] = {
+        "dataset": entry.name,
+        "data_shape": list(datamodule.data_shape),
+        "num_classes": int(datamodule.num_classes),
+    }
+    for field in entry.key_fields:
+        value = hp[field]
+        key[field] = str(Path(value).resolve()) if field == "root" else value
+    return key

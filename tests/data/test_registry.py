@@ -1,0 +1,72 @@
+"""The dataset registry: one spec per dataset, one cache key that covers every field."""
+
+from __future__ import annotations
+
+import pytest
+
+from ganzoo.data import GANDataModule, registry
+from ganzoo.errors import ConfigError
+
+# A second value for every key field (and for the shape), to check each changes the key.
+OTHER = {
+    "test_fraction": 0.3,
+    "split_seed": 7,
+    "root": "elsewhere",
+    "channels": 1,
+    "toy_samples": 123,
+    "toy_std": 0.2,
+    "seed": 9,
+}
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_cache_key_changes_with_every_key_field(name):
+    base = GANDataModule(dataset=name)
+    key = registry.cache_key(base)
+    assert key["dataset"] == name
+    fields = registry.spec(name).key_fields
+    assert fields, f"{name}: a dataset whose key has no settings"
+    for field in fields:
+        changed = GANDataModule(dataset=name, **{field: OTHER[field]})
+        assert registry.cache_key(changed) != key, f"{name}: key ignores {field}"
+        assert registry.cache_key(GANDataModule(dataset=name)) == key
+
+
+def test_cache_key_changes_with_shape():
+    assert registry.cache_key(GANDataModule(dataset="mnist5k")) != registry.cache_key(
+        GANDataModule(dataset="mnist5k", image_size=32)
+    )
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_spec_drives_the_datamodule(name):
+    entry = registry.spec(name)
+    dm = GANDataModule(dataset=name)
+    assert dm.is_toy == entry.is_toy
+    if entry.num_classes is not None:
+        assert dm.num_classes == entry.num_classes
+    if entry.side is not None:
+        assert dm.data_shape == (entry.channels, entry.side, entry.side)
+
+
+def test_unknown_dataset_lists_the_registry():
+    with pytest.raises(ConfigError, match="allowed: mnist5k, digits"):
+        registry.spec("mnist6k")
+    with pytest.raises(ConfigError, match="unknown 'mnist6k'"):
+        GANDataModule(dataset="mnist6k")
+
+
+def test_consumers_share_the_key():
+    """The real-feature cache and the domain classifier both extend the registry's key."""
+    from ganzoo.metrics.domain import classifier_key
+    from ganzoo.metrics.real_stats import real_stats_key
+
+    dm = GANDataModule(dataset="digits")
+    base = registry.cache_key(dm)
+    assert base.items() <= classifier_key(dm).items()
+
+    class Stub:
+        name, weights_sha256 = "stub", "0"
+
+    dm.setup()
+    assert base.items() <= real_stats_key(dm, "test", Stub(), None, 0).items()
