@@ -81,11 +81,11 @@ class BareLoop:
         self.d = copy.deepcopy(model.discriminator)
         self.q = copy.deepcopy(getattr(model, "q_head", None))
         self.kind = type(model).__name__
-        self.penalty = getattr(model, "penalty", None)
+        self.penalty = hp.get("penalty")
         self.loss, self.n_critic, self.hp = hp.loss, hp.n_critic, hp
         self.latent_dim = model.latent_dim
-        self.cat = getattr(model, "categorical_dim", 0)
-        self.cont = getattr(model, "continuous_dim", 0)
+        codes = model.latent_codes()
+        self.cat, self.cont = codes.categorical, codes.continuous
         self.conditional = model.conditional
         self.num_classes = model.num_classes
         d_params = list(self.d.parameters()) + (list(self.q.parameters()) if self.q else [])

@@ -157,15 +157,8 @@ def device_info(trainer: L.Trainer | None = None) -> dict[str, Any]:
 
 
 def variant_of(pl_module: L.LightningModule) -> str:
-    """The table row label of a model: its class, WGAN's penalty, a non-default loss."""
-    name = type(pl_module).__name__
-    penalty = getattr(pl_module, "penalty", None)
-    if penalty:
-        return f"{name}-{penalty}"
-    loss = getattr(getattr(pl_module, "hparams", {}), "get", lambda *_: None)("loss")
-    if loss and loss not in ("nonsaturating", "wasserstein"):
-        return f"{name} ({loss})"
-    return name
+    """The table row label of a model (its :meth:`~ganzoo.models.base.GANModule.table_label`)."""
+    return pl_module.table_label()
 
 
 def with_model_hparams(config: dict[str, Any], pl_module: L.LightningModule) -> dict[str, Any]:

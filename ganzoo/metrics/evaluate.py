@@ -323,7 +323,7 @@ class Evaluator:
             conf = confusion_matrix(generated["cond"], generated["pred"], classes, classes)
             return {"label_accuracy": label_consistency(conf)}
         conf = confusion_matrix(
-            generated["cond"], generated["pred"], model.categorical_dim, classes
+            generated["cond"], generated["pred"], model.latent_codes().categorical, classes
         )
         accuracy, _ = matched_accuracy(conf)
         return {"code_accuracy": accuracy}

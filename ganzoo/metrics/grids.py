@@ -43,7 +43,8 @@ def grid_latent(model, plan: EvalPlan) -> tuple[dict[str, Tensor], int]:
     fixed = model.fixed_latent()
     z = fixed["z"]
     if plan.codes:
-        k, c = model.categorical_dim, model.continuous_dim
+        codes = model.latent_codes()
+        k, c = codes.categorical, codes.continuous
         steps = torch.linspace(-1, 1, TRAVERSAL_STEPS, device=z.device)
         cols = max(c, 1) * TRAVERSAL_STEPS if c else min(COLUMNS, len(z))
         cont = torch.zeros(cols, c, device=z.device)

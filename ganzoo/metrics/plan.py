@@ -38,21 +38,22 @@ class EvalPlan:
 
 
 def plan_for(model, datamodule) -> EvalPlan:
+    """The flags for ``model`` on ``datamodule``: what the data allows (images, labels, a 1D
+    density) intersected with what the model declares (:meth:`GANModule.model_metrics`,
+    :meth:`GANModule.latent_codes`)."""
     images = not datamodule.is_toy
     labelled = datamodule.num_classes >= 2
-    conditional = bool(getattr(model, "conditional", False))
-    categorical = int(getattr(model, "categorical_dim", 0) or 0)
-    loss = getattr(model, "loss_pair", None)
+    wanted = set(model.model_metrics())
     return EvalPlan(
         fidelity=images,
-        conditional=conditional,
-        label_metrics=images and conditional and labelled,
-        codes=categorical >= 2,
-        code_accuracy=images and categorical >= 2 and labelled,
+        conditional=model.conditional,
+        label_metrics=images and labelled and "label_accuracy" in wanted,
+        codes=model.latent_codes().categorical >= 2,
+        code_accuracy=images and labelled and "code_accuracy" in wanted,
         toy_modes=datamodule.is_toy,
         optimal_d=datamodule.is_toy
         and tuple(datamodule.data_shape) == (1,)
-        and bool(getattr(loss, "probabilistic", False)),
+        and "d_optimal_gap" in wanted,
     )
 
 
@@ -60,11 +61,8 @@ def conditioning(
     plan: EvalPlan, model, index: Tensor, generator: torch.Generator
 ) -> tuple[Tensor | None, dict[str, Tensor] | None]:
     """Labels and codes for the samples with global indices ``index``: balanced class labels
-    ``index % num_classes`` for conditional models; for InfoGAN balanced categorical codes
-    ``index % categorical_dim`` and uniform continuous codes (drawn from ``generator``)."""
+    ``index % num_classes`` for conditional models, the model's balanced latent codes
+    (:meth:`LatentCodes.balanced`) where code accuracy is measured."""
     labels = index % model.num_classes if plan.conditional else None
-    codes = None
-    if plan.code_accuracy:
-        cont = torch.rand(len(index), model.continuous_dim, generator=generator) * 2 - 1
-        codes = {"cat": index % model.categorical_dim, "cont": cont}
+    codes = model.latent_codes().balanced(index, generator) if plan.code_accuracy else None
     return labels, codes

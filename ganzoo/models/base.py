@@ -33,6 +33,7 @@ from torch import nn
 
 from ganzoo.errors import ConfigError, require
 from ganzoo.losses import get_loss
+from ganzoo.models.codes import LatentCodes
 from ganzoo.nets.factory import Arch, make_discriminator, make_generator
 from ganzoo.regularizers import add_instance_noise, instance_noise_std, smoothed_targets
 
@@ -253,7 +254,7 @@ class GANModule(L.LightningModule):
         cond_classes = num_classes if self.conditional else 0
         self.generator = make_generator(
             arch,
-            latent_dim=latent_dim + self.code_dim(),
+            latent_dim=latent_dim + self.latent_codes().input_dim,
             data_shape=self.data_shape,
             num_classes=cond_classes,
             width=g_width,
@@ -279,9 +280,23 @@ class GANModule(L.LightningModule):
             self.register_buffer(f"fixed_{key}", value)
 
     # ----------------------------------------------------------------- variant hooks
-    def code_dim(self) -> int:
-        """Extra generator inputs beyond z (InfoGAN's latent codes)."""
-        return 0
+    def latent_codes(self) -> LatentCodes:
+        """The codes G takes besides z (InfoGAN's); none by default. Read from ``hparams``, so
+        a variant sets no attribute before ``super().__init__()``."""
+        return LatentCodes()
+
+    def model_metrics(self) -> tuple[str, ...]:
+        """Names of the model-specific metrics that apply to this model; evaluation asks this
+        instead of probing attributes. Base: the gap to the optimal discriminator, where D
+        outputs a probability (the BCE losses)."""
+        return ("d_optimal_gap",) if self.loss_pair.probabilistic else ()
+
+    def table_label(self) -> str:
+        """The model's row label in results tables: its class, with a non-default loss."""
+        name, loss = type(self).__name__, self.hparams.get("loss")
+        if loss and loss not in ("nonsaturating", "wasserstein"):
+            return f"{name} ({loss})"
+        return name
 
     def build_extra_modules(self) -> None:
         """Create modules beyond G and D (InfoGAN's Q head)."""
@@ -296,12 +311,14 @@ class GANModule(L.LightningModule):
         labels: Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> Latent:
-        """Draw the generator's input for ``n`` samples: ``z`` and, if conditional, labels.
+        """Draw the generator's input for ``n`` samples: ``z``, the variant's codes and, if
+        conditional, labels.
 
         Labels default to uniform over the classes; training passes the batch's labels.
         """
         device = self.device if generator is None else "cpu"
         latent = {"z": torch.randn(n, self.latent_dim, generator=generator, device=device)}
+        latent.update(self.latent_codes().sample(n, generator=generator, device=device))
         if self.conditional:
             if labels is None:
                 labels = torch.randint(
@@ -311,8 +328,9 @@ class GANModule(L.LightningModule):
         return latent
 
     def generator_input(self, latent: Latent) -> Tensor:
-        """The tensor fed to G besides the labels (InfoGAN appends its codes to z)."""
-        return latent["z"]
+        """The tensor fed to G besides the labels: z, with the variant's codes appended."""
+        codes = self.latent_codes().as_input(latent, latent["z"].dtype)
+        return torch.cat([latent["z"], *codes], dim=1) if codes else latent["z"]
 
     def generate(self, latent: Latent) -> Tensor:
         return self.generator(self.generator_input(latent), latent.get("labels"))

@@ -20,3 +20,6 @@ class ConditionalGAN(GANModule):
 
     def __init__(self, *, arch: str = "dcgan", **kwargs: Any) -> None:
         super().__init__(arch=arch, **kwargs)
+
+    def model_metrics(self) -> tuple[str, ...]:
+        return (*super().model_metrics(), "label_accuracy", "fid_per_class")

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from ganzoo.errors import require
 from ganzoo.models.base import GANModule
+from ganzoo.models.codes import LatentCodes
 from ganzoo.nets import QHead
 
 
@@ -42,18 +43,20 @@ class InfoGAN(GANModule):
     ) -> None:
         require(categorical_dim >= 2, f"model.categorical_dim: must be >= 2, got {categorical_dim}")
         require(continuous_dim >= 0, f"model.continuous_dim: must be >= 0, got {continuous_dim}")
-        self.categorical_dim = categorical_dim
-        self.continuous_dim = continuous_dim
         super().__init__(arch=arch, **kwargs)
 
-    def code_dim(self) -> int:
-        return self.categorical_dim + self.continuous_dim
+    def latent_codes(self) -> LatentCodes:
+        return LatentCodes(self.hparams.categorical_dim, self.hparams.continuous_dim)
+
+    def model_metrics(self) -> tuple[str, ...]:
+        return (*super().model_metrics(), "code_accuracy")
 
     def build_extra_modules(self) -> None:
+        codes = self.latent_codes()
         self.q_head = QHead(
             in_features=self.discriminator.feature_dim,
-            categorical_dim=self.categorical_dim,
-            continuous_dim=self.continuous_dim,
+            categorical_dim=codes.categorical,
+            continuous_dim=codes.continuous,
         )
 
     def compiled_modules(self):
@@ -62,17 +65,6 @@ class InfoGAN(GANModule):
     def d_parameters(self):
         return list(self.discriminator.parameters()) + list(self.q_head.parameters())
 
-    def sample_latent(self, n, labels=None, generator=None):
-        latent = super().sample_latent(n, generator=generator)
-        device = latent["z"].device
-        latent["cat"] = torch.randint(self.categorical_dim, (n,), generator=generator, device=device)
-        latent["cont"] = torch.rand(n, self.continuous_dim, generator=generator, device=device) * 2 - 1
-        return latent
-
-    def generator_input(self, latent):
-        one_hot = F.one_hot(latent["cat"], self.categorical_dim).to(latent["z"].dtype)
-        return torch.cat([latent["z"], one_hot, latent["cont"]], dim=1)
-
     def discriminate(self, x, labels):
         h = self.discriminator.features(x)
         return self.discriminator(x, h=h), h
@@ -80,7 +72,7 @@ class InfoGAN(GANModule):
     def info_loss(self, latent, h) -> dict[str, torch.Tensor]:
         cat_logits, cont_mean = self.q_head(h)
         terms = {"info_cat": self.hparams.info_weight * F.cross_entropy(cat_logits, latent["cat"])}
-        if self.continuous_dim:
+        if self.hparams.continuous_dim:
             sq = 0.5 * ((cont_mean - latent["cont"]) ** 2).sum(dim=1).mean()
             terms["info_cont"] = self.hparams.continuous_weight * sq
         return terms
@@ -90,8 +82,3 @@ class InfoGAN(GANModule):
 
     def extra_g_loss(self, fake, latent, fake_aux):
         return self.info_loss(latent, fake_aux)
-
-    @torch.no_grad()
-    def predict_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Q's categorical logits and continuous means for samples ``x``."""
-        return self.q_head(self.discriminator.features(x))

@@ -68,7 +68,6 @@ class WGAN(GANModule):
         require(loss == "wasserstein", f"model.loss: WGAN trains with 'wasserstein', not {loss!r}")
         require(clip_value > 0, f"model.clip_value: must be > 0, got {clip_value}")
         require(gp_weight >= 0, f"model.gp_weight: must be >= 0, got {gp_weight}")
-        self.penalty = penalty
         super().__init__(
             arch=arch,
             loss=loss,
@@ -76,6 +75,13 @@ class WGAN(GANModule):
             **chosen,
             **kwargs,
         )
+
+    @property
+    def penalty(self) -> str:
+        return self.hparams.penalty
+
+    def table_label(self) -> str:
+        return f"{super().table_label()}-{self.penalty}"
 
     def extra_d_loss(self, real, fake, latent, fake_aux):
         if self.penalty != "gp":
