@@ -35,7 +35,8 @@ BATCH = 64
 def score(images: torch.Tensor, seed: int) -> dict[str, float]:
     """FID / IS against the mnist5k test split and the smallest predicted class share."""
     from ganzoo.data import GANDataModule
-    from ganzoo.metrics.extractors import build_extractor, extract
+    from ganzoo.metrics.extractor_registry import build_extractor
+    from ganzoo.metrics.extractors import extract
     from ganzoo.metrics.fidelity import fidelity_scores
     from ganzoo.metrics.real_stats import real_features
 

@@ -14,7 +14,8 @@ Public names:
 from ganzoo.metrics.callbacks import EvaluationCallback, SampleGridCallback
 from ganzoo.metrics.domain import DomainClassifier, DomainExtractor
 from ganzoo.metrics.evaluate import Evaluator, evaluate
-from ganzoo.metrics.extractors import FeatureExtractor, build_extractor, extract, to_uint8
+from ganzoo.metrics.extractor_registry import build_extractor
+from ganzoo.metrics.extractors import FeatureExtractor, extract, to_uint8
 from ganzoo.metrics.fidelity import frechet_distance, inception_score, kernel_distance
 from ganzoo.metrics.inception import InceptionExtractor, InceptionWeightsNotFoundError
 from ganzoo.metrics.plan import EvalPlan, plan_for

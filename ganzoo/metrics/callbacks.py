@@ -16,11 +16,12 @@ model from ``pl_module``. Configure them in a LightningCLI YAML::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from ganzoo.errors import ConfigError, require
 from ganzoo.metrics.evaluate import Evaluator, write_jsonl
@@ -61,51 +62,19 @@ class EvaluationCallback(Callback):
     Args:
         every_n_epochs: evaluate after every n-th epoch (0: not by epochs).
         every_n_g_steps: evaluate after every n-th generator step (0: not by steps).
-        num_samples: fakes per evaluation (over all ranks).
-        reference_split: real split to compare with, ``"test"`` or ``"train"``.
-        extractor: ``"domain"`` (project classifier) or ``"inception"`` (TF InceptionV3).
-        weights_path: explicit weights file for that extractor.
-        batch_size: generation/extraction batch, also the seeding chunk.
-        kid_subset_size: KID subset size (clamped to the smaller set; the value used is recorded).
-        kid_subsets: number of KID subsets (1 when the subsets are the whole sets; recorded).
-        num_real: reference images (None: the whole split).
-        seed: seed of the samples and of the IS/KID shuffles.
-        cache_dir: cache of real features and trained classifiers (default ``$GANZOO_CACHE``).
+        **evaluation: the :class:`~ganzoo.metrics.evaluate.Evaluator`'s settings (num_samples,
+            reference_split, extractor, weights_path, batch_size, kid_subset_size,
+            kid_subsets, num_real, seed, cache_dir, metrics), documented there; LightningCLI
+            reads their types from it, so they are checked like the arguments above.
     """
 
-    def __init__(
-        self,
-        *,
-        every_n_epochs: int = 1,
-        every_n_g_steps: int = 0,
-        num_samples: int = 5000,
-        reference_split: Literal["test", "train"] = "test",
-        extractor: Literal["domain", "inception"] = "domain",
-        weights_path: str | None = None,
-        batch_size: int = 500,
-        kid_subset_size: int = 1000,
-        kid_subsets: int = 100,
-        num_real: int | None = None,
-        seed: int = 0,
-        cache_dir: str | None = None,
-    ) -> None:
+    def __init__(self, *, every_n_epochs: int = 1, every_n_g_steps: int = 0, **evaluation) -> None:
         super().__init__()
         require(every_n_epochs >= 0, f"every_n_epochs: must be >= 0, got {every_n_epochs}")
         require(every_n_g_steps >= 0, f"every_n_g_steps: must be >= 0, got {every_n_g_steps}")
         self.every_n_epochs = every_n_epochs
         self.every_n_g_steps = every_n_g_steps
-        self.evaluator = Evaluator(
-            num_samples=num_samples,
-            reference_split=reference_split,
-            extractor=extractor,
-            weights_path=weights_path,
-            batch_size=batch_size,
-            kid_subset_size=kid_subset_size,
-            kid_subsets=kid_subsets,
-            num_real=num_real,
-            seed=seed,
-            cache_dir=cache_dir,
-        )
+        self.evaluator = Evaluator(**evaluation)
         self.history: list[dict[str, Any]] = []
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -198,8 +167,6 @@ class SampleGridCallback(Callback):
 
 def send_image(logger, path: Path, model, datamodule, step: int) -> None:
     """Log the PNG with the logger's image API; loggers without one are skipped."""
-    from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
-
     if isinstance(logger, WandbLogger):
         logger.log_image(key="samples", images=[str(path)], step=step)
     elif isinstance(logger, TensorBoardLogger) and not datamodule.is_toy:

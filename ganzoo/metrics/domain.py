@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 
 from ganzoo.atomic import atomic_path, write_json_atomic
 from ganzoo.data.registry import cache_key
+from ganzoo.data.sources import cache_dir as default_cache_dir
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.extractors import FeatureExtractor, sha256_file
 
@@ -164,8 +165,6 @@ def load_domain_extractor(
 
 
 def cached_weights_path(datamodule, cache_dir: str | Path | None = None) -> Path:
-    from ganzoo.data.sources import cache_dir as default_cache_dir
-
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     key = classifier_key(datamodule)
     return root / "classifiers" / f"domain_{key['dataset']}_{_key_hash(key)}.pt"

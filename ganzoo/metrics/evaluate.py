@@ -27,6 +27,7 @@ one, and the values used are written next to every number.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +35,16 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ganzoo.data.sources import toy_centers
 from ganzoo.errors import require
-from ganzoo.metrics.extractors import EXTRACTORS, FeatureExtractor, build_extractor, to_uint8
-from ganzoo.metrics.fidelity import (
-    fidelity_scores,
-    frechet_distance,
-    global_count,
-    rank,
-    world_size,
-)
-from ganzoo.metrics.labels import confusion_matrix, label_consistency, matched_accuracy
+from ganzoo.metrics import builtin  # noqa: F401  (registers the metrics)
+from ganzoo.metrics.extractor_registry import EXTRACTORS, build_extractor
+from ganzoo.metrics.extractors import FeatureExtractor, to_uint8
+from ganzoo.metrics.fidelity import rank, shard, world_size
 from ganzoo.metrics.plan import EvalPlan, conditioning, plan_for
 from ganzoo.metrics.real_stats import RealFeatures, real_features
-from ganzoo.metrics.toy import GeneratorDensity, ModeCoverage, optimal_discriminator_gap
+from ganzoo.metrics.registry import EvalContext, select
+from ganzoo.metrics.toy import GeneratorDensity, ModeCoverage
 
 Tensor = torch.Tensor
 
@@ -77,25 +75,6 @@ def my_chunks(num_samples: int, batch_size: int) -> list[tuple[int, int, int]]:
     return [(i, starts[i], min(starts[i] + batch_size, num_samples)) for i in range(lo, hi)]
 
 
-def shard(x: Tensor) -> Tensor:
-    """This rank's contiguous share of a tensor every rank holds in full."""
-    w, r = world_size(), rank()
-    return x[r * len(x) // w : (r + 1) * len(x) // w]
-
-
-@torch.no_grad()
-def discriminator_probs(model, x: Tensor) -> Tensor:
-    """sigmoid(D(x)) with D in eval mode."""
-    d = model.discriminator
-    was_training = d.training
-    d.eval()
-    try:
-        logits, _ = model.discriminate(x.to(model.device, model.dtype), None)
-    finally:
-        d.train(was_training)
-    return torch.sigmoid(logits.double().view(-1)).cpu()
-
-
 class Evaluator:
     """Holds an evaluation's settings and its built extractors (reused between evaluations).
 
@@ -110,6 +89,8 @@ class Evaluator:
         num_real: reference images (None = the whole split; else a seeded subset).
         seed: seed of the samples, of the IS/KID shuffles and of the reference subset.
         cache_dir: root of the real-feature and classifier caches (default ``$GANZOO_CACHE``).
+        metrics: names from :data:`ganzoo.metrics.registry.METRICS` to compute where they
+            apply (None: all of them).
     """
 
     def __init__(
@@ -125,7 +106,9 @@ class Evaluator:
         num_real: int | None = None,
         seed: int = 0,
         cache_dir: str | None = None,
+        metrics: list[str] | None = None,
     ) -> None:
+        self.metrics = select(metrics)
         require(num_samples >= 2, f"num_samples: must be >= 2, got {num_samples}")
         require(
             reference_split in SPLITS,
@@ -229,9 +212,9 @@ class Evaluator:
     @torch.no_grad()
     def __call__(self, model, datamodule, *, epoch: int = 0) -> dict[str, Any]:
         plan = plan_for(model, datamodule)
+        chosen = [m for m in self.metrics if m.applies(plan)]
         device = model.device
         datamodule.setup("fit")
-        metrics: dict[str, float] = {}
         protocol: dict[str, Any] = {
             "extractor": "none",
             "weights_sha256": "",
@@ -243,49 +226,37 @@ class Evaluator:
             "seed": self.seed,
             "batch_size": self.batch_size,
         }
-        fid_ex = cls_ex = None
+        fid_ex = cls_ex = real = None
         if plan.fidelity:
             fid_ex = self.extractor(self.extractor_name, datamodule, device)
-        if plan.needs_classifier:
-            cls_ex = (
-                fid_ex
-                if self.extractor_name == "domain"
-                else self.extractor("domain", datamodule, device)
-            )
-        toy_metrics = self._toy_metrics(plan, datamodule, device)
-        generated = self._generate(model, datamodule, plan, fid_ex, cls_ex, toy_metrics)
-
-        if plan.fidelity:
             real = self.reference(datamodule, fid_ex)
-            real_feats = shard(real.features).to(device)
-            scores, kid_settings = fidelity_scores(
-                real_feats,
-                generated["features"],
-                generated["logits"],
-                kid_subset_size=self.kid_subset_size,
-                kid_subsets=self.kid_subsets,
-                seed=self.seed,
-            )
-            metrics.update(scores)
             protocol.update(
                 extractor=fid_ex.name,
                 weights_sha256=fid_ex.weights_sha256,
                 reference_split=self.reference_split,
                 num_real=len(real.features),
-                **kid_settings,
             )
-            if plan.label_metrics:
-                metrics.update(self._per_class_fid(real, real_feats, generated, datamodule))
         if plan.needs_classifier:
-            metrics.update(self._label_metrics(plan, model, datamodule, generated))
+            cls_ex = fid_ex if self.extractor_name == "domain" else self.extractor(
+                "domain", datamodule, device
+            )
             if cls_ex is not fid_ex:
                 protocol["classifier_sha256"] = cls_ex.weights_sha256
-        if plan.toy_modes:
-            metrics.update({k: float(v) for k, v in toy_metrics[0].compute().items()})
-        if plan.optimal_d:
-            grid, p_data, p_g = toy_metrics[1].compute()
-            d = discriminator_probs(model, grid.view(-1, 1).float())
-            metrics["d_optimal_gap"] = optimal_discriminator_gap(d, p_data.cpu(), p_g.cpu())
+        toy_metrics = self._toy_metrics(plan, datamodule, device)
+        ctx = EvalContext(
+            model=model,
+            datamodule=datamodule,
+            plan=plan,
+            settings=self,
+            generated=self._generate(model, datamodule, plan, fid_ex, cls_ex, toy_metrics),
+            real_features=shard(real.features).to(device) if real is not None else None,
+            real=real,
+            toy=toy_metrics,
+            protocol=protocol,
+        )
+        metrics: dict[str, float] = {}
+        for metric in chosen:
+            metrics.update(metric.compute(ctx))
         return {
             "epoch": int(epoch),
             "g_steps": int(getattr(model, "g_steps", 0)),
@@ -296,37 +267,9 @@ class Evaluator:
     def _toy_metrics(self, plan: EvalPlan, datamodule, device) -> list:
         if not plan.toy_modes:
             return []
-        from ganzoo.data.sources import toy_centers
-
         centers = toy_centers(datamodule.dataset_name)
         std = datamodule.hparams.toy_std
         return [ModeCoverage(centers, std).to(device), GeneratorDensity(centers, std).to(device)]
-
-    def _per_class_fid(self, real, real_feats, generated, datamodule) -> dict[str, float]:
-        """FID of the samples generated for class c against the real images of class c."""
-        real_labels = shard(real.labels).to(real_feats.device)
-        out = {}
-        for c in range(datamodule.num_classes):
-            fake_c = generated["features"][generated["cond"] == c]
-            real_c = real_feats[real_labels == c]
-            dev = real_feats.device
-            if global_count(len(fake_c), dev) < 2 or global_count(len(real_c), dev) < 2:
-                continue
-            out[f"fid_class_{c}"] = frechet_distance(real_c, fake_c)
-        if out:
-            out["fid_per_class_mean"] = float(np.mean(list(out.values())))
-        return out
-
-    def _label_metrics(self, plan: EvalPlan, model, datamodule, generated) -> dict[str, float]:
-        classes = datamodule.num_classes
-        if plan.label_metrics:
-            conf = confusion_matrix(generated["cond"], generated["pred"], classes, classes)
-            return {"label_accuracy": label_consistency(conf)}
-        conf = confusion_matrix(
-            generated["cond"], generated["pred"], model.latent_codes().categorical, classes
-        )
-        accuracy, _ = matched_accuracy(conf)
-        return {"code_accuracy": accuracy}
 
 
 def evaluate(model, datamodule, *, epoch: int = 0, **settings: Any) -> dict[str, Any]:
@@ -338,8 +281,6 @@ def evaluate(model, datamodule, *, epoch: int = 0, **settings: Any) -> dict[str,
 
 
 def write_jsonl(path: str | Path, entry: dict[str, Any]) -> None:
-    import json
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as fh:

@@ -26,9 +26,6 @@ from torch.utils.data import DataLoader, Dataset
 
 Tensor = torch.Tensor
 
-EXTRACTORS = ("domain", "inception")
-
-
 def to_uint8(x: Tensor) -> Tensor:
     """Images in [-1, 1] (any float dtype) to uint8 0..255 by rounding; uint8 passes through."""
     if x.dtype == torch.uint8:
@@ -100,29 +97,3 @@ def extract(
         feats.append(f.cpu())
         logits.append(lg.cpu())
     return torch.cat(feats), torch.cat(logits)
-
-
-def build_extractor(
-    name: str,
-    datamodule,
-    *,
-    weights_path: str | None = None,
-    cache_dir: str | Path | None = None,
-) -> FeatureExtractor:
-    """The extractor ``name`` for ``datamodule`` (``"domain"`` or ``"inception"``).
-
-    ``weights_path`` overrides where the weights come from (see :mod:`ganzoo.metrics.inception`
-    and :mod:`ganzoo.metrics.domain` for the default search order).
-    """
-    from ganzoo.errors import ConfigError
-    from ganzoo.metrics.domain import load_domain_extractor
-    from ganzoo.metrics.inception import InceptionExtractor
-
-    if name not in EXTRACTORS:
-        raise ConfigError(f"extractor: unknown {name!r}; allowed: {', '.join(EXTRACTORS)}")
-    # Building a network draws its (then overwritten) initial weights from the global RNG:
-    # fork it, so that evaluating does not change the random stream training continues with.
-    with torch.random.fork_rng(devices=[]):
-        if name == "inception":
-            return InceptionExtractor(weights_path=weights_path)
-        return load_domain_extractor(datamodule, weights_path=weights_path, cache_dir=cache_dir)

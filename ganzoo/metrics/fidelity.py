@@ -61,6 +61,27 @@ def rank() -> int:
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
+def shard(x: Tensor) -> Tensor:
+    """This rank's contiguous share of a tensor every rank holds in full."""
+    w, r = world_size(), rank()
+    return x[r * len(x) // w : (r + 1) * len(x) // w]
+
+
+def gather_rows(x: Tensor) -> Tensor:
+    """All ranks' rows of ``x`` (shares of different lengths allowed), in rank order; ``x``
+    itself without torch.distributed."""
+    if world_size() == 1:
+        return x
+    counts = [torch.zeros(1, dtype=torch.long, device=x.device) for _ in range(world_size())]
+    dist.all_gather(counts, torch.tensor([len(x)], device=x.device))
+    longest = int(max(c.item() for c in counts))
+    padded = torch.zeros(longest, *x.shape[1:], dtype=x.dtype, device=x.device)
+    padded[: len(x)] = x
+    parts = [torch.empty_like(padded) for _ in counts]
+    dist.all_gather(parts, padded)
+    return torch.cat([p[: int(c.item())] for p, c in zip(parts, counts, strict=True)])
+
+
 def global_count(n: int, device: torch.device | str = "cpu") -> int:
     """Sum of ``n`` over all ranks (``n`` itself without torch.distributed)."""
     if world_size() == 1:

@@ -17,25 +17,15 @@ import torch
 from torchvision.utils import make_grid, save_image
 
 from ganzoo.atomic import atomic_path
+from ganzoo.data.sources import toy_centers
 from ganzoo.metrics.plan import EvalPlan, plan_for
+from ganzoo.metrics.toy import GeneratorDensity, optimal_discriminator
 
 Tensor = torch.Tensor
 
 COLUMNS = 8
 TRAVERSAL_STEPS = 7
 TOY_SAMPLES = 2000
-
-
-@torch.no_grad()
-def generate_eval(model, latent: dict[str, Tensor]) -> Tensor:
-    """G(latent) with G in eval mode."""
-    g = model.generator
-    was_training = g.training
-    g.eval()
-    try:
-        return model.generate({k: v.to(model.device) for k, v in latent.items()})
-    finally:
-        g.train(was_training)
 
 
 def grid_latent(model, plan: EvalPlan) -> tuple[dict[str, Tensor], int]:
@@ -68,7 +58,7 @@ def grid_latent(model, plan: EvalPlan) -> tuple[dict[str, Tensor], int]:
 def image_grid(model, datamodule) -> Tensor:
     """The grid as a float image (C, H, W) in [0, 1]."""
     latent, cols = grid_latent(model, plan_for(model, datamodule))
-    images = generate_eval(model, latent).float().cpu()
+    images = model.generate_eval(latent).float().cpu()
     return make_grid(images, nrow=cols, normalize=True, value_range=(-1, 1), pad_value=1.0)
 
 
@@ -78,9 +68,6 @@ def toy_figure(model, datamodule, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ganzoo.data.sources import toy_centers
-    from ganzoo.metrics.evaluate import discriminator_probs
-    from ganzoo.metrics.toy import GeneratorDensity, optimal_discriminator
 
     centers = toy_centers(datamodule.dataset_name)
     std = datamodule.hparams.toy_std
@@ -97,7 +84,7 @@ def toy_figure(model, datamodule, path: Path) -> None:
             ax2 = ax.twinx()
             ax2.plot(
                 grid,
-                discriminator_probs(model, grid.view(-1, 1).float()),
+                model.d_probability(grid.view(-1, 1).float()),
                 label="D(x)",
                 color="tab:blue",
             )

@@ -21,6 +21,7 @@ from torch.utils.data import Dataset, Subset
 
 from ganzoo.atomic import atomic_path
 from ganzoo.data.registry import cache_key
+from ganzoo.data.sources import cache_dir as default_cache_dir
 from ganzoo.metrics.extractors import FeatureExtractor, extract
 
 Tensor = torch.Tensor
@@ -67,8 +68,6 @@ def real_stats_key(
 
 
 def cache_path(key: dict[str, Any], cache_dir: str | Path | None) -> Path:
-    from ganzoo.data.sources import cache_dir as default_cache_dir
-
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     name = f"{key['dataset']}_{key['split']}_{key['extractor']}_{digest}.pt"

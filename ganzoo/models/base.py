@@ -28,12 +28,14 @@ from typing import Any, ClassVar, Literal
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.accelerators import CUDAAccelerator
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
 from ganzoo.errors import ConfigError, require
 from ganzoo.losses import get_loss
 from ganzoo.models.codes import LatentCodes
+from ganzoo.nets.blocks import eval_mode
 from ganzoo.nets.factory import Arch, make_discriminator, make_generator
 from ganzoo.regularizers import add_instance_noise, instance_noise_std, smoothed_targets
 
@@ -83,8 +85,6 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 def compile_unavailable(accelerator) -> str | None:
     """Why ``torch.compile`` cannot build kernels here (None if it can): inductor needs a C++
     compiler for CPU code and Triton for GPU code."""
-    from lightning.pytorch.accelerators import CUDAAccelerator
-
     if isinstance(accelerator, CUDAAccelerator):
         try:
             import triton  # noqa: F401
@@ -375,15 +375,21 @@ class GANModule(L.LightningModule):
             generator: a ``torch.Generator`` (on the CPU) for reproducible draws.
         """
         latent = self.sample_latent(n, labels=labels, generator=generator)
-        latent = {k: v.to(self.device) for k, v in latent.items()}
-        if codes:
-            latent.update({k: v.to(self.device) for k, v in codes.items()})
-        was_training = self.generator.training
-        self.generator.eval()
-        try:
-            return self.generate(latent)
-        finally:
-            self.generator.train(was_training)
+        latent.update(codes or {})
+        return self.generate_eval(latent)
+
+    @torch.no_grad()
+    def generate_eval(self, latent: Latent) -> Tensor:
+        """G(latent) with G in eval mode (batch norm on running statistics)."""
+        with eval_mode(self.generator):
+            return self.generate({k: v.to(self.device) for k, v in latent.items()})
+
+    @torch.no_grad()
+    def d_probability(self, x: Tensor) -> Tensor:
+        """sigmoid(D(x)) in float64 on the CPU, with D in eval mode (unconditional data)."""
+        with eval_mode(self.discriminator):
+            logits, _ = self.discriminate(x.to(self.device, self.dtype), None)
+        return torch.sigmoid(logits.double().view(-1)).cpu()
 
     def fixed_latent(self) -> Latent:
         """The fixed latent batch stored with the model (for sample grids)."""
@@ -516,8 +522,6 @@ class GANModule(L.LightningModule):
         self._knobs_applied = True
         hp = self.hparams
         if hp.tf32:
-            from lightning.pytorch.accelerators import CUDAAccelerator
-
             require(
                 isinstance(self.trainer.accelerator, CUDAAccelerator),
                 "model.tf32: TensorFloat-32 needs a CUDA GPU (trainer.accelerator=gpu)",

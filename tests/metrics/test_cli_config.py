@@ -66,6 +66,7 @@ def test_yaml_fields_reach_the_callbacks(tmp_path):
         ({"extractor": "vgg"}, "extractor"),
         ({"num_sample": 10}, "num_sample"),
         ({"num_samples": 1}, "num_samples"),
+        ({"metrics": ["fid", "precison_recall"]}, "metrics"),
     ],
 )
 def test_bad_values_fail_with_one_line_naming_the_field(tmp_path, bad, field):
@@ -74,3 +75,10 @@ def test_bad_values_fail_with_one_line_naming_the_field(tmp_path, bad, field):
     user_error = find_user_error(err.value)
     assert isinstance(user_error, GanzooError)
     assert field in str(user_error)
+
+
+def test_metrics_are_picked_by_name(tmp_path):
+    args = {"metrics": ["precision_recall", "fid"]}
+    cli = run_lightning_cli(config(tmp_path, args), run=False)
+    evaluation = next(c for c in cli.trainer.callbacks if isinstance(c, EvaluationCallback))
+    assert [m.name for m in evaluation.evaluator.metrics] == ["fid", "precision_recall"]

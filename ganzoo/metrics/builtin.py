@@ -1,0 +1,100 @@
+"""The metrics every evaluation offers, registered by name (:mod:`ganzoo.metrics.registry`).
+
+Each adapter below reads the evaluation context and calls the module that computes the
+metric: FID / IS / KID through torchmetrics (:mod:`ganzoo.metrics.fidelity`), label and code
+accuracy (:mod:`ganzoo.metrics.labels`), toy-mixture mode metrics and the optimal-D gap
+(:mod:`ganzoo.metrics.toy`). Importing this module registers them, and the metrics that live
+in their own file (:mod:`ganzoo.metrics.prdc`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ganzoo.metrics.fidelity import (
+    frechet_distance,
+    global_count,
+    inception_score,
+    kernel_distance,
+    shard,
+)
+from ganzoo.metrics.labels import confusion_matrix, label_consistency, matched_accuracy
+from ganzoo.metrics.registry import EvalContext, register
+from ganzoo.metrics.toy import optimal_discriminator_gap
+
+
+@register("fid", applies=lambda plan: plan.fidelity, outputs=("fid",))
+def fid(ctx: EvalContext) -> dict[str, float]:
+    return {"fid": frechet_distance(ctx.real_features, ctx.generated["features"])}
+
+
+@register("is", applies=lambda plan: plan.fidelity, outputs=("is", "is_std"),
+          higher_is_better=("is",))
+def inception(ctx: EvalContext) -> dict[str, float]:
+    mean, std = inception_score(ctx.generated["logits"], splits=10, seed=ctx.settings.seed)
+    return {"is": mean, "is_std": std}
+
+
+@register("kid", applies=lambda plan: plan.fidelity, outputs=("kid", "kid_std"))
+def kid(ctx: EvalContext) -> dict[str, float]:
+    s = ctx.settings
+    mean, std, size, subsets = kernel_distance(
+        ctx.real_features, ctx.generated["features"],
+        subset_size=s.kid_subset_size, subsets=s.kid_subsets, seed=s.seed,
+    )
+    ctx.protocol.update(kid_subset_size=size, kid_subsets=subsets)
+    return {"kid": mean, "kid_std": std}
+
+
+@register("label_accuracy", applies=lambda plan: plan.label_metrics,
+          outputs=("label_accuracy",), higher_is_better=("label_accuracy",))
+def label_accuracy(ctx: EvalContext) -> dict[str, float]:
+    classes = ctx.datamodule.num_classes
+    conf = confusion_matrix(ctx.generated["cond"], ctx.generated["pred"], classes, classes)
+    return {"label_accuracy": label_consistency(conf)}
+
+
+@register("code_accuracy", applies=lambda plan: plan.code_accuracy,
+          outputs=("code_accuracy",), higher_is_better=("code_accuracy",))
+def code_accuracy(ctx: EvalContext) -> dict[str, float]:
+    codes = ctx.model.latent_codes().categorical
+    conf = confusion_matrix(
+        ctx.generated["cond"], ctx.generated["pred"], codes, ctx.datamodule.num_classes
+    )
+    return {"code_accuracy": matched_accuracy(conf)[0]}
+
+
+@register("fid_per_class", applies=lambda plan: plan.label_metrics and plan.fidelity,
+          outputs=("fid_per_class_mean",))
+def fid_per_class(ctx: EvalContext) -> dict[str, float]:
+    """FID of the samples generated for class c against the real images of class c."""
+    real_feats = ctx.real_features
+    real_labels = shard(ctx.real.labels).to(real_feats.device)
+    fake, cond, dev = ctx.generated["features"], ctx.generated["cond"], real_feats.device
+    out = {}
+    for c in range(ctx.datamodule.num_classes):
+        fake_c, real_c = fake[cond == c], real_feats[real_labels == c]
+        if global_count(len(fake_c), dev) < 2 or global_count(len(real_c), dev) < 2:
+            continue
+        out[f"fid_class_{c}"] = frechet_distance(real_c, fake_c)
+    if out:
+        out["fid_per_class_mean"] = float(np.mean(list(out.values())))
+    return out
+
+
+@register("modes", applies=lambda plan: plan.toy_modes,
+          outputs=("modes_covered", "hq_percent", "reverse_kl"),
+          higher_is_better=("modes_covered", "hq_percent"))
+def modes(ctx: EvalContext) -> dict[str, float]:
+    return {k: float(v) for k, v in ctx.toy[0].compute().items()}
+
+
+@register("d_optimal_gap", applies=lambda plan: plan.optimal_d, outputs=("d_optimal_gap",))
+def d_optimal_gap(ctx: EvalContext) -> dict[str, float]:
+    grid, p_data, p_g = ctx.toy[1].compute()
+    d = ctx.model.d_probability(grid.view(-1, 1).float())
+    return {"d_optimal_gap": optimal_discriminator_gap(d, p_data.cpu(), p_g.cpu())}
+
+
+# metrics in their own files register on import (after the ones above: table order)
+from ganzoo.metrics import prdc  # noqa: E402, F401
