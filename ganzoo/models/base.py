@@ -205,70 +205,13 @@ class GANModule(L.LightningModule):
         self.save_hyperparameters({**self.hparams, **resolved})
         self.automatic_optimization = False
         self.loss_pair = get_loss(loss)
-        require(
-            loss != "wasserstein" or self.lipschitz_critic,
-            "model.loss: 'wasserstein' needs a Lipschitz constraint on the critic; "
-            "use ganzoo.models.WGAN (penalty: clip or gp)",
-        )
-        require(n_critic >= 1, f"model.n_critic: must be >= 1, got {n_critic}")
-        require(lr_g > 0, f"model.lr_g: must be > 0, got {lr_g}")
-        require(lr_d > 0, f"model.lr_d: must be > 0, got {lr_d}")
-        require(latent_dim >= 1, f"model.latent_dim: must be >= 1, got {latent_dim}")
-        require(
-            optimizer in OPTIMIZERS,
-            f"model.optimizer: unknown {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}",
-        )
-        require(
-            0.0 <= label_smoothing < 1.0 and 0.0 <= fake_label < 1.0,
-            "model.label_smoothing / model.fake_label: must be in [0, 1)",
-        )
-        require(
-            self.loss_pair.probabilistic or (label_smoothing == 0 and fake_label == 0),
-            f"model.label_smoothing: only for the BCE losses (minimax, nonsaturating, ml), "
-            f"not {loss!r}",
-        )
-        require(instance_noise >= 0, f"model.instance_noise: must be >= 0, got {instance_noise}")
-        require(
-            max_g_steps is None or max_g_steps >= 1,
-            f"model.max_g_steps: must be >= 1, got {max_g_steps}",
-        )
-        require(
-            max_images is None or max_images >= 1,
-            f"model.max_images: must be >= 1, got {max_images}",
-        )
-        require(
-            not channels_last or arch == "dcgan",
-            "model.channels_last: a memory format for conv networks; needs arch dcgan",
-        )
-        if self.conditional:
-            require(
-                num_classes >= 2,
-                f"model: {type(self).__name__} needs labelled data (data.num_classes >= 2); "
-                f"the dataset has {num_classes} classes",
-            )
+        self._check_settings()
         self.data_shape = tuple(data_shape)
         self.num_classes = num_classes
         self.latent_dim = latent_dim
         self.n_critic = n_critic
         self.real_label, self.fake_label = smoothed_targets(label_smoothing, fake_label)
-        cond_classes = num_classes if self.conditional else 0
-        self.generator = make_generator(
-            arch,
-            latent_dim=latent_dim + self.latent_codes().input_dim,
-            data_shape=self.data_shape,
-            num_classes=cond_classes,
-            width=g_width,
-            norm=g_norm,
-        )
-        self.discriminator = make_discriminator(
-            arch,
-            data_shape=self.data_shape,
-            num_classes=cond_classes,
-            width=d_width,
-            norm=d_norm,
-            conditioning=conditioning,
-            minibatch_features=minibatch_features,
-        )
+        self._build_networks()
         self.build_extra_modules()
         # Training progress beyond what Lightning tracks; saved in the checkpoint.
         self.d_steps = 0
@@ -278,6 +221,67 @@ class GANModule(L.LightningModule):
         generator = torch.Generator().manual_seed(fixed_noise_seed)
         for key, value in self.sample_latent(num_fixed_samples, generator=generator).items():
             self.register_buffer(f"fixed_{key}", value)
+
+    def _check_settings(self) -> None:
+        """One-line errors for settings that cannot train (read from ``hparams``)."""
+        hp = self.hparams
+        require(
+            hp.loss != "wasserstein" or self.lipschitz_critic,
+            "model.loss: 'wasserstein' needs a Lipschitz constraint on the critic; "
+            "use ganzoo.models.WGAN (penalty: clip or gp)",
+        )
+        for name, low in (("n_critic", 1), ("latent_dim", 1)):
+            require(hp[name] >= low, f"model.{name}: must be >= {low}, got {hp[name]}")
+        for name in ("lr_g", "lr_d"):
+            require(hp[name] > 0, f"model.{name}: must be > 0, got {hp[name]}")
+        for name in ("max_g_steps", "max_images"):
+            require(hp[name] is None or hp[name] >= 1, f"model.{name}: must be >= 1, got {hp[name]}")
+        require(
+            hp.optimizer in OPTIMIZERS,
+            f"model.optimizer: unknown {hp.optimizer!r}; allowed: {', '.join(OPTIMIZERS)}",
+        )
+        require(
+            0.0 <= hp.label_smoothing < 1.0 and 0.0 <= hp.fake_label < 1.0,
+            "model.label_smoothing / model.fake_label: must be in [0, 1)",
+        )
+        require(
+            self.loss_pair.probabilistic or (hp.label_smoothing == 0 and hp.fake_label == 0),
+            f"model.label_smoothing: only for the BCE losses (minimax, nonsaturating, ml), "
+            f"not {hp.loss!r}",
+        )
+        require(
+            hp.instance_noise >= 0, f"model.instance_noise: must be >= 0, got {hp.instance_noise}"
+        )
+        require(
+            not hp.channels_last or hp.arch == "dcgan",
+            "model.channels_last: a memory format for conv networks; needs arch dcgan",
+        )
+        require(
+            not self.conditional or hp.num_classes >= 2,
+            f"model: {type(self).__name__} needs labelled data (data.num_classes >= 2); "
+            f"the dataset has {hp.num_classes} classes",
+        )
+
+    def _build_networks(self) -> None:
+        hp = self.hparams
+        cond_classes = self.num_classes if self.conditional else 0
+        self.generator = make_generator(
+            hp.arch,
+            latent_dim=self.latent_dim + self.latent_codes().input_dim,
+            data_shape=self.data_shape,
+            num_classes=cond_classes,
+            width=hp.g_width,
+            norm=hp.g_norm,
+        )
+        self.discriminator = make_discriminator(
+            hp.arch,
+            data_shape=self.data_shape,
+            num_classes=cond_classes,
+            width=hp.d_width,
+            norm=hp.d_norm,
+            conditioning=hp.conditioning,
+            minibatch_features=hp.minibatch_features,
+        )
 
     # ----------------------------------------------------------------- variant hooks
     def latent_codes(self) -> LatentCodes:
