@@ -90,10 +90,6 @@ class DomainExtractor(FeatureExtractor):
         self.num_features = classifier.num_features
         self.num_logits = classifier.head.out_features
 
-    @property
-    def has_classes(self) -> bool:
-        return True
-
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
         x = images.to(self.dtype) / 127.5 - 1.0
         return self.classifier(x)

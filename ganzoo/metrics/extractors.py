@@ -67,11 +67,6 @@ class FeatureExtractor(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    @property
-    def has_classes(self) -> bool:
-        """Whether the logits are the dataset's classes (label metrics need this)."""
-        return False
-
 
 def iter_batches(images: Tensor | Dataset, batch_size: int) -> Iterator[Tensor]:
     """Batches of images from a tensor or from a Dataset of ``(x, label)`` / ``x`` items."""
