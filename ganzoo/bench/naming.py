@@ -34,6 +34,7 @@ LOCATION_KEYS = ("benchmark", "run_name", "runs_dir", "trainer.default_root_dir"
 NOT_IN_NAME = (
     *LOCATION_KEYS,
     "ckpt_path",  # a resumed run continues in its own directory
+    "checkpoint_every",  # how often it is saved, not what it trains
     "trainer.logger",
     "trainer.enable_progress_bar",
     "trainer.enable_model_summary",

@@ -27,12 +27,16 @@ class EpochShuffleSampler(Sampler[int]):
     torch's ``RandomSampler`` advances one generator across epochs, so a run resumed from a
     checkpoint would replay epoch 0's order. Lightning calls ``set_epoch`` on samplers that
     have it (as it does for ``DistributedSampler``, which replaces this one under DDP).
+    ``resume = (epoch, n)`` skips the first ``n`` indices of that epoch's order once: a run
+    resumed from a mid-epoch checkpoint sees the rest of the epoch it was in (single process;
+    under DDP Lightning's DistributedSampler restarts the epoch).
     """
 
-    def __init__(self, size: int, seed: int) -> None:
+    def __init__(self, size: int, seed: int, resume: tuple[int, int] | None = None) -> None:
         self.size = size
         self.seed = seed
         self.epoch = 0
+        self.resume = resume  # (epoch, samples already served in it): skipped once
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -42,7 +46,11 @@ class EpochShuffleSampler(Sampler[int]):
 
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return iter(torch.randperm(self.size, generator=g).tolist())
+        order = torch.randperm(self.size, generator=g).tolist()
+        if self.resume is not None and self.resume[0] == self.epoch:
+            order = order[self.resume[1] :]
+        self.resume = None
+        return iter(order)
 
 
 class TensorBatches(Dataset):
@@ -180,6 +188,26 @@ class GANDataModule(L.LightningDataModule):
             raise ConfigError(f"split: unknown {name!r}; allowed: {', '.join(splits)}")
         return splits[name]
 
+    # Where the data order stands, saved in every checkpoint: a run resumed from a checkpoint
+    # written mid-epoch continues with the next batch of that epoch's order, not its first.
+    def state_dict(self) -> dict[str, int]:
+        trainer = self.trainer
+        if trainer is None:
+            return {}
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        return {"epoch": int(trainer.current_epoch), "batches_done": int(done)}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self._resume_state = dict(state) if state else None
+
+    def _resume_at(self, size: int) -> tuple[int, int] | None:
+        """(epoch, samples to skip) for the sampler after a mid-epoch checkpoint, else None."""
+        state, self._resume_state = getattr(self, "_resume_state", None), None
+        if not state:
+            return None
+        skip = state["batches_done"] * self.batch_size
+        return (state["epoch"], skip) if 0 < skip and skip + self.batch_size <= size else None
+
     def train_dataloader(self) -> DataLoader:
         train = self.split("train")
         require(
@@ -192,8 +220,12 @@ class GANDataModule(L.LightningDataModule):
             TensorBatches(train) if batched else train,
             batch_size=self.batch_size,
             collate_fn=keep_batch if batched else None,
-            sampler=EpochShuffleSampler(len(train), self.hparams.seed),
+            sampler=EpochShuffleSampler(len(train), self.hparams.seed, self._resume_at(len(train))),
             drop_last=True,  # full batches: batch norm and minibatch features need them
+            # its own generator for the per-iterator base seed, which would otherwise be drawn
+            # from the global stream the model trains with, once per epoch: a run resumed
+            # mid-epoch would draw it once more and diverge from the uninterrupted run
+            generator=torch.Generator().manual_seed(self.hparams.seed),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
