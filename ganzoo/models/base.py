@@ -114,7 +114,10 @@ class GANModule(L.LightningModule):
     Args:
         data_shape: shape of one data sample, (C, H, W) or (D,); linked from the DataModule.
         num_classes: number of labels in the data (0 = unlabelled); linked from the DataModule.
-        latent_dim: size of the noise vector z ~ N(0, I).
+        latent_dim: size of the noise vector z.
+        noise: distribution of z: ``"normal"`` N(0, I) or ``"uniform"`` U(-1, 1) per dimension
+            (InfoGAN's, Chen et al. 2016; its variance 1/3 leaves the latent codes a larger
+            share of G's input).
         arch: network family, ``"mlp"`` or ``"dcgan"``.
         g_width: generator width (DCGAN: ngf; MLP: base hidden width).
         d_width: discriminator width (DCGAN: ndf; MLP: base hidden width).
@@ -166,6 +169,7 @@ class GANModule(L.LightningModule):
         data_shape: tuple[int, ...] = (1, 28, 28),
         num_classes: int = 10,
         latent_dim: int = 64,
+        noise: Literal["normal", "uniform"] = "normal",
         arch: Arch = "mlp",
         g_width: int = 64,
         d_width: int = 64,
@@ -229,6 +233,10 @@ class GANModule(L.LightningModule):
             hp.loss != "wasserstein" or self.lipschitz_critic,
             "model.loss: 'wasserstein' needs a Lipschitz constraint on the critic; "
             "use ganzoo.models.WGAN (penalty: clip or gp)",
+        )
+        require(
+            hp.noise in ("normal", "uniform"),
+            f"model.noise: unknown {hp.noise!r}; allowed: normal, uniform",
         )
         for name, low in (("n_critic", 1), ("latent_dim", 1)):
             require(hp[name] >= low, f"model.{name}: must be >= {low}, got {hp[name]}")
@@ -321,7 +329,12 @@ class GANModule(L.LightningModule):
         Labels default to uniform over the classes; training passes the batch's labels.
         """
         device = self.device if generator is None else "cpu"
-        latent = {"z": torch.randn(n, self.latent_dim, generator=generator, device=device)}
+        shape = (n, self.latent_dim)
+        if self.hparams.noise == "uniform":
+            z = torch.rand(shape, generator=generator, device=device) * 2 - 1
+        else:
+            z = torch.randn(shape, generator=generator, device=device)
+        latent = {"z": z}
         latent.update(self.latent_codes().sample(n, generator=generator, device=device))
         if self.conditional:
             if labels is None:
