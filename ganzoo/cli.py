@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 import yaml
-from lightning.pytorch.callbacks import Callback, OnExceptionCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, OnExceptionCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -170,6 +170,13 @@ class GanzooCLI(LightningCLI):
             benchmark=self.location.benchmark,
             run_name=Path(config.trainer.default_root_dir).name,
         )
+        given = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
+        given = given if isinstance(given, list) else [given]
+        if config.trainer.enable_checkpointing is not False and not any(
+            isinstance(c, ModelCheckpoint) for c in given
+        ):
+            # Lightning's default checkpoint, except that it never saves a diverged model
+            kwargs.setdefault("callbacks", [*given, GuardedCheckpoint()])
         trainer = super().instantiate_trainer(**kwargs)
         trainer.callbacks.append(record)
         for checkpoint in trainer.checkpoint_callbacks:
@@ -204,6 +211,16 @@ class GanzooCLI(LightningCLI):
                 print(fit_summary(record.record, record.path), flush=True)
 
 
+class GuardedCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint, skipping saves once the divergence guard has fired: the
+    files left (``last.ckpt`` included) are the last ones from before the non-finite loss."""
+
+    def _save_checkpoint(self, trainer, filepath: str) -> None:
+        if getattr(trainer.lightning_module, "diverged", False):
+            return
+        super()._save_checkpoint(trainer, filepath)
+
+
 class PeriodicCheckpoint(Callback):
     """Writes ``last.ckpt`` every ``every_n_g_steps`` generator steps, mid-epoch included: the
     weights, optimizers, every RNG stream (:meth:`GANModule.on_save_checkpoint`) and the data
@@ -220,7 +237,8 @@ class PeriodicCheckpoint(Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         g_steps = pl_module.g_steps
-        if g_steps == 0 or g_steps % self.every or g_steps == self._saved_at:
+        stale = g_steps == 0 or g_steps % self.every or g_steps == self._saved_at
+        if stale or pl_module.diverged:  # keep the last checkpoint from before a divergence
             return
         self._saved_at = g_steps
         path = self.dirpath / "last.ckpt"
