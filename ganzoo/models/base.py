@@ -45,12 +45,11 @@ Latent = dict[str, Tensor]
 OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
 
 
-def grad_norm(params: list[nn.Parameter]) -> Tensor:
-    """Global L2 norm of the gradients of ``params`` (0 when none has a gradient)."""
-    norms = [p.grad.detach().norm(2) for p in params if p.grad is not None]
-    if not norms:
-        return torch.zeros(())
-    return torch.stack(norms).norm(2)
+def grad_norm(params) -> Tensor:
+    """Global L2 norm of the gradients of ``params`` (torch's ``get_total_norm``; 0 when none
+    has a gradient)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
 
 
 def fill_unset(given: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
@@ -496,7 +495,7 @@ class GANModule(L.LightningModule):
             loss = adv + sum(extra.values())
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss)
-            norm = grad_norm(list(self.generator.parameters())) if stats else None
+            norm = grad_norm(self.generator.parameters()) if stats else None
             opt_g.step()
         self.g_steps += 1
         logs = {"train/g_loss": loss.detach()}
