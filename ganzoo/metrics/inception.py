@@ -67,15 +67,17 @@ def resolve_inception_weights(
         return cached
     if allow_download is None:
         allow_download = os.environ.get(OFFLINE_ENV, "0") in ("", "0")
+    why = "downloads are off"
     if allow_download:
         cached.parent.mkdir(parents=True, exist_ok=True)
         try:
             torch.hub.download_url_to_file(URL_INCEPTION_V3, str(cached), progress=False)
             return cached
-        except OSError:  # URLError and socket errors: no network here
-            pass
+        except OSError as err:  # URLError and socket errors: no network; reported below
+            why = f"download failed: {err}"
     raise InceptionWeightsNotFoundError(
-        f"weights_path: Inception weights {INCEPTION_FILE} not found and not downloadable; "
+        f"weights_path: Inception weights {INCEPTION_FILE} not found and not downloadable "
+        f"({why}); "
         f"put the file at {cached} or set weights_path / ${INCEPTION_ENV} to it "
         f"(from {URL_INCEPTION_V3})"
     )

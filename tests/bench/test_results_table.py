@@ -156,7 +156,7 @@ def test_plot_and_best_grid(tmp_path):
 
 
 def test_comparison_is_logged_as_a_wandb_table(tmp_path, monkeypatch):
-    from ganzoo.bench.wandb_logger import read_offline_run
+    from wandb_files import read_offline_run
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     for seed in range(2):
