@@ -84,6 +84,19 @@ def is_done(run_dir: str | Path) -> bool:
     return record is not None and record.get("status") in DONE_STATUSES
 
 
+def cost(record: dict[str, Any]) -> dict[str, float | None]:
+    """G steps, D steps, real images seen, wall time and images/s of one run."""
+    progress = record.get("progress") or {}
+    wall, images = record.get("wall_time_s"), progress.get("images_seen")
+    return {
+        "g_steps": progress.get("g_steps"),
+        "d_steps": progress.get("d_steps"),
+        "images_seen": images,
+        "wall_time_s": wall,
+        "images_per_s": images / wall if images is not None and wall else None,
+    }
+
+
 def git_info(cwd: str | Path | None = None) -> dict[str, Any]:
     """Commit of the ganzoo checkout and whether tracked files differ from it."""
     cwd = cwd or Path(__file__).resolve().parent
