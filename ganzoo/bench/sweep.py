@@ -21,6 +21,7 @@ done starts again from scratch in a clean directory. Each run's output goes to
 from __future__ import annotations
 
 import os
+import queue
 import random
 import shlex
 import shutil
@@ -237,79 +238,65 @@ def device_slots(gpus: int, workers: int, devices_per_run: int = 1) -> list[str 
 
 
 class SweepRunner:
-    """Runs a sweep's runs on the worker slots of :func:`device_slots`, one progress line per
-    started, finished or failed run (see :func:`run_all`)."""
+    """Runs a sweep's runs on worker slots (:func:`device_slots`), each slot used by one run at
+    a time, with one progress line per started, finished or failed run."""
 
-    def __init__(self, slots, threads: int, devices_per_run: int, printer, cwd) -> None:
-        self.slots, self.threads, self.devices_per_run = slots, threads, devices_per_run
-        self.printer, self.cwd = printer, cwd
-        self.lock = threading.Lock()
-        self.start = time.perf_counter()
-        self.todo: list[Run] = []
-        self.counts = {"done": 0, "failed": 0}
+    def __init__(self, todo: list[Run], slots: list, threads: int, devices_per_run: int, printer, cwd):
+        self.todo, self.threads, self.devices_per_run, self.printer, self.cwd = (
+            todo, threads, devices_per_run, printer, cwd)  # fmt: skip
+        self.slots: queue.Queue = queue.Queue()
+        for slot in slots:
+            self.slots.put(slot)
+        self.lock, self.start = threading.Lock(), time.perf_counter()
+        self.done = self.failed = 0
 
     def line(self, run: Run, what: str) -> None:
-        running = sum(r.status == "running" for r in self.todo)
-        self.printer(
-            f"[{self.counts['done'] + self.counts['failed']}/{len(self.todo)} done, {running} "
-            f"running, {self.counts['failed']} failed, {clock(time.perf_counter() - self.start)}]"
-            f" {what} {run.name}"
-        )
+        with self.lock:
+            running = sum(r.status == "running" for r in self.todo)
+            self.printer(
+                f"[{self.done + self.failed}/{len(self.todo)} done, {running} running, {self.failed} "
+                f"failed, {clock(time.perf_counter() - self.start)}] {what} {run.name}"
+            )
 
-    def environment(self, run: Run, slot: str | None) -> dict[str, str]:
+    def launch(self, run: Run, slot: str | None) -> str | None:
+        """Run the command, output into the run's log; why it could not start, if it could not."""
         env = dict(os.environ, **run.env)
         env.pop("WANDB_SERVICE", None)  # each run starts its own W&B service, in its own cwd
-        if slot is not None:
-            env["CUDA_VISIBLE_DEVICES"] = slot
-        else:
-            env.setdefault("CUDA_VISIBLE_DEVICES", "")
-            for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-                env[var] = run.env.get(var, str(self.threads))
-        return env
-
-    def launch(self, run: Run, env: dict[str, str]) -> str | None:
-        """Run the command, output into the run's log; why it could not start, if it could not."""
-        command = list(run.command)
-        if self.devices_per_run > 1:
-            command.append(f"--trainer.devices={self.devices_per_run}")
+        env["CUDA_VISIBLE_DEVICES"] = slot if slot is not None else env.get("CUDA_VISIBLE_DEVICES", "")
+        if slot is None:
+            env.update({var: run.env.get(var, str(self.threads)) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
+        command = run.command + [f"--trainer.devices={self.devices_per_run}"] * (self.devices_per_run > 1)
         with open(run.log, "w") as log:
             log.write(" ".join(command) + "\n")
             log.flush()
             try:
-                run.returncode = subprocess.run(
-                    command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd,
-                    stdin=subprocess.DEVNULL,
-                ).returncode
+                run.returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                                cwd=self.cwd, stdin=subprocess.DEVNULL).returncode  # fmt: skip
             except OSError as err:  # e.g. the sweep's command names no program here
-                problem = f"cannot start {command[0]!r}: {err.strerror or err}"
-                log.write(problem + "\n")
-                return problem
+                log.write(f"cannot start {command[0]!r}: {err.strerror or err}\n")
+                return f"cannot start {command[0]!r}: {err.strerror or err}"
         return None
 
     def work(self, run: Run) -> None:
-        with self.lock:
-            slot = self.slots.pop(0)  # the longest idle: consecutive runs use every slot
+        slot = self.slots.get()  # the longest idle: consecutive runs use every slot
         try:
             clean_run_dir(run.dir)  # not done: start clean
-            with self.lock:
-                run.status = "running"
-                self.line(run, f"started on GPU {slot}" if slot else "started ")
+            run.status = "running"
+            self.line(run, f"started on GPU {slot}" if slot else "started ")
             t0 = time.perf_counter()
-            problem = self.launch(run, self.environment(run, slot))
+            problem = self.launch(run, slot)
             run.seconds = time.perf_counter() - t0
             record = read_record(run.dir)
-            status = record.get("status") if record else None
-            ok = run.returncode == 0 and status in ("finished", "diverged") and not problem
+            status = (record or {}).get("status")
+            ok = run.returncode == 0 and status in ("finished", "diverged")
+            run.status = status if ok else "failed"
             with self.lock:
-                run.status = status if ok else "failed"
-                self.counts["done" if ok else "failed"] += 1
-                tail = f" ({problem}; check the sweep file's command)" if problem else (
-                    "" if ok else f" (exit {run.returncode}, status {status}; see {run.log})"
-                )
-                self.line(run, f"{run.status:<8} in {run.seconds:.0f}s{throughput(record)}{tail}")
+                self.done, self.failed = self.done + ok, self.failed + (not ok)
+            tail = f" ({problem}; check the sweep file's command)" if problem else (
+                "" if ok else f" (exit {run.returncode}, status {status}; see {run.log})")  # fmt: skip
+            self.line(run, f"{run.status:<8} in {run.seconds:.0f}s{throughput(record)}{tail}")
         finally:
-            with self.lock:
-                self.slots.append(slot)
+            self.slots.put(slot)
 
 
 def run_all(
@@ -336,12 +323,9 @@ def run_all(
     gpus = gpu_count()
     threads = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
     slots = device_slots(gpus, max(1, workers), devices_per_run)
-    runner = SweepRunner(slots, threads, devices_per_run, printer, cwd)
     for run in runs:
-        if skip_done and is_done(run.dir):
-            run.status = "skipped"
-        else:
-            runner.todo.append(run)
+        run.status = "skipped" if skip_done and is_done(run.dir) else run.status
+    runner = SweepRunner([r for r in runs if r.status != "skipped"], slots, threads, devices_per_run, printer, cwd)
     skipped = len(runs) - len(runner.todo)
     where = f"GPUs {', '.join(s for s in slots if s)}" if gpus else f"CPU, {threads} thread(s) each"
     printer(
@@ -351,8 +335,8 @@ def run_all(
     with ThreadPoolExecutor(max_workers=len(slots)) as pool:
         list(pool.map(runner.work, runner.todo))
     printer(
-        f"sweep: {runner.counts['done']} finished, {runner.counts['failed']} failed, {skipped} "
-        f"skipped in {clock(time.perf_counter() - runner.start)}"
+        f"sweep: {runner.done} finished, {runner.failed} failed, {skipped} skipped in "
+        f"{clock(time.perf_counter() - runner.start)}"
     )
     return runs
 

@@ -46,41 +46,18 @@ MAIN_METRICS = ("fid", "is", "kid")
 WITHIN_RUN_SPREAD = ("is_std", "kid_std")  # spread inside one evaluation, not across seeds
 NOT_IN_ROW = (*NOT_IN_NAME, "seed_everything")  # runs differing only in these share a row
 # The cost of a row, beside its metrics: set by the budget (counters) or measured.
-COST_TITLES = {
-    "g_steps": "G steps",
-    "d_steps": "D steps",
-    "images_seen": "images seen",
-    "wall_time_s": "wall time",
-    "images_per_s": "images/s",
-}
-COST = tuple(COST_TITLES)
-COUNTERS = ("g_steps", "d_steps", "images_seen")
+COST_TITLES = {"g_steps": "G steps", "d_steps": "D steps", "images_seen": "images seen",
+               "wall_time_s": "wall time", "images_per_s": "images/s"}
+COST, COUNTERS = tuple(COST_TITLES), ("g_steps", "d_steps", "images_seen")
 # (metric, x axis, file, log scale): the curves written from the evaluation histories.
-CURVES = (
-    ("fid", "g_steps", "fid_vs_g_steps.png", True),
-    ("fid", "wall_time_s", "fid_vs_wall_time.png", True),
-    ("is", "g_steps", "is_vs_g_steps.png", False),
-)
-AXIS_TITLES = {
-    "g_steps": "generator steps",
-    "wall_time_s": "wall time (s), evaluation included",
-    "fid": "FID (lower is better)",
-    "is": "IS (higher is better)",
-}
-FORMATS = {
-    "fid": ".2f",
-    "is": ".3f",
-    "kid": ".4f",
-    "label_accuracy": ".3f",
-    "code_accuracy": ".3f",
-    "modes_covered": ".2f",
-    "hq_percent": ".1f",
-    "reverse_kl": ".3f",
-}
-MANIFEST_KEYS = (
-    "run_name", "run_dir", "variant", "status", "seed", "config", "argv", "final", "best",
-    "wall_time_s", "progress", "git", "versions", "device", "started_at", "ended_at",
-)  # fmt: skip
+CURVES = (("fid", "g_steps", "fid_vs_g_steps.png", True),
+          ("fid", "wall_time_s", "fid_vs_wall_time.png", True), ("is", "g_steps", "is_vs_g_steps.png", False))
+AXIS_TITLES = {"g_steps": "generator steps", "wall_time_s": "wall time (s), evaluation included",
+               "fid": "FID (lower is better)", "is": "IS (higher is better)"}
+FORMATS = {"fid": ".2f", "is": ".3f", "kid": ".4f", "label_accuracy": ".3f", "code_accuracy": ".3f",
+           "modes_covered": ".2f", "hq_percent": ".1f", "reverse_kl": ".3f"}
+MANIFEST_KEYS = ("run_name", "run_dir", "variant", "status", "seed", "config", "argv", "final", "best",
+                 "wall_time_s", "progress", "git", "versions", "device", "started_at", "ended_at")
 
 
 # ------------------------------------------------------------------ loading and grouping
@@ -167,15 +144,17 @@ def metric_names(runs: pd.DataFrame, details: bool = True) -> list[str]:
 
 
 def row_stats(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Per row (in table order): ``n_finished``, ``n_diverged`` and, over its finished runs,
-    ``<column>_mean``, ``_std`` (sample std, NaN for one value) and ``_count`` (NaN excluded)."""
+    """Per row (index: ``model``, in table order): ``status`` (finished if any run finished),
+    ``n_finished``, ``n_diverged`` and, over its finished runs, ``<column>_mean``, ``_std``
+    (sample std, NaN for one value) and ``_n`` (NaN excluded): the rows of ``table.csv``."""
     finished = runs[runs.status == "finished"][["model", *columns]]
     stats = finished.astype({c: float for c in columns}).groupby("model").agg(["mean", "std", "count"])
-    stats.columns = [f"{column}_{agg}" for column, agg in stats.columns]
-    stats = stats.reindex(runs.model.unique())
-    for status in DONE_STATUSES:
-        stats[f"n_{status}"] = runs[runs.status == status].model.value_counts()
-    return stats.fillna({c: 0 for c in stats.columns if c.endswith("_count") or c.startswith("n_")})
+    stats.columns = [f"{column}_{agg.replace('count', 'n')}" for column, agg in stats.columns]
+    counts = pd.DataFrame({f"n_{s}": runs[runs.status == s].model.value_counts() for s in DONE_STATUSES})
+    stats = counts.join(stats).reindex(runs.model.unique()).rename_axis("model")
+    stats = stats.fillna({c: 0 for c in stats.columns if c.endswith("_n") or c.startswith("n_")})
+    stats = stats.astype({c: int for c in stats.columns if c.endswith("_n") or c.startswith("n_")})
+    return stats.assign(status=stats.n_finished.map(lambda n: "finished" if n else "diverged"))
 
 
 # ------------------------------------------------------------------ formatting
@@ -372,24 +351,12 @@ def budget_settings(record: dict[str, Any]) -> str:
     return f"{record.get('variant')}: " + ", ".join(shown)
 
 
-def stats_frame(runs: pd.DataFrame, counts: str) -> pd.DataFrame:
-    """The rows as numbers: ``model``, then per metric and cost ``_mean``, ``_std`` and (with
-    ``counts="n"``) ``_n``; ``counts="finished"`` adds ``status`` and ``n_finished``..."""
-    columns = [*metric_names(runs), *COST]
-    stats = row_stats(runs, columns)
-    frame = pd.DataFrame({"model": stats.index})
-    finished, diverged = stats.n_finished.astype(int).values, stats.n_diverged.astype(int).values
-    if counts == "n":
-        frame["n"], frame["n_diverged"] = finished, diverged
-    else:
-        frame["status"] = ["finished" if n else "diverged" for n in finished]
-        frame["n_finished"], frame["n_diverged"] = finished, diverged
-    for column in columns:
-        frame[f"{column}_mean"] = stats[f"{column}_mean"].values
-        frame[f"{column}_std"] = stats[f"{column}_std"].values
-        if counts != "n":
-            frame[f"{column}_n"] = stats[f"{column}_count"].astype(int).values
-    return frame
+def csv_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """``table.csv``: per row ``model``, ``status``, ``n_finished``, ``n_diverged`` and per metric
+    (per-class breakdowns included) and cost ``_mean``, ``_std`` and ``_n``."""
+    stats = row_stats(runs, [*metric_names(runs), *COST]).reset_index()
+    head = ["model", "status", "n_finished", "n_diverged"]
+    return stats[head + [c for c in stats.columns if c not in head]]
 
 
 # ------------------------------------------------------------------ curves
@@ -469,8 +436,7 @@ def write_curves(runs: pd.DataFrame, out: Path) -> None:
     """``curves.csv`` and the plots of :data:`CURVES` that have data."""
     history = curves(runs)
     write_csv(out / "curves.csv", history)
-    finished = runs[runs.status == "finished"].model.value_counts()
-    n_finished = finished.reindex(runs.model.unique(), fill_value=0)
+    n_finished = runs[runs.status == "finished"].model.value_counts().reindex(runs.model.unique(), fill_value=0)
     for curve in CURVES:
         (out / curve[2]).unlink(missing_ok=True)  # a stale plot must not outlive its data
         if curve[0] in history.columns:
@@ -515,7 +481,7 @@ def write_table(
         out = Path(out_root) / sanitize(benchmark)
         runs = load_runs(recs)
         write_text_atomic(out / "table.md", render_markdown(benchmark, runs, recs, command, notes))
-        write_csv(out / "table.csv", stats_frame(runs, counts="finished"))
+        write_csv(out / "table.csv", csv_table(runs))
         write_curves(runs, out)
         write_best_grids(runs, out / "grids")
         manifest = [{"row": label, **{k: r.get(k) for k in MANIFEST_KEYS}} for label, r in zip(runs.model, runs.record, strict=True)]
@@ -533,7 +499,8 @@ def log_to_wandb(benchmark: str, runs: pd.DataFrame, out: Path, save_dir: Path) 
     logger = FailSafeWandbLogger(
         save_dir=str(save_dir), name=f"{benchmark}-table", group=benchmark, job_type="table"
     )
-    frame = stats_frame(runs, counts="n").astype(object)
+    frame = csv_table(runs).rename(columns={"n_finished": "n"})
+    frame = frame.drop(columns=["status", *(c for c in frame.columns if c.endswith("_n"))]).astype(object)
     logger.log_table(f"{benchmark}/comparison", dataframe=frame.where(frame.notna(), None))
     for _, _, name, _ in CURVES:
         if (out / name).is_file():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ganzoo.bench.records import write_json_atomic
-from ganzoo.bench.table import curves, load_runs, mean_curve, stats_frame, write_table
+from ganzoo.bench.table import csv_table, curves, load_runs, mean_curve, write_table
 
 PROTOCOL = {
     "extractor": "domain",
@@ -141,7 +141,7 @@ def test_rows_split_by_config_not_seed_and_labels_say_what_differs(tmp_path):
     runs = load_runs(recs)
     assert sorted(set(runs.model)) == ["DCGAN (lr_g=0.0002)", "DCGAN (lr_g=0.001)"]
     assert runs.groupby("model").size().tolist() == [2, 2]
-    assert "DCGAN (lr_g=0.001)" in stats_frame(runs, counts="finished").to_csv()
+    assert "DCGAN (lr_g=0.001)" in csv_table(runs).to_csv()
 
 
 def test_plot_and_best_grid(tmp_path):
