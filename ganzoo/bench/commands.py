@@ -140,7 +140,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         args.results, runs_dir=args.runs_dir, only=args.only, limit=args.limit,
         workers=args.workers or default_workers(), exact=args.exact, rtol=args.rtol,
         atol=args.atol, alpha=ALPHA if args.alpha is None else args.alpha,
-    )  # fmt: skip
+    )
     print(report)
     if args.report:
         write_text_atomic(args.report, f"`ganzoo {shlex.join(args.argv)}`\n\n{report}\n")
@@ -170,7 +170,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     outputs = write_table(
         [r.dir for r in runs if r.dir.is_dir()], out_root, "ganzoo " + shlex.join(args.argv),
         use_wandb=not args.no_wandb, notes=[note],
-    )  # fmt: skip
+    )
     for benchmark, out in outputs.items():
         print((out / "table.md").read_text())
         print(f"written: {out}/")

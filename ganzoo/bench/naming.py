@@ -1,22 +1,18 @@
 """Where a run lives: ``<runs_dir>/<benchmark>/<run_name>/``.
 
 ``ganzoo fit`` places its run with :func:`run_location` from the config LightningCLI parsed;
-``ganzoo sweep`` needs the directory *before* launching a run (to skip runs that already
-finished) and gets it from the same parser (:func:`ganzoo.cli.planned_location`), so both
-agree, whether the run was started locally or by ``wandb agent``.
+``ganzoo sweep`` needs the directory before launching a run (to skip finished runs) and parses
+the run's command with the same parser (:func:`ganzoo.cli.planned_location`), so both agree.
 
-- ``run_name``: the ``run_name`` key if set, else the config file stems joined by ``+``, then
-  each command-line override ``key=value`` (sorted by key; the key shortened to its last
-  component unless that is ambiguous), joined by ``__``. E.g. ``--config
-  experiments/dcgan_mnist5k.yaml --seed_everything=1`` gives
-  ``dcgan_mnist5k__seed_everything=1``. Long names are cut and end in a hash of the full one.
-- ``benchmark``: the ``benchmark`` key if set, else ``data.dataset``.
-- ``runs_dir``: the ``runs_dir`` key, default ``runs``; ``trainer.default_root_dir``, when
-  set, is the run directory itself.
+- ``run_name``: the ``run_name`` key, else the config file stems joined by ``+`` and each
+  command-line override ``key=value`` (sorted by key, shortened to its last component unless
+  ambiguous) joined by ``__``: ``--config experiments/dcgan_mnist5k.yaml --seed_everything=1``
+  gives ``dcgan_mnist5k__seed_everything=1``; long names end in a hash of the full one.
+- ``benchmark``: the ``benchmark`` key, else ``data.dataset``; ``runs_dir``: default ``runs``;
+  ``trainer.default_root_dir``, when set, is the run directory itself.
 
-:data:`NOT_IN_NAME` lists the keys that only choose the location, the resumed checkpoint or
-what is displayed and logged: they do not change the results, so they enter neither the run
-name nor the identity of a table row (:mod:`ganzoo.bench.table`).
+:data:`NOT_IN_NAME` holds the keys that only choose the location, the resumed checkpoint or the
+display: they change no result, so they enter neither run names nor table rows.
 """
 
 from __future__ import annotations
@@ -27,16 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-NOT_IN_NAME = (
-    "benchmark",
-    "run_name",
-    "runs_dir",
-    "trainer.default_root_dir",
-    "ckpt_path",  # a resumed run continues in its own directory
-    "trainer.logger",
-    "trainer.enable_progress_bar",
-    "trainer.enable_model_summary",
-)
+NOT_IN_NAME = ("benchmark", "run_name", "runs_dir", "trainer.default_root_dir", "ckpt_path",
+               "trainer.logger", "trainer.enable_progress_bar", "trainer.enable_model_summary")
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 MAX_NAME_LENGTH = 120
 

@@ -40,7 +40,7 @@ from ganzoo import atomic
 SCHEMA_VERSION = 1
 DONE_STATUSES = ("finished", "diverged")
 PACKAGES = ("ganzoo", "torch", "torchvision", "lightning", "torchmetrics", "torch-fidelity",
-            "wandb", "numpy", "jsonargparse")  # fmt: skip
+            "wandb", "numpy", "jsonargparse")
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
@@ -87,12 +87,12 @@ def git_info(cwd: str | Path | None = None) -> dict[str, Any]:
     """Commit of the ganzoo checkout and whether tracked files differ from it."""
     def git(*args: str) -> str:
         run = subprocess.run(["git", *args], cwd=cwd or Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=10, check=True)  # fmt: skip
+                             capture_output=True, text=True, timeout=10, check=True)
         return run.stdout.strip()
 
     try:
         return {"commit": git("rev-parse", "HEAD"),
-                "dirty": git("status", "--porcelain", "--untracked-files=no") != ""}  # fmt: skip
+                "dirty": git("status", "--porcelain", "--untracked-files=no") != ""}
     except (OSError, subprocess.SubprocessError):  # no git, or not a checkout: recorded as such
         return {"commit": None, "dirty": None}
 
@@ -133,7 +133,7 @@ def device_info(trainer: L.Trainer | None = None) -> dict[str, Any]:
         info.update(
             accelerator=type(trainer.accelerator).__name__, strategy=type(trainer.strategy).__name__,
             world_size=trainer.world_size, num_nodes=trainer.num_nodes, precision=str(trainer.precision),
-        )  # fmt: skip
+        )
     return info
 
 
@@ -223,7 +223,7 @@ class RunRecordCallback(L.Callback):
             "git": git_info(), "versions": package_versions(), "device": device_info(trainer),
             "started_at": _now(), "ended_at": None, "wall_time_s": 0.0, "progress": {},
             "final": None, "best": None, "history": [], "grids": [], "error": None,
-        }  # fmt: skip
+        }
         logged = {k: self.record[k] for k in ("config", "seed", "git", "run_name")}
         for logger in trainer.loggers:
             logger.log_hyperparams({"ganzoo": logged})
@@ -268,12 +268,12 @@ class RunRecordCallback(L.Callback):
             "d_steps": getattr(pl_module, "d_steps", None), "g_steps": getattr(pl_module, "g_steps", None),
             "images_seen": getattr(pl_module, "images_seen", 0) * world, "world_size": world,
             "batch_per_rank": batch, "global_batch": batch * world if batch else None,
-        }  # fmt: skip
+        }
         self.record.update(
             wall_time_s=round(time.perf_counter() - self._start, 3), progress=progress, history=history,
             final=history[-1] if history else None, best=best_entry(history),
             grids=[str(p) for p in callback_list(trainer, "paths") or []],
-        )  # fmt: skip
+        )
         if status is not None:
             self.record.update(status=status, ended_at=_now(), error=error)
         write_json_atomic(Path(self.record["run_dir"]) / self.filename, self.record)

@@ -1,29 +1,18 @@
 """``ganzoo reproduce results/mnist5k``: re-run committed results and compare them.
 
-Reads ``runs.json`` of a results directory (written by ``ganzoo table``) and re-runs every
-selected run from its recorded, fully resolved config (same seeds, same number of torch
-threads; only the run directory and the W&B run change). Two verdicts, one line per table
-cell (model row x metric):
+Re-runs the selected runs of a results directory's ``runs.json`` (written by ``ganzoo table``)
+from their recorded, fully resolved configs (same seeds and torch threads; only the run
+directory and the W&B run change) and gives a verdict per table cell (model row x metric):
 
-Statistical (the default). Training is bitwise reproducible only on the same CPU type: on
-other hardware one seed's FID can move by half, so the re-run seeds of a row are compared with
-its committed seeds as two samples. A cell PASSes when
-
-    |re-run mean - committed mean| <= max(t(1 - alpha/2, df) * SE, rtol * |committed mean|, atol)
-
-with ``SE = s_p * sqrt(1/n_c + 1/n_r)`` (pooled sample std ``s_p``, ``df = n_c + n_r - 2``)
-and by default ``alpha = 0.01``, ``rtol = 0.10``, ``atol = 1e-3``: the difference lies inside
-the 99% confidence interval that seed variance allows (Student t, which accounts for a std
-estimated from 3 seeds: t = 4.60 for 3 vs 3 seeds), or within 10% of the committed mean. With
-3 seeds a test of "no difference" has little power, so the bound is printed per cell (also
-as % of the committed mean). Welch's t-test p-value is information. Counters set by the
-config (G steps, D steps, images seen) must be equal; a re-run that failed or was
-interrupted, or a row that finished on one side only, FAILs its status.
-
-Exact (``--exact``, same machine): ``|new - committed| <= atol + rtol * |committed|`` per cell
-(means over the finished runs) with ``rtol = 1e-4``, ``atol = 1e-6``, and status and images
-seen equal per run. On the same CPU type, torch version and thread count a ganzoo run is
-deterministic; the tolerance only absorbs JSON round-trips and summation order.
+- statistical (the default; README, "Reproducing a table"): the re-run seeds of a row against
+  its committed seeds, PASS when ``|re-run mean - committed mean| <= max(t(1 - alpha/2, df) *
+  SE, rtol * |committed mean|, atol)`` (:class:`Rule`: pooled-std SE, alpha 0.01, rtol 0.10,
+  atol 1e-3), because training is bitwise reproducible only on the same CPU type; counters set
+  by the config (G/D steps, images seen) equal; every re-run finished or diverged as the
+  committed runs did. The bound is printed per cell; Welch's p-value is information.
+- exact (``--exact``, same machine): ``|new - committed| <= atol + rtol * |committed|`` on the
+  means (rtol 1e-4, atol 1e-6), status and images seen equal per run: on the same CPU type,
+  torch version and thread count a ganzoo run is deterministic.
 """
 
 from __future__ import annotations
@@ -33,6 +22,7 @@ import json
 import math
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,22 +86,18 @@ class Rule:
     rtol: float = STAT_RTOL
     atol: float = STAT_ATOL
 
-    def describe(self) -> str:
-        """The rule in one line, with the reason for each term."""
-        return (
-            f"{self.short()}; t({self.quantile:g}, df) * SE is the half-width of the "
+    def describe(self, why: bool = True) -> str:
+        """The rule in one line (as the summary line states it), with the reason for each term."""
+        rule = (
+            f"PASS when |re-run mean - committed mean| <= max(t({self.quantile:g}, df) * SE, "
+            f"{100 * self.rtol:g}% of |committed mean|, {self.atol:g}); G/D steps and images seen equal"
+        )
+        return rule if not why else (
+            f"{rule}; t({self.quantile:g}, df) * SE is the half-width of the "
             f"{100 * (1 - self.alpha):g}% confidence interval of a difference due to seed "
             "variance alone (Student t, SE = s_p * sqrt(1/n_c + 1/n_r) with the pooled std s_p, "
             f"df = n_c + n_r - 2; t({self.quantile:g}, 4) = {self.t(4):.2f} for 3 vs 3 seeds); "
             "Welch p is information"
-        )
-
-    def short(self) -> str:
-        """The rule in one line, as the summary line states it."""
-        return (
-            f"PASS when |re-run mean - committed mean| <= max(t({self.quantile:g}, df) * SE, "
-            f"{100 * self.rtol:g}% of |committed mean|, {self.atol:g}); G/D steps and images "
-            "seen equal"
         )
 
     @property
@@ -175,7 +161,7 @@ def select(runs: list[dict[str, Any]], only: list[str] | None, limit: int | None
         runs = [
             r for r in runs
             if any(fnmatch.fnmatch(n, p) or p in n for p in only for n in (r.get("run_name", ""), r.get("row", "")))
-        ]  # fmt: skip
+        ]
     return runs[:limit] if limit else runs
 
 
@@ -250,7 +236,7 @@ def status_cell(row: str, reference: list[dict[str, Any]], records: list[dict[st
     incomplete = sorted({str(s) for s in fresh if s not in DONE_STATUSES})
     note = "re-run " + "/".join(incomplete) if incomplete else (
         "finished on one side only" if ("finished" in old) != ("finished" in fresh) else ""
-    )  # fmt: skip
+    )
     return Cell(row, "status", _counts(old), _counts(fresh), "FAIL" if note else "PASS", note=note)
 
 
@@ -260,7 +246,7 @@ def counter_cell(row: str, counter: str, old: list, fresh: list, ok: bool) -> Ce
     return Cell(
         row, counter.replace("_", " "), committed, rerun, "PASS" if ok else "FAIL",
         diff=_diff(committed, rerun), bound=0.0, note="" if ok else "must be equal",
-    )  # fmt: skip
+    )
 
 
 def metric_cell(row: str, metric: str, old: list[Any], fresh: list[Any], rule: Rule) -> Cell:
@@ -307,10 +293,7 @@ def compare_exact(
 
 
 def _counts(statuses: list[Any]) -> str:
-    counts: dict[str, int] = {}
-    for status in map(str, statuses):
-        counts[status] = counts.get(status, 0) + 1
-    return ", ".join(f"{n} {s}" for s, n in counts.items())
+    return ", ".join(f"{n} {s}" for s, n in Counter(map(str, statuses)).items())
 
 
 def _diff(a: Sample, b: Sample) -> float | None:
@@ -332,7 +315,7 @@ def render(cells: list[Cell], title: str, rule: str, number: Callable = fmt) -> 
         samples = [_sample(s, metric, number) for s in (c.committed, c.rerun)]
         lines.append([c.row, c.metric, *samples, diff, bound, p, check])
     columns = ["model", "cell", "committed mean ± std (n)", "re-run mean ± std (n)", "difference",
-               "bound", "Welch p", "check"]  # fmt: skip
+               "bound", "Welch p", "check"]
     return "\n".join([title, "", *markdown_table(columns, lines), "", summary_line(cells, rule)])
 
 
@@ -356,36 +339,22 @@ def summary_line(cells: list[Cell], rule: str) -> str:
     )
 
 
-def reproduce(
-    results_dir: str | Path,
-    runs_dir: str | Path = "runs",
-    only: list[str] | None = None,
-    limit: int | None = None,
-    workers: int = 1,
-    exact: bool = False,
-    rtol: float | None = None,
-    atol: float | None = None,
-    alpha: float = ALPHA,
-    printer: Callable[[str], None] = print,
-) -> tuple[list[Cell], str]:
-    """Re-run the selected runs of ``results_dir`` and compare them with the committed values.
-
-    ``rtol``/``atol`` default to the mode's values (statistical 0.10/1e-3, exact 1e-4/1e-6).
-    Returns the cells (each with ``ok``) and the printed report.
-    """
+def reproduce(results_dir: str | Path, runs_dir: str | Path = "runs", only: list[str] | None = None,
+              limit: int | None = None, workers: int = 1, exact: bool = False,
+              rtol: float | None = None, atol: float | None = None, alpha: float = ALPHA,
+              printer: Callable[[str], None] = print) -> tuple[list[Cell], str]:
+    """Re-run the selected runs of ``results_dir`` and compare them with the committed values
+    (``rtol``/``atol``: the mode's defaults when None); the cells and the printed report."""
     manifest = load_manifest(results_dir)
     entries = select(manifest["runs"], only, limit)
     if not entries:
         raise ConfigError(f"reproduce: no run of {results_dir} matches --only {only}")
-    recorded = sorted({(e.get("git") or {}).get("commit") or "?" for e in entries})
-    now = git_info()
+    recorded, now = sorted({(e.get("git") or {}).get("commit") or "?" for e in entries}), git_info()
     if recorded != [now["commit"]] or now["dirty"]:
-        printer(
-            f"note: the committed runs were made at commit {', '.join(c[:12] for c in recorded)};"
-            f" this checkout is at {str(now['commit'])[:12]}"
-            + (" with uncommitted changes" if now["dirty"] else "")
-            + ": code changes since then can change the numbers"
-        )
+        printer(f"note: the committed runs were made at commit {', '.join(c[:12] for c in recorded)};"
+                f" this checkout is at {str(now['commit'])[:12]}"
+                f"{' with uncommitted changes' if now['dirty'] else ''}: code changes since then "
+                "can change the numbers")
     runs = plan(manifest, entries, Path(runs_dir))
     run_all(runs, workers=workers, printer=printer, skip_done=False)
     new = {run.name: read_record(run.dir) for run in runs}
@@ -409,4 +378,4 @@ def statistical_verdict(
         f"reproduce: {len(entries)} run(s) re-run against {len(manifest['runs'])} committed "
         f"run(s); statistical verdict per cell: {rule.describe()}"
     )
-    return cells, render(cells, title, f"statistical: {rule.short()}")
+    return cells, render(cells, title, f"statistical: {rule.describe(why=False)}")

@@ -1,21 +1,19 @@
 """Sweeps in the W&B sweep YAML format, run locally by ``ganzoo sweep`` or by ``wandb agent``.
 
-A sweep file (``experiments/sweeps/*.yaml``) has ``method`` (grid, random or bayes),
-``parameters`` (full LightningCLI keys such as ``model.init_args.lr_g``, or ``config`` to
-pick experiment files) and a ``command`` such as
-``[${env}, ${interpreter}, -m, ganzoo, fit, ${args}]``. W&B's own sweep engine (the ``sweeps``
-package behind ``wandb[sweeps]``, offline) validates the file and draws the runs: ``grid`` is
-the cartesian product of the parameters' values, ``random`` draws ``count`` runs (seeded) from
-W&B's distributions. ``bayes`` learns from finished runs on the W&B server: one clear error
-locally. W&B's agent fills ``${args}`` with ``--key=value`` per parameter;
-:func:`build_command` does the same.
+A sweep file (``experiments/sweeps/*.yaml``) has ``method``, ``parameters`` (full LightningCLI
+keys such as ``model.init_args.lr_g``, or ``config`` to pick experiment files) and a
+``command`` such as ``[${env}, ${interpreter}, -m, ganzoo, fit, ${args}]``. W&B's own sweep
+engine (the ``sweeps`` package of ``wandb[sweeps]``, offline) validates it and draws the runs:
+every ``grid`` point, or ``count`` seeded ``random`` draws; ``bayes`` learns from finished runs
+on the W&B server, one clear error locally. :func:`build_command` fills the macros as W&B's
+agent does (``${args}``: ``--key=value`` per parameter).
 
-:func:`run_all` runs the commands as subprocesses, up to ``workers`` at once: one GPU each
-(``CUDA_VISIBLE_DEVICES``) when GPUs are present, else CPU processes sharing the cores
-(``OMP_NUM_THREADS`` = cores // workers). Runs whose ``record.json`` says finished or
-diverged are skipped, so an interrupted sweep resumes where it stopped; a run that is not
-done starts again from scratch in a clean directory. Each run's output goes to
-``<run dir>/stdout.log``; a failed run is reported and the sweep goes on.
+:func:`run_all` runs the commands as subprocesses, ``workers`` at once: one GPU (group) each
+(``CUDA_VISIBLE_DEVICES``) when there are GPUs, else CPU processes sharing the cores
+(``OMP_NUM_THREADS`` = cores // workers). Runs whose record says finished or diverged are
+skipped, so an interrupted sweep resumes; any other run restarts from scratch in a clean
+directory. Each run's output goes to ``<run dir>/stdout.log``; a failed run is reported and
+the sweep goes on.
 """
 
 from __future__ import annotations
@@ -44,15 +42,8 @@ from ganzoo.bench.records import cost, is_done, read_record
 from ganzoo.errors import ConfigError, GanzooError
 
 DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
-RUN_ARTEFACTS = (
-    "record.json",
-    "stdout.log",
-    "config.yaml",
-    "evaluations.jsonl",
-    "grids",
-    "checkpoints",
-    "wandb",
-)
+RUN_ARTEFACTS = ("record.json", "stdout.log", "config.yaml", "evaluations.jsonl", "grids",
+                 "checkpoints", "wandb")
 
 with warnings.catch_warnings():  # sweeps' pydantic v1-style config warns on import
     warnings.simplefilter("ignore")
@@ -179,12 +170,8 @@ class Run:
         return self.dir / "stdout.log"
 
 
-def plan_runs(
-    sweep: dict[str, Any],
-    count: int | None = None,
-    seed: int = 0,
-    extra_args: list[str] | None = None,
-) -> list[Run]:
+def plan_runs(sweep: dict[str, Any], count: int | None = None, seed: int = 0,
+              extra_args: list[str] | None = None) -> list[Run]:
     """The runs of a sweep with their directories (duplicates, same directory, run once)."""
     from ganzoo.cli import planned_location
 
@@ -220,21 +207,15 @@ def device_slots(gpus: int, workers: int, devices_per_run: int = 1) -> list[str 
     or None per worker on a machine without GPUs."""
     if devices_per_run < 1:
         raise ConfigError(f"--devices-per-run: must be >= 1, got {devices_per_run}")
+    if gpus < devices_per_run and devices_per_run > 1:
+        have = f"has only {gpus} GPU(s)" if gpus else "has no GPU"
+        raise ConfigError(f"--devices-per-run {devices_per_run}: this machine {have}")
     if not gpus:
-        if devices_per_run > 1:
-            raise ConfigError(f"--devices-per-run {devices_per_run}: this machine has no GPU")
         return [None] * workers
-    groups = gpus // devices_per_run
-    if groups == 0:
-        raise ConfigError(
-            f"--devices-per-run {devices_per_run}: this machine has only {gpus} GPU(s)"
-        )
     if devices_per_run == 1:
         return [str(i % gpus) for i in range(workers)]
-    return [
-        ",".join(str(g) for g in range(i * devices_per_run, (i + 1) * devices_per_run))
-        for i in range(min(workers, groups))
-    ]
+    groups = range(min(workers, gpus // devices_per_run))
+    return [",".join(str(i * devices_per_run + g) for g in range(devices_per_run)) for i in groups]
 
 
 class SweepRunner:
@@ -243,7 +224,7 @@ class SweepRunner:
 
     def __init__(self, todo: list[Run], slots: list, threads: int, devices_per_run: int, printer, cwd):
         self.todo, self.threads, self.devices_per_run, self.printer, self.cwd = (
-            todo, threads, devices_per_run, printer, cwd)  # fmt: skip
+            todo, threads, devices_per_run, printer, cwd)
         self.slots: queue.Queue = queue.Queue()
         for slot in slots:
             self.slots.put(slot)
@@ -271,7 +252,7 @@ class SweepRunner:
             log.flush()
             try:
                 run.returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                                cwd=self.cwd, stdin=subprocess.DEVNULL).returncode  # fmt: skip
+                                                cwd=self.cwd, stdin=subprocess.DEVNULL).returncode
             except OSError as err:  # e.g. the sweep's command names no program here
                 log.write(f"cannot start {command[0]!r}: {err.strerror or err}\n")
                 return f"cannot start {command[0]!r}: {err.strerror or err}"
@@ -293,21 +274,15 @@ class SweepRunner:
             with self.lock:
                 self.done, self.failed = self.done + ok, self.failed + (not ok)
             tail = f" ({problem}; check the sweep file's command)" if problem else (
-                "" if ok else f" (exit {run.returncode}, status {status}; see {run.log})")  # fmt: skip
+                "" if ok else f" (exit {run.returncode}, status {status}; see {run.log})")
             self.line(run, f"{run.status:<8} in {run.seconds:.0f}s{throughput(record)}{tail}")
         finally:
             self.slots.put(slot)
 
 
-def run_all(
-    runs: list[Run],
-    workers: int = 1,
-    threads: int | None = None,
-    printer: Callable[[str], None] = print,
-    cwd: str | Path | None = None,
-    skip_done: bool = True,
-    devices_per_run: int = 1,
-) -> list[Run]:
+def run_all(runs: list[Run], workers: int = 1, threads: int | None = None,
+            printer: Callable[[str], None] = print, cwd: str | Path | None = None,
+            skip_done: bool = True, devices_per_run: int = 1) -> list[Run]:
     """Run the runs that are not done, ``workers`` at a time, printing progress lines.
 
     Args:

@@ -1,28 +1,21 @@
 """Results tables from run records: ``ganzoo table runs/mnist5k`` -> ``results/mnist5k/``.
 
-Writes, per benchmark:
+Per benchmark: ``table.md`` (a header with the command, date, commit, machine, versions,
+evaluation protocol and the budget the runs share; one row per model/loss variant, i.e. runs
+that differ only in ``seed_everything``, with FID, IS, KID and the model-specific metrics as
+``mean ± std`` over seeds beside the cost: G steps, D steps, real images seen, wall time,
+images/s and ``n``; then every run on its own), ``table.csv`` (the rows as numbers:
+``<metric>_mean``, ``_std``, ``_n``), ``fid_vs_g_steps.png``, ``fid_vs_wall_time.png``,
+``is_vs_g_steps.png`` (one line per row: mean over seeds, band from the lowest to the highest
+seed) with their numbers in ``curves.csv``, ``grids/<row>.png`` (the final grid of each row's
+lowest-FID run) and ``runs.json`` (per run its resolved config, seed, final metrics and
+environment: what ``ganzoo reproduce`` re-runs).
 
-- ``table.md``: a header with the command, date, commit, machine, versions, evaluation
-  protocol and budget protocol (equal real images or equal generator steps, whichever the
-  runs' records share, with the counts; or that they share neither), then one row per
-  model/loss variant (runs that differ only in their training seed ``seed_everything``) with
-  FID, IS, KID and the model-specific metrics as ``mean ± std`` over seeds, and beside them
-  the cost: G steps, D steps, real images seen, wall time, images/s (images seen / wall time)
-  and ``n``; then every run on its own.
-- ``table.csv``: the same rows as numbers (``<metric>_mean``, ``_std``, ``_n``).
-- ``fid_vs_g_steps.png``, ``fid_vs_wall_time.png``, ``is_vs_g_steps.png``: the evaluation
-  history, one line per row (mean over seeds at each evaluation, band from the lowest to the
-  highest seed); ``curves.csv``: the numbers behind them, one line per run and evaluation.
-- ``grids/<row>.png``: the final sample grid of each row's best run (lowest final FID).
-- ``runs.json``: per run its resolved config, seed, final metrics and environment: what
-  ``ganzoo reproduce`` re-runs and compares against.
-
-pandas does the grouping and statistics (``groupby().agg``), the CSV files and the W&B table;
-the markdown keeps one unpadded ``| a | b |`` line per row (pandas' ``to_markdown`` pads
-every cell to its column's width, which would rewrite every committed table line).
-Metrics are each run's final evaluation. A diverged run counts in ``n`` as diverged and
-never as numbers: a row whose runs all diverged shows ``diverged`` in every metric cell.
-Runs that are still running, failed or were interrupted are listed as excluded.
+Values are each run's final evaluation. A diverged run counts in ``n`` as diverged, never as
+numbers; runs still running, failed or interrupted are listed as excluded. pandas groups and
+aggregates (``groupby().agg``) and writes the CSV files and the W&B table; the markdown keeps
+unpadded ``| a | b |`` lines (``to_markdown`` pads every cell to its column's width, which
+would rewrite every line of the committed tables).
 """
 
 from __future__ import annotations
@@ -71,11 +64,8 @@ def find_records(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
                 if not isinstance(record, dict):
                     raise ValueError("not a JSON object")
             except (OSError, ValueError) as err:  # JSONDecodeError is a ValueError
-                print(
-                    f"ganzoo table: warning: skipping {file}: unreadable run record ({err}); "
-                    f"rerun that run or delete its directory",
-                    file=sys.stderr,
-                )
+                print(f"ganzoo table: warning: skipping {file}: unreadable run record ({err}); "
+                      "rerun that run or delete its directory", file=sys.stderr)
                 continue
             record.setdefault("run_dir", str(file.parent))
             records.append(record)
@@ -83,12 +73,8 @@ def find_records(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
 
 
 def final_metrics(record: dict[str, Any]) -> dict[str, float]:
-    final = record.get("final") or {}
-    return {
-        k: v
-        for k, v in (final.get("metrics") or {}).items()
-        if isinstance(v, int | float) and k not in WITHIN_RUN_SPREAD
-    }
+    metrics = (record.get("final") or {}).get("metrics") or {}
+    return {k: v for k, v in metrics.items() if isinstance(v, int | float) and k not in WITHIN_RUN_SPREAD}
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -129,7 +115,7 @@ def load_runs(records: list[dict[str, Any]]) -> pd.DataFrame:
         {"model": label, "status": r["status"], "seed": r.get("seed"), "run": r.get("run_name"),
          "record": r, **cost(r), **final_metrics(r)}
         for r, label in zip(done, row_labels(done), strict=True)
-    ]  # fmt: skip
+    ]
     frame = pd.DataFrame(lines or None, columns=None if lines else ["model", "status", "seed", "run", "record", *COST])
     order = frame.assign(seed_order=frame.seed.astype(str), run_order=frame.run.fillna(""))
     return frame.loc[order.sort_values(["model", "seed_order", "run_order"]).index]
@@ -187,30 +173,22 @@ def markdown_table(columns: list[str], rows: Iterable[Iterable[Any]]) -> list[st
     return lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows]
 
 
-def render_markdown(
-    benchmark: str, runs: pd.DataFrame, records: list[dict[str, Any]], command: str,
-    notes: list[str] | None = None,
-) -> str:  # fmt: skip
+def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, Any]],
+                    command: str, notes: list[str] | None = None) -> str:
     metrics = metric_names(runs, details=False)
     stats = row_stats(runs, [*metrics, *COST])
     titles = [m.upper() if m in MAIN_METRICS else m for m in metrics]
-    rows = [
-        [label, *(cell(s, c) for c in [*metrics, *COST]), count_cell(s)]
-        for label, s in stats.iterrows()
-    ]
+    rows = [[label, *(cell(s, c) for c in [*metrics, *COST]), count_cell(s)] for label, s in stats.iterrows()]
     main = markdown_table(["model", *titles, *COST_TITLES.values(), "n"], rows)
     every = [
         [run["model"], run["seed"], run["status"],
          *("diverged" if run["status"] == "diverged" else fmt(run.get(m), m) for m in metrics),
          *(fmt(run[c], c) for c in ("g_steps", "wall_time_s", "images_per_s")), run["run"]]
         for run in runs.to_dict("records")
-    ]  # fmt: skip
-    per_run = markdown_table(
-        ["model", "seed", "status", *titles, "G steps", "wall time", "images/s", "run"], every
-    )
-    excluded = [r for r in records if r.get("status") not in DONE_STATUSES]
-    tail = ["", "Excluded (not finished): " + ", ".join(
-        f"{r.get('run_name')} ({r.get('status')})" for r in excluded)] if excluded else []  # fmt: skip
+    ]
+    per_run = markdown_table(["model", "seed", "status", *titles, "G steps", "wall time", "images/s", "run"], every)
+    excluded = [f"{r.get('run_name')} ({r.get('status')})" for r in records if r.get("status") not in DONE_STATUSES]
+    tail = ["", "Excluded (not finished): " + ", ".join(excluded)] if excluded else []
     head = header(benchmark, runs, command, notes or [])
     return "\n".join([head, *main, "", "### Every run", "", *per_run, *tail]) + "\n"
 
@@ -295,53 +273,38 @@ def budget_protocol(runs: pd.DataFrame) -> str:
     if finished.empty:
         return "Budget: no finished run to state it"
 
-    def by_count(kind: str) -> str:  # "100 (DCGAN); 500 (WGAN-gp)"
-        labels = finished.groupby(finished[kind].astype(float), dropna=False).model.unique()
-        return "; ".join(
-            f"{fmt(n, kind) if pd.notna(n) else 'not recorded'} ({', '.join(sorted(ls))})"
-            for n, ls in labels.items()
-        )
-
     def shared(kind: str) -> bool:
         return finished[kind].nunique(dropna=False) == 1 and finished[kind].notna().all()
 
-    def per_row(kind: str, unit: str) -> str:
-        return f"{fmt(finished[kind].iloc[0], kind)} {unit}" if shared(kind) else (
-            f"{unit}: {by_count(kind)}"
-        )  # fmt: skip
+    def count(kind: str, unit: str = "") -> str:
+        """``750 G steps`` when every run has the same, else ``G steps: 750 (WGAN-gp); ...``."""
+        if shared(kind):
+            return f"{fmt(finished[kind].iloc[0], kind)} {unit}".strip()
+        rows = finished.groupby(finished[kind].astype(float), dropna=False).model.unique()
+        return f"{unit}: " * bool(unit) + "; ".join(
+            f"{fmt(n, kind) if pd.notna(n) else 'not recorded'} ({', '.join(sorted(labels))})"
+            for n, labels in rows.items()
+        )
 
+    images, g_steps = count("images_seen"), count("g_steps", "G steps")
     if shared("images_seen"):
-        return (
-            f"Budget: equal real images ({fmt(finished.images_seen.iloc[0], 'images_seen')} per "
-            f"run = {per_row('d_steps', 'D steps')}; {per_row('g_steps', 'G steps')}, one G "
-            "step per n_critic D steps; diverged runs stop early)"
-        )
+        return (f"Budget: equal real images ({images} per run = {count('d_steps', 'D steps')}; "
+                f"{g_steps}, one G step per n_critic D steps; diverged runs stop early)")
     if shared("g_steps"):
-        return (
-            f"Budget: equal generator steps ({per_row('g_steps', 'G steps')} per run; "
-            f"{per_row('d_steps', 'D steps')}, n_critic D steps per G step; diverged runs stop "
-            "early)"
-        )
-    return (
-        "Budget: the runs share neither real images nor generator steps: "
-        f"images {by_count('images_seen')}; G steps {by_count('g_steps')}; compare them at "
-        "equal G steps in fid_vs_g_steps.png"
-    )
+        return (f"Budget: equal generator steps ({g_steps} per run; {count('d_steps', 'D steps')}, "
+                "n_critic D steps per G step; diverged runs stop early)")
+    return (f"Budget: the runs share neither real images nor generator steps: images {images}; "
+            f"G steps {count('g_steps')}; compare them at equal G steps in fid_vs_g_steps.png")
 
 
 def budget_settings(record: dict[str, Any]) -> str:
     """``DCGAN: max_epochs=15, batch_size=16, world_size=1, global batch=16``: the settings
     that bound a run, those at their default left out."""
     flat = flatten(record.get("config") or {})
-    unset = {
-        "trainer.max_epochs": (None, -1),
-        "trainer.max_steps": (None, -1),
-        "trainer.limit_train_batches": (None, 1.0),
-        "model.init_args.max_g_steps": (None,),
-        "model.init_args.max_images": (None,),
-        "model.init_args.n_critic": (None, 1),
-        "data.batch_size": (None,),
-    }
+    unset = {"trainer.max_epochs": (None, -1), "trainer.max_steps": (None, -1),
+             "trainer.limit_train_batches": (None, 1.0), "model.init_args.max_g_steps": (None,),
+             "model.init_args.max_images": (None,), "model.init_args.n_critic": (None, 1),
+             "data.batch_size": (None,)}
     shown = [f"{k.rsplit('.', 1)[-1]}={flat[k]}" for k, skip in unset.items() if flat.get(k) not in skip]
     progress = record.get("progress") or {}
     if progress.get("world_size"):  # batch_size above is per process
@@ -370,7 +333,7 @@ def curves(runs: pd.DataFrame) -> pd.DataFrame:
          **{k: float(v) for k, v in (entry.get("metrics") or {}).items() if isinstance(v, int | float)}}
         for run in runs.to_dict("records")
         for entry in run["record"].get("history") or []
-    ]  # fmt: skip
+    ]
     frame = pd.DataFrame(lines or None, columns=None if lines else fixed, dtype=object)
     names = set(frame.columns) - set(fixed)
     return frame[fixed + [m for m in MAIN_METRICS if m in names] + sorted(names - set(MAIN_METRICS))]
@@ -385,7 +348,7 @@ def mean_curve(history: pd.DataFrame, metric: str, x: str) -> pd.DataFrame:
         {"point": finished.g_steps.where(finished.g_steps.notna(), finished.epoch),
          "x": pd.to_numeric(finished[x], errors="coerce"),
          "y": pd.to_numeric(finished.get(metric, pd.Series(index=finished.index)), errors="coerce")}
-    ).replace([float("inf"), float("-inf")], float("nan")).dropna(subset=["x", "y"])  # fmt: skip
+    ).replace([float("inf"), float("-inf")], float("nan")).dropna(subset=["x", "y"])
     return points.groupby("point", dropna=False).agg(
         x=("x", "mean"), mean=("y", "mean"), low=("y", "min"), high=("y", "max")
     )
@@ -458,19 +421,11 @@ def write_best_grids(runs: pd.DataFrame, grids: Path) -> None:
             shutil.copyfile(source, grids / f"{sanitize(label)}.png")
 
 
-def write_table(
-    paths: Iterable[str | Path],
-    out_root: str | Path = "results",
-    command: str = "ganzoo table",
-    wandb_dir: str | Path | None = None,
-    use_wandb: bool = True,
-    notes: list[str] | None = None,
-) -> dict[str, Path]:
-    """Aggregate the records under ``paths`` into ``<out_root>/<benchmark>/`` per benchmark.
-
-    ``notes`` are extra header lines (``ganzoo compare`` adds its wall time). Returns the
-    output directory of each benchmark.
-    """
+def write_table(paths: Iterable[str | Path], out_root: str | Path = "results",
+                command: str = "ganzoo table", wandb_dir: str | Path | None = None,
+                use_wandb: bool = True, notes: list[str] | None = None) -> dict[str, Path]:
+    """Aggregate the records under ``paths`` into ``<out_root>/<benchmark>/`` per benchmark
+    (``notes``: extra header lines, such as ``ganzoo compare``'s wall time); the directories."""
     paths = list(paths)
     records = find_records(paths)
     if not records:
@@ -484,8 +439,10 @@ def write_table(
         write_csv(out / "table.csv", csv_table(runs))
         write_curves(runs, out)
         write_best_grids(runs, out / "grids")
-        manifest = [{"row": label, **{k: r.get(k) for k in MANIFEST_KEYS}} for label, r in zip(runs.model, runs.record, strict=True)]
-        write_json_atomic(out / "runs.json", {"benchmark": benchmark, "command": command, "runs": manifest})
+        manifest = [{"row": label, **{k: r.get(k) for k in MANIFEST_KEYS}}
+                    for label, r in zip(runs.model, runs.record, strict=True)]
+        write_json_atomic(out / "runs.json", {"benchmark": benchmark, "command": command,
+                                              "runs": manifest})
         if use_wandb:
             log_to_wandb(benchmark, runs, out, Path(wandb_dir or paths[0]))
         outputs[benchmark] = out
@@ -496,11 +453,10 @@ def log_to_wandb(benchmark: str, runs: pd.DataFrame, out: Path, save_dir: Path) 
     """The comparison as a ``wandb.Table`` (plus curves and grids) in a W&B run of its own."""
     from ganzoo.bench.wandb_logger import FailSafeWandbLogger
 
-    logger = FailSafeWandbLogger(
-        save_dir=str(save_dir), name=f"{benchmark}-table", group=benchmark, job_type="table"
-    )
+    logger = FailSafeWandbLogger(save_dir=str(save_dir), name=f"{benchmark}-table", group=benchmark,
+                                 job_type="table")
     frame = csv_table(runs).rename(columns={"n_finished": "n"})
-    frame = frame.drop(columns=["status", *(c for c in frame.columns if c.endswith("_n"))]).astype(object)
+    frame = frame.drop(columns=["status", *(c for c in frame if c.endswith("_n"))]).astype(object)
     logger.log_table(f"{benchmark}/comparison", dataframe=frame.where(frame.notna(), None))
     for _, _, name, _ in CURVES:
         if (out / name).is_file():
