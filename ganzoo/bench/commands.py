@@ -57,25 +57,32 @@ def build_parser() -> argparse.ArgumentParser:
 def add_sweep_parser(sweep: argparse.ArgumentParser) -> None:
     add = sweep.add_argument
     add("file", help="sweep YAML (W&B sweep format)")
-    add("--workers", type=int, default=1, help="runs at once (one GPU each when present, else CPU processes)")
-    add("--count", type=int, default=None, help="runs to draw (random; required unless run_cap) or first N (grid)")
+    add("--workers", type=int, default=1,
+        help="runs at once (one GPU each when present, else CPU processes)")
+    add("--count", type=int, default=None,
+        help="runs to draw (random; required unless run_cap) or first N (grid)")
     add("--seed", type=int, default=0, help="seed of the random search")
-    add("--threads", type=int, default=None, help="torch threads per CPU run (default: cores // workers)")
+    add("--threads", type=int, default=None,
+        help="torch threads per CPU run (default: cores // workers)")
     add("--devices-per-run", type=int, default=1, help=DEVICES_HELP)
     add("--dry-run", action="store_true", help="print the runs, run nothing")
-    add("--runs-dir", default=None, help="root of the run directories (passed to each run as --runs_dir)")
+    add("--runs-dir", default=None,
+        help="root of the run directories (passed to each run as --runs_dir)")
 
 
 def add_reproduce_parser(repro: argparse.ArgumentParser) -> None:
     add = repro.add_argument
     add("results", help="a results directory with runs.json (results/mnist5k)")
-    add("--only", action="append", default=None, help="runs whose name or row matches (glob or substring); repeatable")
+    add("--only", action="append", default=None,
+        help="runs whose name or row matches (glob or substring); repeatable")
     add("--limit", type=int, default=None, help="at most this many runs")
     add("--workers", type=int, default=None, help="runs at once")
     add("--runs-dir", default="runs", help="where the new runs go")
-    add("--exact", action="store_true", help="same-machine check: every cell equal up to rtol 1e-4, "
-        "atol 1e-6 (default: a statistical verdict over seeds, valid across machines)")
-    add("--alpha", type=float, default=None, help="statistical: per-cell false FAIL rate of the seed-variance bound (0.01)")
+    add("--exact", action="store_true",
+        help="same-machine check: every cell equal up to rtol 1e-4, atol 1e-6 (default: a "
+        "statistical verdict over seeds, valid across machines)")
+    add("--alpha", type=float, default=None,
+        help="statistical: per-cell false FAIL rate of the seed-variance bound (0.01)")
     add("--rtol", type=float, default=None, help="relative tolerance (0.10; --exact: 1e-4)")
     add("--atol", type=float, default=None, help="absolute tolerance (1e-3; --exact: 1e-6)")
     add("--report", default=None, help="also write the report to this file")

@@ -131,8 +131,11 @@ def device_info(trainer: L.Trainer | None = None) -> dict[str, Any]:
     }
     if trainer is not None:
         info.update(
-            accelerator=type(trainer.accelerator).__name__, strategy=type(trainer.strategy).__name__,
-            world_size=trainer.world_size, num_nodes=trainer.num_nodes, precision=str(trainer.precision),
+            accelerator=type(trainer.accelerator).__name__,
+            strategy=type(trainer.strategy).__name__,
+            world_size=trainer.world_size,
+            num_nodes=trainer.num_nodes,
+            precision=str(trainer.precision),
         )
     return info
 
@@ -218,7 +221,8 @@ class RunRecordCallback(L.Callback):
             "schema": SCHEMA_VERSION, "status": "running",
             "benchmark": self.benchmark or run_dir.parent.name,
             "run_name": self.run_name or run_dir.name, "run_dir": str(run_dir),
-            "variant": variant_of(pl_module), "model_class": f"{model.__module__}.{model.__qualname__}",
+            "variant": variant_of(pl_module),
+            "model_class": f"{model.__module__}.{model.__qualname__}",
             "seed": self.config.get("seed_everything"), "config": self.config, "argv": self.argv,
             "git": git_info(), "versions": package_versions(), "device": device_info(trainer),
             "started_at": _now(), "ended_at": None, "wall_time_s": 0.0, "progress": {},
@@ -243,20 +247,22 @@ class RunRecordCallback(L.Callback):
         status = "diverged" if getattr(pl_module, "diverged", False) else "finished"
         self._write(trainer, pl_module, status=status)
 
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+    def on_exception(self, trainer: L.Trainer, pl_module, exception: BaseException) -> None:
         if not self.record:
             return
         if isinstance(exception, KeyboardInterrupt | SIGTERMException):
             self._write(trainer, pl_module, status="interrupted")
         else:
-            self._write(trainer, pl_module, status="failed", error=f"{type(exception).__name__}: {exception}")
+            error = f"{type(exception).__name__}: {exception}"
+            self._write(trainer, pl_module, status="failed", error=error)
 
     def _stamp_new_entries(self, trainer: L.Trainer) -> bool:
         new = len(callback_list(trainer, "history") or []) - len(self._stamps)
         self._stamps += [round(time.perf_counter() - self._start, 3)] * max(new, 0)
         return new > 0
 
-    def _write(self, trainer: L.Trainer, pl_module, status: str | None = None, error: str | None = None) -> None:
+    def _write(self, trainer: L.Trainer, pl_module, status: str | None = None,
+               error: str | None = None) -> None:
         if not trainer.is_global_zero or not self.record:
             return
         entries = callback_list(trainer, "history") or []
@@ -265,13 +271,14 @@ class RunRecordCallback(L.Callback):
         world, batch = trainer.world_size, getattr(trainer.datamodule, "batch_size", None)
         progress = {
             "epochs": trainer.current_epoch, "global_step": trainer.global_step,
-            "d_steps": getattr(pl_module, "d_steps", None), "g_steps": getattr(pl_module, "g_steps", None),
+            "d_steps": getattr(pl_module, "d_steps", None),
+            "g_steps": getattr(pl_module, "g_steps", None),
             "images_seen": getattr(pl_module, "images_seen", 0) * world, "world_size": world,
             "batch_per_rank": batch, "global_batch": batch * world if batch else None,
         }
         self.record.update(
-            wall_time_s=round(time.perf_counter() - self._start, 3), progress=progress, history=history,
-            final=history[-1] if history else None, best=best_entry(history),
+            wall_time_s=round(time.perf_counter() - self._start, 3), progress=progress,
+            history=history, final=history[-1] if history else None, best=best_entry(history),
             grids=[str(p) for p in callback_list(trainer, "paths") or []],
         )
         if status is not None:

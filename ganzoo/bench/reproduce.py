@@ -90,7 +90,8 @@ class Rule:
         """The rule in one line (as the summary line states it), with the reason for each term."""
         rule = (
             f"PASS when |re-run mean - committed mean| <= max(t({self.quantile:g}, df) * SE, "
-            f"{100 * self.rtol:g}% of |committed mean|, {self.atol:g}); G/D steps and images seen equal"
+            f"{100 * self.rtol:g}% of |committed mean|, {self.atol:g}); G/D steps and images "
+            "seen equal"
         )
         return rule if not why else (
             f"{rule}; t({self.quantile:g}, df) * SE is the half-width of the "
@@ -142,7 +143,9 @@ def welch_p(committed: list[float], rerun: list[float]) -> float | None:
 def load_manifest(results_dir: str | Path) -> dict[str, Any]:
     path = Path(results_dir) / "runs.json"
     if not path.is_file():
-        raise ConfigError(f"reproduce: {path} not found; give a directory written by `ganzoo table`")
+        raise ConfigError(
+            f"reproduce: {path} not found; give a directory written by `ganzoo table`"
+        )
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as err:
@@ -157,11 +160,11 @@ def load_manifest(results_dir: str | Path) -> dict[str, Any]:
 
 def select(runs: list[dict[str, Any]], only: list[str] | None, limit: int | None) -> list[dict]:
     """Runs whose name or row matches any ``only`` pattern (glob or substring), first ``limit``."""
-    if only:
-        runs = [
-            r for r in runs
-            if any(fnmatch.fnmatch(n, p) or p in n for p in only for n in (r.get("run_name", ""), r.get("row", "")))
-        ]
+    def matches(run: dict[str, Any]) -> bool:
+        names = (run.get("run_name", ""), run.get("row", ""))
+        return any(fnmatch.fnmatch(n, p) or p in n for p in only or [] for n in names)
+
+    runs = [r for r in runs if matches(r)] if only else runs
     return runs[:limit] if limit else runs
 
 
@@ -205,7 +208,8 @@ def progress(record: dict[str, Any] | None, counter: str) -> Any:
 
 
 def compare_statistical(
-    committed: list[dict[str, Any]], selected: list[dict[str, Any]], new: Records, rule: Rule = Rule()
+    committed: list[dict[str, Any]], selected: list[dict[str, Any]], new: Records,
+    rule: Rule = Rule(),
 ) -> list[Cell]:
     """Per row: the re-runs of ``selected`` against all ``committed`` runs of that row (the
     reference sample): a status cell, the counters (exact), every metric (statistical) and
@@ -224,7 +228,8 @@ def compare_statistical(
                 cells.append(counter_cell(row, counter, old, fresh, all(v in old for v in fresh)))
         for metric in sorted({m for e in old_done for m in final_metrics(e) if "_class_" not in m}):
             old = [final_metrics(e).get(metric) for e in old_done]
-            cells.append(metric_cell(row, metric, old, [final_metrics(r).get(metric) for r in new_done], rule))
+            fresh = [final_metrics(r).get(metric) for r in new_done]
+            cells.append(metric_cell(row, metric, old, fresh, rule))
         cells.append(wall_time_cell(row, reference, records))
     return cells
 
@@ -276,18 +281,21 @@ def compare_exact(
     for row, members in by_row(entries).items():
         records = [new.get(e["run_name"]) for e in members]
         old_status = [e["status"] for e in members]
-        new_status = [r.get("status") if r else "missing" for r in records]
+        new_status = [str(r.get("status")) if r else "missing" for r in records]
         verdict = "PASS" if old_status == new_status else "FAIL"
-        cells.append(Cell(row, "status", ",".join(old_status), ",".join(map(str, new_status)), verdict))
-        old, fresh = [progress(e, "images_seen") for e in members], [progress(r, "images_seen") for r in records]
+        cells.append(Cell(row, "status", ",".join(old_status), ",".join(new_status), verdict))
+        old = [progress(e, "images_seen") for e in members]
+        fresh = [progress(r, "images_seen") for r in records]
         cells.append(counter_cell(row, "images_seen", old, fresh, old == fresh))
-        pairs = [(e, r or {}) for e, r in zip(members, records, strict=True) if e["status"] == "finished"]
+        pairs = [(e, r or {}) for e, r in zip(members, records, strict=True)
+                 if e["status"] == "finished"]
         for metric in sorted({m for e, _ in pairs for m in final_metrics(e)}):
             committed = Sample.of([final_metrics(e).get(metric) for e, _ in pairs])
             rerun = Sample.of([final_metrics(r).get(metric) for _, r in pairs])
             diff, bound = _diff(committed, rerun), atol + rtol * abs(committed.mean or 0.0)
-            ok = (committed.mean is None) == (rerun.mean is None) and (diff is None or abs(diff) <= bound)
-            cells.append(Cell(row, metric, committed, rerun, "PASS" if ok else "FAIL", diff=diff, bound=bound))
+            both = (committed.mean is None) == (rerun.mean is None)
+            verdict = "PASS" if both and (diff is None or abs(diff) <= bound) else "FAIL"
+            cells.append(Cell(row, metric, committed, rerun, verdict, diff=diff, bound=bound))
         cells.append(wall_time_cell(row, members, records))
     return cells
 
@@ -306,7 +314,8 @@ def render(cells: list[Cell], title: str, rule: str, number: Callable = fmt) -> 
     lines = []
     for c in cells:
         metric = c.metric.replace(" ", "_")
-        diff = "" if c.diff is None else f"{'+' if c.diff >= 0 else '-'}{number(abs(c.diff), metric)}"
+        sign = "+" if (c.diff or 0) >= 0 else "-"
+        diff = "" if c.diff is None else f"{sign}{number(abs(c.diff), metric)}"
         bound = "" if c.bound is None else number(c.bound, metric)
         if bound and isinstance(c.committed, Sample) and c.committed.mean and c.bound:
             bound += f" ({100 * c.bound / abs(c.committed.mean):.0f}%)"
@@ -351,7 +360,8 @@ def reproduce(results_dir: str | Path, runs_dir: str | Path = "runs", only: list
         raise ConfigError(f"reproduce: no run of {results_dir} matches --only {only}")
     recorded, now = sorted({(e.get("git") or {}).get("commit") or "?" for e in entries}), git_info()
     if recorded != [now["commit"]] or now["dirty"]:
-        printer(f"note: the committed runs were made at commit {', '.join(c[:12] for c in recorded)};"
+        made = ", ".join(c[:12] for c in recorded)
+        printer(f"note: the committed runs were made at commit {made};"
                 f" this checkout is at {str(now['commit'])[:12]}"
                 f"{' with uncommitted changes' if now['dirty'] else ''}: code changes since then "
                 "can change the numbers")

@@ -222,7 +222,8 @@ class SweepRunner:
     """Runs a sweep's runs on worker slots (:func:`device_slots`), each slot used by one run at
     a time, with one progress line per started, finished or failed run."""
 
-    def __init__(self, todo: list[Run], slots: list, threads: int, devices_per_run: int, printer, cwd):
+    def __init__(self, todo: list[Run], slots: list, threads: int, devices_per_run: int,
+                 printer: Callable[[str], None], cwd: str | Path | None) -> None:
         self.todo, self.threads, self.devices_per_run, self.printer, self.cwd = (
             todo, threads, devices_per_run, printer, cwd)
         self.slots: queue.Queue = queue.Queue()
@@ -234,25 +235,33 @@ class SweepRunner:
     def line(self, run: Run, what: str) -> None:
         with self.lock:
             running = sum(r.status == "running" for r in self.todo)
+            elapsed = clock(time.perf_counter() - self.start)
             self.printer(
-                f"[{self.done + self.failed}/{len(self.todo)} done, {running} running, {self.failed} "
-                f"failed, {clock(time.perf_counter() - self.start)}] {what} {run.name}"
+                f"[{self.done + self.failed}/{len(self.todo)} done, {running} running, "
+                f"{self.failed} failed, {elapsed}] {what} {run.name}"
             )
 
     def launch(self, run: Run, slot: str | None) -> str | None:
         """Run the command, output into the run's log; why it could not start, if it could not."""
         env = dict(os.environ, **run.env)
         env.pop("WANDB_SERVICE", None)  # each run starts its own W&B service, in its own cwd
-        env["CUDA_VISIBLE_DEVICES"] = slot if slot is not None else env.get("CUDA_VISIBLE_DEVICES", "")
-        if slot is None:
-            env.update({var: run.env.get(var, str(self.threads)) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
-        command = run.command + [f"--trainer.devices={self.devices_per_run}"] * (self.devices_per_run > 1)
+        if slot is not None:
+            env["CUDA_VISIBLE_DEVICES"] = slot
+        else:
+            env.setdefault("CUDA_VISIBLE_DEVICES", "")
+            for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                env[var] = run.env.get(var, str(self.threads))
+        command = list(run.command)
+        if self.devices_per_run > 1:
+            command.append(f"--trainer.devices={self.devices_per_run}")
         with open(run.log, "w") as log:
             log.write(" ".join(command) + "\n")
             log.flush()
             try:
-                run.returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                                cwd=self.cwd, stdin=subprocess.DEVNULL).returncode
+                run.returncode = subprocess.run(
+                    command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd,
+                    stdin=subprocess.DEVNULL,
+                ).returncode
             except OSError as err:  # e.g. the sweep's command names no program here
                 log.write(f"cannot start {command[0]!r}: {err.strerror or err}\n")
                 return f"cannot start {command[0]!r}: {err.strerror or err}"
@@ -300,7 +309,8 @@ def run_all(runs: list[Run], workers: int = 1, threads: int | None = None,
     slots = device_slots(gpus, max(1, workers), devices_per_run)
     for run in runs:
         run.status = "skipped" if skip_done and is_done(run.dir) else run.status
-    runner = SweepRunner([r for r in runs if r.status != "skipped"], slots, threads, devices_per_run, printer, cwd)
+    todo = [r for r in runs if r.status != "skipped"]
+    runner = SweepRunner(todo, slots, threads, devices_per_run, printer, cwd)
     skipped = len(runs) - len(runner.todo)
     where = f"GPUs {', '.join(s for s in slots if s)}" if gpus else f"CPU, {threads} thread(s) each"
     printer(

@@ -44,13 +44,15 @@ COST_TITLES = {"g_steps": "G steps", "d_steps": "D steps", "images_seen": "image
 COST, COUNTERS = tuple(COST_TITLES), ("g_steps", "d_steps", "images_seen")
 # (metric, x axis, file, log scale): the curves written from the evaluation histories.
 CURVES = (("fid", "g_steps", "fid_vs_g_steps.png", True),
-          ("fid", "wall_time_s", "fid_vs_wall_time.png", True), ("is", "g_steps", "is_vs_g_steps.png", False))
+          ("fid", "wall_time_s", "fid_vs_wall_time.png", True),
+          ("is", "g_steps", "is_vs_g_steps.png", False))
 AXIS_TITLES = {"g_steps": "generator steps", "wall_time_s": "wall time (s), evaluation included",
                "fid": "FID (lower is better)", "is": "IS (higher is better)"}
 FORMATS = {"fid": ".2f", "is": ".3f", "kid": ".4f", "label_accuracy": ".3f", "code_accuracy": ".3f",
            "modes_covered": ".2f", "hq_percent": ".1f", "reverse_kl": ".3f"}
-MANIFEST_KEYS = ("run_name", "run_dir", "variant", "status", "seed", "config", "argv", "final", "best",
-                 "wall_time_s", "progress", "git", "versions", "device", "started_at", "ended_at")
+MANIFEST_KEYS = ("run_name", "run_dir", "variant", "status", "seed", "config", "argv", "final",
+                 "best", "wall_time_s", "progress", "git", "versions", "device", "started_at",
+                 "ended_at")
 
 
 # ------------------------------------------------------------------ loading and grouping
@@ -74,7 +76,8 @@ def find_records(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
 
 def final_metrics(record: dict[str, Any]) -> dict[str, float]:
     metrics = (record.get("final") or {}).get("metrics") or {}
-    return {k: v for k, v in metrics.items() if isinstance(v, int | float) and k not in WITHIN_RUN_SPREAD}
+    numbers = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
+    return {k: v for k, v in numbers.items() if k not in WITHIN_RUN_SPREAD}
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -99,7 +102,9 @@ def row_labels(done: list[dict[str, Any]]) -> list[str]:
     for variant in set(labels):
         same = [idents[i] for i, label in enumerate(labels) if label == variant]
         keys = {k for ident in same for k in ident}
-        differ = sorted(k for k in keys if len({json.dumps(i.get(k), default=str) for i in same}) > 1)
+        differ = sorted(
+            k for k in keys if len({json.dumps(i.get(k), default=str) for i in same}) > 1
+        )
         for i, label in enumerate(labels):
             if label == variant and differ:
                 diff = ", ".join(f"{k.rsplit('.', 1)[-1]}={idents[i].get(k)}" for k in differ)
@@ -116,7 +121,8 @@ def load_runs(records: list[dict[str, Any]]) -> pd.DataFrame:
          "record": r, **cost(r), **final_metrics(r)}
         for r, label in zip(done, row_labels(done), strict=True)
     ]
-    frame = pd.DataFrame(lines or None, columns=None if lines else ["model", "status", "seed", "run", "record", *COST])
+    empty = ["model", "status", "seed", "run", "record", *COST]
+    frame = pd.DataFrame(lines or None, columns=None if lines else empty)
     order = frame.assign(seed_order=frame.seed.astype(str), run_order=frame.run.fillna(""))
     return frame.loc[order.sort_values(["model", "seed_order", "run_order"]).index]
 
@@ -134,9 +140,12 @@ def row_stats(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     ``n_finished``, ``n_diverged`` and, over its finished runs, ``<column>_mean``, ``_std``
     (sample std, NaN for one value) and ``_n`` (NaN excluded): the rows of ``table.csv``."""
     finished = runs[runs.status == "finished"][["model", *columns]]
-    stats = finished.astype({c: float for c in columns}).groupby("model").agg(["mean", "std", "count"])
+    stats = finished.astype(dict.fromkeys(columns, float)).groupby("model")
+    stats = stats.agg(["mean", "std", "count"])
     stats.columns = [f"{column}_{agg.replace('count', 'n')}" for column, agg in stats.columns]
-    counts = pd.DataFrame({f"n_{s}": runs[runs.status == s].model.value_counts() for s in DONE_STATUSES})
+    counts = pd.DataFrame(
+        {f"n_{s}": runs[runs.status == s].model.value_counts() for s in DONE_STATUSES}
+    )
     stats = counts.join(stats).reindex(runs.model.unique()).rename_axis("model")
     stats = stats.fillna({c: 0 for c in stats.columns if c.endswith("_n") or c.startswith("n_")})
     stats = stats.astype({c: int for c in stats.columns if c.endswith("_n") or c.startswith("n_")})
@@ -178,7 +187,10 @@ def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, 
     metrics = metric_names(runs, details=False)
     stats = row_stats(runs, [*metrics, *COST])
     titles = [m.upper() if m in MAIN_METRICS else m for m in metrics]
-    rows = [[label, *(cell(s, c) for c in [*metrics, *COST]), count_cell(s)] for label, s in stats.iterrows()]
+    rows = [
+        [label, *(cell(s, c) for c in [*metrics, *COST]), count_cell(s)]
+        for label, s in stats.iterrows()
+    ]
     main = markdown_table(["model", *titles, *COST_TITLES.values(), "n"], rows)
     every = [
         [run["model"], run["seed"], run["status"],
@@ -186,8 +198,14 @@ def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, 
          *(fmt(run[c], c) for c in ("g_steps", "wall_time_s", "images_per_s")), run["run"]]
         for run in runs.to_dict("records")
     ]
-    per_run = markdown_table(["model", "seed", "status", *titles, "G steps", "wall time", "images/s", "run"], every)
-    excluded = [f"{r.get('run_name')} ({r.get('status')})" for r in records if r.get("status") not in DONE_STATUSES]
+    per_run = markdown_table(
+        ["model", "seed", "status", *titles, "G steps", "wall time", "images/s", "run"], every
+    )
+    excluded = [
+        f"{r.get('run_name')} ({r.get('status')})"
+        for r in records
+        if r.get("status") not in DONE_STATUSES
+    ]
     tail = ["", "Excluded (not finished): " + ", ".join(excluded)] if excluded else []
     head = header(benchmark, runs, command, notes or [])
     return "\n".join([head, *main, "", "### Every run", "", *per_run, *tail]) + "\n"
@@ -200,9 +218,8 @@ def count_cell(stats: pd.Series) -> str:
 
 def header(benchmark: str, runs: pd.DataFrame, command: str, notes: list[str]) -> str:
     done = list(runs.record)
-    protocols = sorted(
-        {json.dumps(p, sort_keys=True) for r in done if (p := (r.get("final") or {}).get("protocol"))}
-    )
+    found = ((r.get("final") or {}).get("protocol") for r in done)
+    protocols = sorted({json.dumps(p, sort_keys=True) for p in found if p})
     lines = [f"# {benchmark}: GAN comparison", "", f"- Command: `{command}`", *provenance(done)]
     if len(protocols) > 1:
         lines.append(f"- WARNING: {len(protocols)} different evaluation protocols below")
@@ -305,7 +322,9 @@ def budget_settings(record: dict[str, Any]) -> str:
              "trainer.limit_train_batches": (None, 1.0), "model.init_args.max_g_steps": (None,),
              "model.init_args.max_images": (None,), "model.init_args.n_critic": (None, 1),
              "data.batch_size": (None,)}
-    shown = [f"{k.rsplit('.', 1)[-1]}={flat[k]}" for k, skip in unset.items() if flat.get(k) not in skip]
+    shown = [
+        f"{k.rsplit('.', 1)[-1]}={flat[k]}" for k, skip in unset.items() if flat.get(k) not in skip
+    ]
     progress = record.get("progress") or {}
     if progress.get("world_size"):  # batch_size above is per process
         shown.append(f"world_size={progress['world_size']}")
@@ -330,13 +349,15 @@ def curves(runs: pd.DataFrame) -> pd.DataFrame:
         {"model": run["model"], "run": run["run"], "seed": run["seed"], "status": run["status"],
          "epoch": entry.get("epoch"), "g_steps": entry.get("g_steps"),
          "wall_time_s": None if entry.get("wall_time_s") is None else float(entry["wall_time_s"]),
-         **{k: float(v) for k, v in (entry.get("metrics") or {}).items() if isinstance(v, int | float)}}
+         **{k: float(v) for k, v in (entry.get("metrics") or {}).items()
+            if isinstance(v, int | float)}}
         for run in runs.to_dict("records")
         for entry in run["record"].get("history") or []
     ]
     frame = pd.DataFrame(lines or None, columns=None if lines else fixed, dtype=object)
     names = set(frame.columns) - set(fixed)
-    return frame[fixed + [m for m in MAIN_METRICS if m in names] + sorted(names - set(MAIN_METRICS))]
+    metrics = [m for m in MAIN_METRICS if m in names] + sorted(names - set(MAIN_METRICS))
+    return frame[fixed + metrics]
 
 
 def mean_curve(history: pd.DataFrame, metric: str, x: str) -> pd.DataFrame:
@@ -399,7 +420,8 @@ def write_curves(runs: pd.DataFrame, out: Path) -> None:
     """``curves.csv`` and the plots of :data:`CURVES` that have data."""
     history = curves(runs)
     write_csv(out / "curves.csv", history)
-    n_finished = runs[runs.status == "finished"].model.value_counts().reindex(runs.model.unique(), fill_value=0)
+    n_finished = runs[runs.status == "finished"].model.value_counts()
+    n_finished = n_finished.reindex(runs.model.unique(), fill_value=0)
     for curve in CURVES:
         (out / curve[2]).unlink(missing_ok=True)  # a stale plot must not outlive its data
         if curve[0] in history.columns:
@@ -412,7 +434,8 @@ def write_best_grids(runs: pd.DataFrame, grids: Path) -> None:
         shutil.rmtree(grids)
     finished = runs[runs.status == "finished"]
     ranked = finished.sort_values("fid", kind="stable") if "fid" in finished else finished
-    for label, best in ranked.groupby("model", sort=False).head(1).set_index("model").record.items():
+    best_runs = ranked.groupby("model", sort=False).head(1).set_index("model").record
+    for label, best in best_runs.items():
         candidates = [Path(p) for p in best.get("grids", []) if Path(p).name == "final.png"]
         candidates.append(Path(best["run_dir"]) / "grids" / "final.png")
         source = next((p for p in candidates if p.is_file()), None)

@@ -56,7 +56,9 @@ def test_location_from_the_parsed_config(tmp_path):
     loc = planned_location(["fit", f"--config={cfg}", "--seed_everything=1"])
     assert loc.benchmark == "digits"
     assert loc.dir == Path("runs/digits/wgan_gp_digits__seed_everything=1")
-    loc = planned_location(["fit", f"--config={cfg}", "--benchmark=paper", f"--runs_dir={tmp_path}"])
+    loc = planned_location(
+        ["fit", f"--config={cfg}", "--benchmark=paper", f"--runs_dir={tmp_path}"]
+    )
     assert loc.dir == tmp_path / "paper" / "wgan_gp_digits"
     loc = planned_location(["fit", f"--config={cfg}", f"--trainer.default_root_dir={tmp_path}/x"])
     assert loc.dir == tmp_path / "x"

@@ -128,10 +128,14 @@ def test_a_run_that_does_not_parse_stops_the_plan_in_one_line(tmp_path, monkeypa
     monkeypatch.chdir(REPO)
     sweep = {
         "method": "grid",
-        "parameters": {"config": {"value": "experiments/dcgan_digits.yaml"}, "data.batch_size": {"values": ["many"]}},
+        "parameters": {
+            "config": {"value": "experiments/dcgan_digits.yaml"},
+            "data.batch_size": {"values": ["many"]},
+        },
         "command": ["${env}", "${interpreter}", "-m", "ganzoo", "fit", "${args}"],
     }
-    with pytest.raises(ConfigError, match=r"sweep: run `fit --config=.* --data.batch_size=many`: data.batch_size") as err:
+    message = r"sweep: run `fit --config=.* --data.batch_size=many`: data.batch_size"
+    with pytest.raises(ConfigError, match=message) as err:
         plan_runs(sweep)
     assert "\n" not in str(err.value)
 
