@@ -24,6 +24,7 @@ code_accuracy=0.930; record: runs/mnist5k/<run>/record.json``.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -32,10 +33,12 @@ from pathlib import Path
 
 import torch
 import yaml
+from jsonargparse import Namespace
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, OnExceptionCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from ganzoo.bench.naming import RunLocation, run_location, split_cli_args
 from ganzoo.data import GANDataModule
 from ganzoo.errors import GanzooError, require
 from ganzoo.models import GANModule
@@ -111,7 +114,7 @@ class GanzooCLI(LightningCLI):
         """Keeps the raw arguments: the run name derives from them (ganzoo.bench.naming)."""
         raw = sys.argv[1:] if args is None else args
         self.raw_args = list(raw) if isinstance(raw, list | tuple) else []
-        for path in config_paths(self.raw_args):
+        for path in split_cli_args(self.raw_args)[0]:
             check_config_file(path)
         super().parse_arguments(parser, args)
         # before LightningCLI reads the checkpoint's hyperparameters (a traceback otherwise)
@@ -120,8 +123,6 @@ class GanzooCLI(LightningCLI):
         check_checkpoint(section.get("ckpt_path") if section is not None else None)
 
     def before_instantiate_classes(self) -> None:
-        from ganzoo.bench.naming import resolve_run_location
-
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
         if trainer.strategy == "auto" and wants_several_devices(trainer.devices):
@@ -140,7 +141,7 @@ class GanzooCLI(LightningCLI):
             raise GanzooError(
                 f"trainer.max_epochs: must be >= 0, or -1 for no limit; got {max_epochs}"
             )
-        self.location = resolve_run_location(self.raw_args)
+        self.location = run_location(config, self.raw_args)
         if trainer.default_root_dir is None:
             trainer.default_root_dir = str(self.location.dir)
         try:
@@ -265,17 +266,6 @@ class InterruptCheckpoint(OnExceptionCheckpoint):
         both the interrupted run's resume point and ModelCheckpoint's own last.ckpt."""
 
 
-def config_paths(args: list[str]) -> list[str]:
-    """The values of every ``--config`` in ``args`` (both ``--config X`` and ``--config=X``)."""
-    paths = []
-    for i, arg in enumerate(args):
-        if arg == "--config" and i + 1 < len(args):
-            paths.append(args[i + 1])
-        elif arg.startswith("--config="):
-            paths.append(arg.split("=", 1)[1])
-    return paths
-
-
 def check_config_file(path: str) -> None:
     """One line for a config file that is empty, not YAML, or not a mapping (jsonargparse's own
     messages for these say ``2`` or ``Unexpected config:`` without the file); a missing file
@@ -353,8 +343,10 @@ def wants_several_devices(devices) -> bool:
         return "," in str(devices)
 
 
-def run_lightning_cli(args: list[str] | None = None, run: bool = True) -> GanzooCLI:
-    return GanzooCLI(
+def run_lightning_cli(
+    args: list[str] | None = None, run: bool = True, cli_class: type[GanzooCLI] = GanzooCLI
+) -> GanzooCLI:
+    return cli_class(
         GANModule,
         GANDataModule,
         parser_class=OneLineParser,
@@ -365,6 +357,33 @@ def run_lightning_cli(args: list[str] | None = None, run: bool = True) -> Ganzoo
         args=args,
         run=run,
     )
+
+
+class _ParserOnly(GanzooCLI):
+    """Builds the ``ganzoo`` parser and stops: :func:`planned_location` parses with it."""
+
+    def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        self.config = Namespace(subcommand=None, seed_everything=False)
+
+    def before_instantiate_classes(self) -> None:
+        pass
+
+    def instantiate_classes(self) -> None:
+        pass
+
+
+@functools.cache
+def _parser() -> LightningArgumentParser:
+    return run_lightning_cli([], cli_class=_ParserOnly).parser
+
+
+def planned_location(args: list[str]) -> RunLocation:
+    """Where ``ganzoo <args>`` (``fit --config ...``) will put its run, parsed by the same
+    parser as the run itself (nothing is instantiated); a bad argument is a one-line error."""
+    for path in split_cli_args(args)[0]:
+        check_config_file(path)
+    config = _parser().parse_args(args)
+    return run_location(config[config.subcommand], args)
 
 
 def main(argv: list[str] | None = None) -> None:

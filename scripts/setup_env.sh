@@ -18,12 +18,3 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | { grep -v "neither a file nor a directory" || true; }
   echo "$want" > "$stamp"
 fi
-# W&B's sweep-config validator (the `sweeps` package behind `wandb[sweeps]`), used by the
-# tests of experiments/sweeps/. Installed without dependencies: its numpy<2 pin is stale (it
-# runs with numpy 2) and would downgrade numpy. Optional: the tests skip that check without it.
-if ! .venv/bin/python -c "import sweeps" 2>/dev/null; then
-  .venv/bin/python -m pip install -q --no-deps "sweeps==0.3.0" "jsonref>=1" "jsonschema>=4" \
-    jsonschema-specifications referencing rpds-py attrs 2>&1 \
-    | { grep -v "neither a file nor a directory" || true; } \
-    || echo "[setup] W&B sweep validator not installed (optional)"
-fi

@@ -13,13 +13,12 @@ Importing this package is cheap: the commands import what they need when they ru
 from __future__ import annotations
 
 from ganzoo.bench.records import RunRecordCallback, read_record, write_json_atomic
-from ganzoo.bench.wandb_logger import FailSafeWandbLogger, read_offline_run
+from ganzoo.bench.wandb_logger import FailSafeWandbLogger
 
 __all__ = [
     "FailSafeWandbLogger",
     "RunRecordCallback",
     "main",
-    "read_offline_run",
     "read_record",
     "write_json_atomic",
 ]

@@ -22,6 +22,7 @@ from ganzoo.atomic import write_text_atomic
 from ganzoo.errors import ConfigError
 
 COMPARE_SWEEP = "experiments/sweeps/mnist5k_compare.yaml"
+DEVICES_HELP = "GPUs per run: N > 1 makes every run a DDP run over N GPUs (default 1)"
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -42,129 +43,78 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ganzoo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineArgumentParser)
-
-    sweep = sub.add_parser("sweep", help="run a W&B-format sweep file locally")
-    sweep.add_argument("file", help="sweep YAML (W&B sweep format)")
-    sweep.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="runs at once (one GPU each when present, else CPU processes)",
-    )
-    sweep.add_argument(
-        "--count",
-        type=int,
-        default=None,
-        help="runs to draw (random; required unless run_cap) or first N (grid)",
-    )
-    sweep.add_argument("--seed", type=int, default=0, help="seed of the random search")
-    sweep.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch threads per CPU run (default: cores // workers)",
-    )
-    sweep.add_argument(
-        "--devices-per-run",
-        type=int,
-        default=1,
-        help="GPUs per run: N > 1 makes every run a DDP run over N GPUs (default 1)",
-    )
-    sweep.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
-    sweep.add_argument(
-        "--runs-dir",
-        default=None,
-        help="root of the run directories (passed to each run as --runs_dir)",
-    )
-
+    add_sweep_parser(sub.add_parser("sweep", help="run a W&B-format sweep file locally"))
     table = sub.add_parser("table", help="aggregate run records into results/<benchmark>/")
     table.add_argument("dirs", nargs="+", help="run or benchmark directories (runs/mnist5k)")
     table.add_argument("--out", default="results", help="root of the results directories")
     table.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
     table.add_argument("--command", dest="command_line", default=None, help=argparse.SUPPRESS)
-
-    repro = sub.add_parser("reproduce", help="re-run a results directory and compare")
-    repro.add_argument("results", help="a results directory with runs.json (results/mnist5k)")
-    repro.add_argument(
-        "--only",
-        action="append",
-        default=None,
-        help="runs whose name or row matches (glob or substring); repeatable",
-    )
-    repro.add_argument("--limit", type=int, default=None, help="at most this many runs")
-    repro.add_argument("--workers", type=int, default=None, help="runs at once")
-    repro.add_argument("--runs-dir", default="runs", help="where the new runs go")
-    repro.add_argument(
-        "--exact",
-        action="store_true",
-        help="same-machine check: every cell equal up to rtol 1e-4, atol 1e-6 (default: a "
-        "statistical verdict over seeds, valid across machines)",
-    )
-    repro.add_argument(
-        "--alpha",
-        type=float,
-        default=None,
-        help="statistical: per-cell false FAIL rate of the seed-variance bound (0.01)",
-    )
-    repro.add_argument(
-        "--rtol", type=float, default=None, help="relative tolerance (0.10; --exact: 1e-4)"
-    )
-    repro.add_argument(
-        "--atol", type=float, default=None, help="absolute tolerance (1e-3; --exact: 1e-6)"
-    )
-    repro.add_argument("--report", default=None, help="also write the report to this file")
-
-    compare = sub.add_parser("compare", help="the main job: the default comparison sweep + table")
-    compare.add_argument("--sweep", default=COMPARE_SWEEP, help="the sweep file")
-    compare.add_argument(
-        "--workers", type=int, default=None, help="runs at once (default: GPUs, else CPU cores)"
-    )
-    compare.add_argument(
-        "--runs-dir", default=None, help="root of the run directories (default: runs)"
-    )
-    compare.add_argument(
-        "--devices-per-run",
-        type=int,
-        default=1,
-        help="GPUs per run: N > 1 makes every run a DDP run over N GPUs (default 1)",
-    )
-    compare.add_argument(
-        "--out", default="results", help="root of the committed results directories"
-    )
-    compare.add_argument(
-        "--update-results",
-        action="store_true",
-        help="write the table into --out (the committed results/<benchmark>/) instead of "
-        "<runs>/tables/<benchmark>/ beside a comparison with it",
-    )
-    compare.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
+    add_reproduce_parser(sub.add_parser("reproduce", help="re-run a results directory and compare"))
+    add_compare_parser(sub.add_parser("compare", help="the main job: the default sweep + table"))
     return parser
+
+
+def add_sweep_parser(sweep: argparse.ArgumentParser) -> None:
+    add = sweep.add_argument
+    add("file", help="sweep YAML (W&B sweep format)")
+    add("--workers", type=int, default=1,
+        help="runs at once (one GPU each when present, else CPU processes)")
+    add("--count", type=int, default=None,
+        help="runs to draw (random; required unless run_cap) or first N (grid)")
+    add("--seed", type=int, default=0, help="seed of the random search")
+    add("--threads", type=int, default=None,
+        help="torch threads per CPU run (default: cores // workers)")
+    add("--devices-per-run", type=int, default=1, help=DEVICES_HELP)
+    add("--dry-run", action="store_true", help="print the runs, run nothing")
+    add("--runs-dir", default=None,
+        help="root of the run directories (passed to each run as --runs_dir)")
+
+
+def add_reproduce_parser(repro: argparse.ArgumentParser) -> None:
+    add = repro.add_argument
+    add("results", help="a results directory with runs.json (results/mnist5k)")
+    add("--only", action="append", default=None,
+        help="runs whose name or row matches (glob or substring); repeatable")
+    add("--limit", type=int, default=None, help="at most this many runs")
+    add("--workers", type=int, default=None, help="runs at once")
+    add("--runs-dir", default="runs", help="where the new runs go")
+    add("--exact", action="store_true",
+        help="same-machine check: every cell equal up to rtol 1e-4, atol 1e-6 (default: a "
+        "statistical verdict over seeds, valid across machines)")
+    add("--alpha", type=float, default=None,
+        help="statistical: per-cell false FAIL rate of the seed-variance bound (0.01)")
+    add("--rtol", type=float, default=None, help="relative tolerance (0.10; --exact: 1e-4)")
+    add("--atol", type=float, default=None, help="absolute tolerance (1e-3; --exact: 1e-6)")
+    add("--report", default=None, help="also write the report to this file")
+
+
+def add_compare_parser(compare: argparse.ArgumentParser) -> None:
+    add = compare.add_argument
+    add("--sweep", default=COMPARE_SWEEP, help="the sweep file")
+    add("--workers", type=int, default=None, help="runs at once (default: GPUs, else CPU cores)")
+    add("--runs-dir", default=None, help="root of the run directories (default: runs)")
+    add("--devices-per-run", type=int, default=1, help=DEVICES_HELP)
+    add("--out", default="results", help="root of the committed results directories")
+    add("--update-results", action="store_true", help="write the table into --out (the committed "
+        "results/<benchmark>/) instead of <runs>/tables/<benchmark>/ beside a comparison with it")
+    add("--no-wandb", action="store_true", help="do not log the table to W&B")
 
 
 def main(argv: list[str]) -> int:
     """Everything after ``--`` is passed to every run (``ganzoo sweep FILE -- --key=value``)."""
-    extra: list[str] = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, extra = argv[:cut], argv[cut + 1 :]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    argv, extra = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
-    args.extra = extra
-    if args.command == "sweep":
-        return cmd_sweep(args)
-    if args.command == "table":
-        return cmd_table(args, args.command_line or "ganzoo " + shlex.join(argv))
-    if args.command == "reproduce":
-        args.argv = argv
-        return cmd_reproduce(args)
-    return cmd_compare(args, "ganzoo " + shlex.join(argv))
+    args.extra, args.argv = extra, argv
+    command = {"sweep": cmd_sweep, "table": cmd_table, "reproduce": cmd_reproduce}
+    return command.get(args.command, cmd_compare)(args)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ganzoo.bench.sweep import load_sweep, plan_runs, run_all
 
-    sweep = load_sweep(args.file)
     extra = list(args.extra) + ([f"--runs_dir={args.runs_dir}"] if args.runs_dir else [])
-    runs = plan_runs(sweep, count=args.count, seed=args.seed, extra_args=extra)
+    runs = plan_runs(load_sweep(args.file), count=args.count, seed=args.seed, extra_args=extra)
     if args.dry_run:
         for run in runs:
             print(f"{run.dir}: {shlex.join(run.command)}")
@@ -173,13 +123,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "failed" for r in runs) else 0
 
 
-def cmd_table(args: argparse.Namespace, command: str) -> int:
+def cmd_table(args: argparse.Namespace) -> int:
     from ganzoo.bench.table import write_table
 
-    outputs = write_table(
-        args.dirs, out_root=args.out, command=command, use_wandb=not args.no_wandb
-    )
-    for out in outputs.values():
+    command = args.command_line or "ganzoo " + shlex.join(args.argv)
+    for out in write_table(args.dirs, args.out, command, use_wandb=not args.no_wandb).values():
         print((out / "table.md").read_text())
         print(
             f"written: {out}/table.md, table.csv, curves.csv, fid_vs_g_steps.png, "
@@ -195,30 +143,25 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         raise ConfigError("reproduce: --alpha applies to the statistical verdict, not --exact")
     if args.alpha is not None and not 0 < args.alpha < 1:
         raise ConfigError(f"reproduce: --alpha must be in (0, 1), got {args.alpha}")
-    comparisons, report = reproduce(
-        args.results,
-        runs_dir=args.runs_dir,
-        only=args.only,
-        limit=args.limit,
-        workers=args.workers or default_workers(),
-        exact=args.exact,
-        rtol=args.rtol,
-        atol=args.atol,
-        alpha=ALPHA if args.alpha is None else args.alpha,
+    cells, report = reproduce(
+        args.results, runs_dir=args.runs_dir, only=args.only, limit=args.limit,
+        workers=args.workers or default_workers(), exact=args.exact, rtol=args.rtol,
+        atol=args.atol, alpha=ALPHA if args.alpha is None else args.alpha,
     )
     print(report)
     if args.report:
         write_text_atomic(args.report, f"`ganzoo {shlex.join(args.argv)}`\n\n{report}\n")
-    return 0 if all(c.ok for c in comparisons) else 1
+    return 0 if all(c.ok for c in cells) else 1
 
 
-def cmd_compare(args: argparse.Namespace, command: str) -> int:
+def cmd_compare(args: argparse.Namespace) -> int:
     from ganzoo.bench.sweep import clock, load_sweep, plan_runs, run_all
     from ganzoo.bench.table import write_table
 
     start = time.perf_counter()
-    sweep = load_sweep(args.sweep)
-    runs = plan_runs(sweep, extra_args=[f"--runs_dir={args.runs_dir}"] if args.runs_dir else [])
+    runs = plan_runs(
+        load_sweep(args.sweep), extra_args=[f"--runs_dir={args.runs_dir}"] if args.runs_dir else []
+    )
     workers = args.workers or default_workers(args.devices_per_run)
     run_all(runs, workers=workers, devices_per_run=args.devices_per_run)
     ran = sum(r.status not in ("skipped", "pending") for r in runs)
@@ -228,15 +171,12 @@ def cmd_compare(args: argparse.Namespace, command: str) -> int:
         f"done were skipped)"
     )
     # The committed results stay as they are unless --update-results: the fresh table goes to
-    # <runs>/tables/<benchmark>/ and is compared with the committed one.
+    # <runs>/tables/<benchmark>/ and is compared with the committed one. Only this sweep's
+    # runs enter it: other runs of the same benchmark stay out.
     out_root = Path(args.out) if args.update_results else Path(args.runs_dir or "runs") / "tables"
-    # Only this sweep's runs: other runs of the same benchmark stay out of its table.
     outputs = write_table(
-        [r.dir for r in runs if r.dir.is_dir()],
-        out_root=out_root,
-        command=command,
-        use_wandb=not args.no_wandb,
-        notes=[note],
+        [r.dir for r in runs if r.dir.is_dir()], out_root, "ganzoo " + shlex.join(args.argv),
+        use_wandb=not args.no_wandb, notes=[note],
     )
     for benchmark, out in outputs.items():
         print((out / "table.md").read_text())

@@ -1,9 +1,9 @@
 """Run records: ``<run dir>/record.json``, everything needed to trust and redo one run.
 
 :class:`RunRecordCallback` is added to every ``ganzoo fit`` by :class:`ganzoo.cli.GanzooCLI`,
-which hands it the fully resolved config. It writes the record atomically (temporary file +
-``os.replace``) on global rank 0 only: once with status ``running`` when training starts,
-after every evaluation, and at the end with status
+which hands it the fully resolved config. It writes the record atomically on global rank 0
+only: once with status ``running`` when training starts, after every evaluation, and at the
+end with status
 
 - ``finished``: training ran to its budget;
 - ``diverged``: the model's divergence guard stopped it (``pl_module.diverged``);
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import platform
 import subprocess
@@ -38,98 +39,81 @@ from ganzoo import atomic
 
 SCHEMA_VERSION = 1
 DONE_STATUSES = ("finished", "diverged")
-PACKAGES = (
-    "ganzoo",
-    "torch",
-    "torchvision",
-    "lightning",
-    "torchmetrics",
-    "torch-fidelity",
-    "wandb",
-    "numpy",
-    "jsonargparse",
-)
+PACKAGES = ("ganzoo", "torch", "torchvision", "lightning", "torchmetrics", "torch-fidelity",
+            "wandb", "numpy", "jsonargparse")
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as JSON so that readers never see a half-written file."""
+    """Write ``obj`` as JSON (tensors and numpy scalars as numbers) so that readers never see
+    a half-written file."""
     atomic.write_json_atomic(path, obj, default=_jsonable)
 
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
+    return value.item() if hasattr(value, "item") else str(value)
 
 
 def read_record(path: str | Path) -> dict[str, Any] | None:
     """The record at ``path`` (a record.json or a run directory), None if absent or unreadable."""
     path = Path(path)
-    if path.is_dir():
-        path = path / "record.json"
     try:
-        with open(path) as fh:
-            return json.load(fh)
-    except (FileNotFoundError, json.JSONDecodeError):
+        return json.loads((path / "record.json" if path.is_dir() else path).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):  # not written yet, or cut by a kill
         return None
 
 
 def is_done(run_dir: str | Path) -> bool:
     """A run is done (a sweep skips it) when its record says finished or diverged."""
-    record = read_record(run_dir)
-    return record is not None and record.get("status") in DONE_STATUSES
+    return (read_record(run_dir) or {}).get("status") in DONE_STATUSES
 
 
+def cost(record: dict[str, Any]) -> dict[str, float | None]:
+    """G steps, D steps, real images seen, wall time and images/s of one run."""
+    progress = record.get("progress") or {}
+    wall, images = record.get("wall_time_s"), progress.get("images_seen")
+    return {
+        "g_steps": progress.get("g_steps"),
+        "d_steps": progress.get("d_steps"),
+        "images_seen": images,
+        "wall_time_s": wall,
+        "images_per_s": images / wall if images is not None and wall else None,
+    }
+
+
+# ------------------------------------------------------------------ the environment
 def git_info(cwd: str | Path | None = None) -> dict[str, Any]:
     """Commit of the ganzoo checkout and whether tracked files differ from it."""
-    cwd = cwd or Path(__file__).resolve().parent
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", *args], cwd=cwd or Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=10, check=True)
+        return run.stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = (
-            subprocess.run(
-                ["git", "status", "--porcelain", "--untracked-files=no"],
-                cwd=cwd,
-                capture_output=True,
-                text=True,
-                timeout=10,
-            ).stdout.strip()
-            != ""
-        )
-        return {"commit": commit, "dirty": dirty}
-    except (OSError, subprocess.SubprocessError):
+        return {"commit": git("rev-parse", "HEAD"),
+                "dirty": git("status", "--porcelain", "--untracked-files=no") != ""}
+    except (OSError, subprocess.SubprocessError):  # no git, or not a checkout: recorded as such
         return {"commit": None, "dirty": None}
 
 
 def package_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
+    def version(name: str) -> str | None:
         try:
-            versions[name] = metadata.version(name)
+            return metadata.version(name)
         except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+            return None
+
+    return {"python": platform.python_version(), **{name: version(name) for name in PACKAGES}}
 
 
 def cpu_model() -> str:
     try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:  # not Linux
+        lines = []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
 
 
 def device_info(trainer: L.Trainer | None = None) -> dict[str, Any]:
@@ -156,6 +140,7 @@ def device_info(trainer: L.Trainer | None = None) -> dict[str, Any]:
     return info
 
 
+# ------------------------------------------------------------------ the run
 def variant_of(pl_module: L.LightningModule) -> str:
     """The table row label of a model (its :meth:`~ganzoo.models.base.GANModule.table_label`)."""
     return pl_module.table_label()
@@ -167,38 +152,28 @@ def with_model_hparams(config: dict[str, Any], pl_module: L.LightningModule) -> 
     init_args = (config.get("model") or {}).get("init_args")
     if not isinstance(init_args, dict):
         return config
-    hparams = pl_module.hparams
-    resolved = {key: hparams.get(key, value) for key, value in init_args.items()}
+    resolved = {key: pl_module.hparams.get(key, value) for key, value in init_args.items()}
     return {**config, "model": {**config["model"], "init_args": resolved}}
 
 
-def evaluation_history(trainer: L.Trainer) -> list[dict[str, Any]] | None:
-    """The ``history`` list of the evaluation callback, if the run has one."""
-    for callback in trainer.callbacks:
-        history = getattr(callback, "history", None)
-        if isinstance(history, list):
-            return history
-    return None
-
-
-def grid_paths(trainer: L.Trainer) -> list[str]:
-    for callback in trainer.callbacks:
-        paths = getattr(callback, "paths", None)
-        if isinstance(paths, list | tuple):
-            return [str(p) for p in paths]
-    return []
+def callback_list(trainer: L.Trainer, attribute: str) -> list | None:
+    """The list a callback exposes as ``attribute`` (the evaluation callback's ``history``,
+    the grid callback's ``paths``), None if no callback has one."""
+    found = (getattr(c, attribute, None) for c in trainer.callbacks)
+    return next((list(v) for v in found if isinstance(v, list | tuple)), None)
 
 
 def best_entry(history: list[dict[str, Any]], metric: str = "fid") -> dict[str, Any] | None:
     """The history entry with the lowest finite ``metric`` (the last entry if none has it)."""
-    scored = [e for e in history if _finite(e.get("metrics", {}).get(metric))]
-    if scored:
-        return min(scored, key=lambda e: e["metrics"][metric])
-    return history[-1] if history else None
+    def value(entry: dict[str, Any]) -> Any:
+        return entry.get("metrics", {}).get(metric)
+
+    scored = [e for e in history if isinstance(value(e), int | float) and math.isfinite(value(e))]
+    return min(scored, key=value) if scored else (history[-1] if history else None)
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and value == value and abs(value) != float("inf")
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 class RunRecordCallback(L.Callback):
@@ -223,58 +198,34 @@ class RunRecordCallback(L.Callback):
     ) -> None:
         self.config = config or {}
         self.argv = list(argv) if argv is not None else [sys.executable, *sys.argv]
-        self.benchmark = benchmark
-        self.run_name = run_name
-        self.filename = filename
+        self.benchmark, self.run_name, self.filename = benchmark, run_name, filename
         self.record: dict[str, Any] = {}
         self._start = 0.0
-        self._seen = 0
         self._stamps: list[float] = []
 
     @property
     def path(self) -> Path | None:
         return Path(self.record["run_dir"]) / self.filename if self.record else None
 
-    # --------------------------------------------------------------- hooks
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
         self.config = with_model_hparams(self.config, pl_module)
         run_dir = Path(trainer.default_root_dir)
+        model = type(pl_module)
         self.record = {
-            "schema": SCHEMA_VERSION,
-            "status": "running",
+            "schema": SCHEMA_VERSION, "status": "running",
             "benchmark": self.benchmark or run_dir.parent.name,
-            "run_name": self.run_name or run_dir.name,
-            "run_dir": str(run_dir),
+            "run_name": self.run_name or run_dir.name, "run_dir": str(run_dir),
             "variant": variant_of(pl_module),
-            "model_class": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
-            "seed": self.config.get("seed_everything"),
-            "config": self.config,
-            "argv": self.argv,
-            "git": git_info(),
-            "versions": package_versions(),
-            "device": device_info(trainer),
-            "started_at": _now(),
-            "ended_at": None,
-            "wall_time_s": 0.0,
-            "progress": {},
-            "final": None,
-            "best": None,
-            "history": [],
-            "grids": [],
-            "error": None,
+            "model_class": f"{model.__module__}.{model.__qualname__}",
+            "seed": self.config.get("seed_everything"), "config": self.config, "argv": self.argv,
+            "git": git_info(), "versions": package_versions(), "device": device_info(trainer),
+            "started_at": _now(), "ended_at": None, "wall_time_s": 0.0, "progress": {},
+            "final": None, "best": None, "history": [], "grids": [], "error": None,
         }
+        logged = {k: self.record[k] for k in ("config", "seed", "git", "run_name")}
         for logger in trainer.loggers:
-            logger.log_hyperparams(
-                {
-                    "ganzoo": {
-                        "config": self.config,
-                        "seed": self.record["seed"],
-                        "git": self.record["git"],
-                        "run_name": self.record["run_name"],
-                    }
-                }
-            )
+            logger.log_hyperparams({"ganzoo": logged})
         self._write(trainer, pl_module)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -291,63 +242,40 @@ class RunRecordCallback(L.Callback):
         status = "diverged" if getattr(pl_module, "diverged", False) else "finished"
         self._write(trainer, pl_module, status=status)
 
-    def on_exception(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
-    ) -> None:
+    def on_exception(self, trainer: L.Trainer, pl_module, exception: BaseException) -> None:
         if not self.record:
             return
-        interrupted = isinstance(exception, KeyboardInterrupt | SIGTERMException)
-        status = "interrupted" if interrupted else "failed"
-        error = None if interrupted else f"{type(exception).__name__}: {exception}"
-        self._write(trainer, pl_module, status=status, error=error)
+        if isinstance(exception, KeyboardInterrupt | SIGTERMException):
+            self._write(trainer, pl_module, status="interrupted")
+        else:
+            error = f"{type(exception).__name__}: {exception}"
+            self._write(trainer, pl_module, status="failed", error=error)
 
-    # --------------------------------------------------------------- writing
     def _stamp_new_entries(self, trainer: L.Trainer) -> bool:
-        history = evaluation_history(trainer) or []
-        new = len(history) - len(self._stamps)
-        if new <= 0:
-            return False
-        self._stamps += [round(time.perf_counter() - self._start, 3)] * new
-        return True
+        new = len(callback_list(trainer, "history") or []) - len(self._stamps)
+        self._stamps += [round(time.perf_counter() - self._start, 3)] * max(new, 0)
+        return new > 0
 
-    def _write(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        status: str | None = None,
-        error: str | None = None,
-    ) -> None:
+    def _write(self, trainer: L.Trainer, pl_module, status: str | None = None,
+               error: str | None = None) -> None:
         if not trainer.is_global_zero or not self.record:
             return
-        record = self.record
-        history = evaluation_history(trainer) or []
-        stamped = [
-            dict(entry, wall_time_s=self._stamps[i] if i < len(self._stamps) else None)
-            for i, entry in enumerate(history)
-        ]
-        world = trainer.world_size
-        batch = getattr(trainer.datamodule, "batch_size", None)
-        record.update(
-            wall_time_s=round(time.perf_counter() - self._start, 3),
-            progress={
-                "epochs": trainer.current_epoch,
-                "global_step": trainer.global_step,
-                "d_steps": getattr(pl_module, "d_steps", None),
-                "g_steps": getattr(pl_module, "g_steps", None),
-                "images_seen": getattr(pl_module, "images_seen", 0) * world,
-                "world_size": world,
-                "batch_per_rank": batch,
-                "global_batch": batch * world if batch else None,
-            },
-            history=stamped,
-            final=stamped[-1] if stamped else None,
-            best=best_entry(stamped),
-            grids=grid_paths(trainer),
+        entries = callback_list(trainer, "history") or []
+        stamps = (self._stamps + [None] * len(entries))[: len(entries)]
+        history = [dict(e, wall_time_s=t) for e, t in zip(entries, stamps, strict=True)]
+        world, batch = trainer.world_size, getattr(trainer.datamodule, "batch_size", None)
+        progress = {
+            "epochs": trainer.current_epoch, "global_step": trainer.global_step,
+            "d_steps": getattr(pl_module, "d_steps", None),
+            "g_steps": getattr(pl_module, "g_steps", None),
+            "images_seen": getattr(pl_module, "images_seen", 0) * world, "world_size": world,
+            "batch_per_rank": batch, "global_batch": batch * world if batch else None,
+        }
+        self.record.update(
+            wall_time_s=round(time.perf_counter() - self._start, 3), progress=progress,
+            history=history, final=history[-1] if history else None, best=best_entry(history),
+            grids=[str(p) for p in callback_list(trainer, "paths") or []],
         )
         if status is not None:
-            record.update(status=status, ended_at=_now(), error=error)
-        write_json_atomic(Path(record["run_dir"]) / self.filename, record)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            self.record.update(status=status, ended_at=_now(), error=error)
+        write_json_atomic(Path(self.record["run_dir"]) / self.filename, self.record)

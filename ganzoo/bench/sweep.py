@@ -1,65 +1,54 @@
 """Sweeps in the W&B sweep YAML format, run locally by ``ganzoo sweep`` or by ``wandb agent``.
 
-A sweep file (``experiments/sweeps/*.yaml``) has ``method`` (grid, random or bayes),
-``parameters`` (full LightningCLI keys such as ``model.init_args.lr_g``, or ``config`` to
-pick experiment files) and a ``command`` such as
-``[${env}, ${interpreter}, -m, ganzoo, fit, ${args}]``. W&B's agent fills ``${args}`` with
-``--key=value`` for each parameter; :func:`expand` does the same locally:
+A sweep file (``experiments/sweeps/*.yaml``) has ``method``, ``parameters`` (full LightningCLI
+keys such as ``model.init_args.lr_g``, or ``config`` to pick experiment files) and a
+``command`` such as ``[${env}, ${interpreter}, -m, ganzoo, fit, ${args}]``. W&B's own sweep
+engine (the ``sweeps`` package of ``wandb[sweeps]``, offline) validates it and draws the runs:
+every ``grid`` point, or ``count`` seeded ``random`` draws; ``bayes`` learns from finished runs
+on the W&B server, one clear error locally. :func:`build_command` fills the macros as W&B's
+agent does (``${args}``: ``--key=value`` per parameter).
 
-- ``grid``: the cartesian product of every parameter's ``values`` (``value`` is a constant);
-- ``random``: ``count`` draws (seeded) from ``values`` (optionally with ``probabilities``) or
-  from a distribution (uniform, int_uniform, q_uniform, log_uniform, log_uniform_values,
-  q_log_uniform_values, inv_log_uniform_values, normal, q_normal, log_normal, q_log_normal);
-- ``bayes`` needs the W&B server (it learns from finished runs): one clear error locally.
-
-:func:`run_sweep` runs the expanded commands as subprocesses, up to ``workers`` at once: one
-GPU each (``CUDA_VISIBLE_DEVICES``) when GPUs are present, else CPU processes sharing the
-cores (``OMP_NUM_THREADS`` = cores // workers). Runs whose ``record.json`` says finished or
-diverged are skipped, so an interrupted sweep resumes where it stopped; a run that is not
-done starts again from scratch in a clean directory. Each run's output goes to
-``<run dir>/stdout.log``; a failed run is reported and the sweep goes on.
+:func:`run_all` runs the commands as subprocesses, ``workers`` at once: one GPU (group) each
+(``CUDA_VISIBLE_DEVICES``) when there are GPUs, else CPU processes sharing the cores
+(``OMP_NUM_THREADS`` = cores // workers). Runs whose record says finished or diverged are
+skipped, so an interrupted sweep resumes; any other run restarts from scratch in a clean
+directory. Each run's output goes to ``<run dir>/stdout.log``; a failed run is reported and
+the sweep goes on.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import os
+import queue
 import random
+import shlex
 import shutil
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
-from ganzoo.bench.naming import resolve_run_location
-from ganzoo.bench.records import is_done, read_record
-from ganzoo.errors import ConfigError
+from ganzoo.bench.naming import SUBCOMMANDS
+from ganzoo.bench.records import cost, is_done, read_record
+from ganzoo.errors import ConfigError, GanzooError
 
-METHODS = ("grid", "random", "bayes")
 DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
-DISTRIBUTIONS = (
-    "constant",
-    "categorical",
-    "int_uniform",
-    "uniform",
-    "q_uniform",
-    "log_uniform",
-    "log_uniform_values",
-    "q_log_uniform_values",
-    "inv_log_uniform_values",
-    "normal",
-    "q_normal",
-    "log_normal",
-    "q_log_normal",
-)
+RUN_ARTEFACTS = ("record.json", "stdout.log", "config.yaml", "evaluations.jsonl", "grids",
+                 "checkpoints", "wandb")
+
+with warnings.catch_warnings():  # sweeps' pydantic v1-style config warns on import
+    warnings.simplefilter("ignore")
+    import sweeps
+    from sweeps.config.schema import validator as sweep_schema
 
 
 # ------------------------------------------------------------------ the sweep file
@@ -69,139 +58,78 @@ def load_sweep(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"sweep: file {str(path)!r} does not exist")
     try:
-        with open(path) as fh:
-            sweep = yaml.safe_load(fh)
+        sweep = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(
             f"sweep: {path} is not valid YAML{where}: {getattr(err, 'problem', None) or err}"
-        ) from err
+        ) from None
     validate_sweep(sweep, str(path))
     return sweep
 
 
 def validate_sweep(sweep: Any, where: str = "sweep") -> None:
-    """The checks ``ganzoo sweep`` needs (W&B's server checks the full schema)."""
+    """W&B's schema of sweep files, the first problem in one line naming its field."""
     if not isinstance(sweep, dict):
         raise ConfigError(f"{where}: a sweep file is a YAML mapping")
-    method = sweep.get("method")
-    if method not in METHODS:
-        raise ConfigError(f"{where}: method: {method!r}; allowed: {', '.join(METHODS)}")
-    parameters = sweep.get("parameters")
-    if not isinstance(parameters, dict) or not parameters:
-        raise ConfigError(f"{where}: parameters: a mapping of at least one parameter is required")
-    for name, spec in parameters.items():
-        distribution_of(name, spec, where)
-        if method == "grid" and "values" not in spec and "value" not in spec:
-            raise ConfigError(
-                f"{where}: parameters.{name}: grid search needs 'values' or 'value', got "
-                f"{sorted(spec)}"
-            )
-    command = sweep.get("command", DEFAULT_COMMAND)
-    if not isinstance(command, list) or not all(isinstance(c, str | int | float) for c in command):
-        raise ConfigError(f"{where}: command: a list of strings, e.g. {DEFAULT_COMMAND}")
-
-
-def distribution_of(name: str, spec: Any, where: str = "sweep") -> str:
-    """The distribution of a parameter, inferred the way W&B does when not given."""
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{where}: parameters.{name}: a mapping such as {{values: [...]}}")
-    if "parameters" in spec:
-        raise ConfigError(
-            f"{where}: parameters.{name}: nested parameters are not supported; "
-            f"use the full dotted key"
+    run_cap = sweep.get("run_cap", 1)
+    if not isinstance(run_cap, int) or run_cap < 1:
+        raise ConfigError(f"{where}: run_cap: a positive integer, got {run_cap!r}")
+    # sweeps 0.2 (the version that allows numpy 2) predates W&B's run_cap, read above
+    checked = {k: v for k, v in sweep.items() if k != "run_cap"}
+    error = next(iter(sweep_schema.iter_errors(checked)), None)
+    try:
+        problems = (
+            [f"{'.'.join(map(str, error.absolute_path)) or 'file'}: {error.message}"]
+            if error
+            else sweeps.schema_violations_from_proposed_config(checked)
         )
-    if "distribution" in spec:
-        dist = spec["distribution"]
-        if dist not in DISTRIBUTIONS:
+    except ValueError as err:  # what the schema cannot say, e.g. min >= max
+        problems = [str(err)]
+    if problems:
+        raise ConfigError(f"{where}: {problems[0]}")
+    for name, spec in sweep["parameters"].items():
+        if "parameters" in spec:
             raise ConfigError(
-                f"{where}: parameters.{name}.distribution: {dist!r}; allowed: "
-                f"{', '.join(DISTRIBUTIONS)}"
+                f"{where}: parameters.{name}: nested parameters are not supported; use the "
+                "full dotted key (LightningCLI reads --model.init_args.lr_g=..., not --model={...})"
             )
-        return dist
-    if "value" in spec:
-        return "constant"
-    if "values" in spec:
-        if not isinstance(spec["values"], list) or not spec["values"]:
-            raise ConfigError(f"{where}: parameters.{name}.values: a non-empty list")
-        return "categorical"
-    if "min" in spec and "max" in spec:
-        both_int = isinstance(spec["min"], int) and isinstance(spec["max"], int)
-        return "int_uniform" if both_int else "uniform"
-    raise ConfigError(f"{where}: parameters.{name}: needs value, values, min/max or distribution")
 
 
-# ------------------------------------------------------------------ expansion
 def expand(sweep: dict[str, Any], count: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
-    """The parameter sets of the sweep's runs, in a deterministic order."""
+    """The parameter sets of the sweep's runs, drawn by W&B's engine: every grid point (the
+    first ``count``), or ``count`` (else ``run_cap``) random draws seeded with ``seed``."""
     method = sweep["method"]
-    params = sweep["parameters"]
     if method == "bayes":
         raise ConfigError(
             "sweep: method 'bayes' learns from finished runs on the W&B server; run it with "
             "`wandb sweep FILE` and `wandb agent SWEEP_ID`, or use grid/random locally"
         )
-    if method == "grid":
-        names = list(params)
-        choices = [p["values"] if "values" in p else [p["value"]] for p in params.values()]
-        runs = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
-        return runs[:count] if count else runs
-    count = count or sweep.get("run_cap")
-    if not count:
+    count = count or (sweep.get("run_cap") if method == "random" else None)
+    if method == "random" and not count:
         raise ConfigError("sweep: method 'random' needs --count N (or run_cap in the file)")
-    rng = random.Random(seed)
-    return [
-        {name: _short(draw(name, spec, rng)) for name, spec in params.items()} for _ in range(count)
-    ]
+    state = random.getstate()  # W&B's engine draws from Python's global generator
+    random.seed(seed)
+    try:
+        drawn = sweeps.next_runs(sweep, [], n=count or sys.maxsize)
+    except ValueError as err:  # e.g. a distribution that grid search cannot enumerate
+        raise ConfigError(f"sweep: {str(err).splitlines()[0]}") from None
+    finally:
+        random.setstate(state)
+    return [{k: _plain(v["value"]) for k, v in run.config.items()} for run in drawn if run]
 
 
-def _short(value: Any) -> Any:
-    """Random floats kept to 4 significant digits: readable run names, same draws per seed."""
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python values; random floats kept to 4 significant digits (readable
+    run names, the same draws per seed)."""
+    value = value.item() if hasattr(value, "item") else value
     return float(f"{value:.4g}") if isinstance(value, float) else value
-
-
-def draw(name: str, spec: dict[str, Any], rng: random.Random) -> Any:
-    """One random draw of a parameter (W&B's distributions and their meaning)."""
-    dist = distribution_of(name, spec)
-    if dist == "constant":
-        return spec["value"]
-    if dist == "categorical":
-        return rng.choices(spec["values"], weights=spec.get("probabilities"))[0]
-    lo, hi = spec.get("min"), spec.get("max")
-    q = spec.get("q", 1)
-    mu, sigma = spec.get("mu", 0.0), spec.get("sigma", 1.0)
-    if dist == "int_uniform":
-        return rng.randint(int(lo), int(hi))
-    if dist == "uniform":
-        return rng.uniform(lo, hi)
-    if dist == "q_uniform":
-        return round(rng.uniform(lo, hi) / q) * q
-    if dist == "log_uniform":  # min/max are exponents: exp(U(min, max))
-        return math.exp(rng.uniform(lo, hi))
-    if dist == "log_uniform_values":
-        return math.exp(rng.uniform(math.log(lo), math.log(hi)))
-    if dist == "q_log_uniform_values":
-        return round(math.exp(rng.uniform(math.log(lo), math.log(hi))) / q) * q
-    if dist == "inv_log_uniform_values":
-        return 1.0 / math.exp(rng.uniform(math.log(1.0 / hi), math.log(1.0 / lo)))
-    if dist == "normal":
-        return rng.gauss(mu, sigma)
-    if dist == "q_normal":
-        return round(rng.gauss(mu, sigma) / q) * q
-    if dist == "log_normal":
-        return math.exp(rng.gauss(mu, sigma))
-    return round(math.exp(rng.gauss(mu, sigma)) / q) * q  # q_log_normal
-
-
-def format_value(value: Any) -> str:
-    """A value as W&B's agent writes it into ``--key=value``."""
-    return str(value)
 
 
 def build_command(sweep: dict[str, Any], params: dict[str, Any]) -> list[str]:
     """The command line of one run, with W&B's macros filled in as the agent would."""
-    args = [f"--{k}={format_value(v)}" for k, v in params.items()]
+    args = [f"--{k}={v}" for k, v in params.items()]
     macros: dict[str, list[str]] = {
         "${env}": [],  # W&B uses /usr/bin/env here; the interpreter path below is absolute
         "${interpreter}": [sys.executable],
@@ -209,9 +137,7 @@ def build_command(sweep: dict[str, Any], params: dict[str, Any]) -> list[str]:
         "${args}": args,
         "${args_no_hyphens}": [a[2:] for a in args],
         "${args_no_boolean_flags}": [
-            f"--{k}" if v is True else f"--{k}={format_value(v)}"
-            for k, v in params.items()
-            if v is not False
+            f"--{k}" if v is True else f"--{k}={v}" for k, v in params.items() if v is not False
         ],
     }
     command: list[str] = []
@@ -221,11 +147,9 @@ def build_command(sweep: dict[str, Any], params: dict[str, Any]) -> list[str]:
 
 
 def cli_args(command: list[str]) -> list[str]:
-    """The LightningCLI part of a run command (after ``-m ganzoo`` / the ``ganzoo`` script)."""
-    for i, token in enumerate(command):
-        if token in ("fit", "validate", "test", "predict"):
-            return command[i:]
-    return command
+    """The LightningCLI part of a run command (from its subcommand, ``fit``, on)."""
+    starts = [i for i, token in enumerate(command) if token in SUBCOMMANDS]
+    return command[starts[0] :] if starts else command
 
 
 # ------------------------------------------------------------------ running
@@ -246,30 +170,20 @@ class Run:
         return self.dir / "stdout.log"
 
 
-def plan_runs(
-    sweep: dict[str, Any],
-    count: int | None = None,
-    seed: int = 0,
-    extra_args: list[str] | None = None,
-) -> list[Run]:
+def plan_runs(sweep: dict[str, Any], count: int | None = None, seed: int = 0,
+              extra_args: list[str] | None = None) -> list[Run]:
     """The runs of a sweep with their directories (duplicates, same directory, run once)."""
+    from ganzoo.cli import planned_location
+
     runs: dict[Path, Run] = {}
     for params in expand(sweep, count=count, seed=seed):
         command = build_command(sweep, params) + list(extra_args or [])
-        location = resolve_run_location(cli_args(command))
+        try:
+            location = planned_location(cli_args(command))
+        except GanzooError as err:
+            raise ConfigError(f"sweep: run `{shlex.join(cli_args(command))}`: {err}") from None
         runs.setdefault(location.dir, Run(location.name, location.dir, command))
     return list(runs.values())
-
-
-RUN_ARTEFACTS = (
-    "record.json",
-    "stdout.log",
-    "config.yaml",
-    "evaluations.jsonl",
-    "grids",
-    "checkpoints",
-    "wandb",
-)
 
 
 def clean_run_dir(run_dir: Path) -> None:
@@ -284,12 +198,7 @@ def clean_run_dir(run_dir: Path) -> None:
 
 
 def gpu_count() -> int:
-    try:
-        import torch
-
-        return torch.cuda.device_count()
-    except Exception:
-        return 0
+    return torch.cuda.device_count()
 
 
 def device_slots(gpus: int, workers: int, devices_per_run: int = 1) -> list[str | None]:
@@ -298,32 +207,91 @@ def device_slots(gpus: int, workers: int, devices_per_run: int = 1) -> list[str 
     or None per worker on a machine without GPUs."""
     if devices_per_run < 1:
         raise ConfigError(f"--devices-per-run: must be >= 1, got {devices_per_run}")
+    if gpus < devices_per_run and devices_per_run > 1:
+        have = f"has only {gpus} GPU(s)" if gpus else "has no GPU"
+        raise ConfigError(f"--devices-per-run {devices_per_run}: this machine {have}")
     if not gpus:
-        if devices_per_run > 1:
-            raise ConfigError(f"--devices-per-run {devices_per_run}: this machine has no GPU")
         return [None] * workers
-    groups = gpus // devices_per_run
-    if groups == 0:
-        raise ConfigError(
-            f"--devices-per-run {devices_per_run}: this machine has only {gpus} GPU(s)"
-        )
     if devices_per_run == 1:
         return [str(i % gpus) for i in range(workers)]
-    return [
-        ",".join(str(g) for g in range(i * devices_per_run, (i + 1) * devices_per_run))
-        for i in range(min(workers, groups))
-    ]
+    groups = range(min(workers, gpus // devices_per_run))
+    return [",".join(str(i * devices_per_run + g) for g in range(devices_per_run)) for i in groups]
 
 
-def run_all(
-    runs: list[Run],
-    workers: int = 1,
-    threads: int | None = None,
-    printer: Callable[[str], None] = print,
-    cwd: str | Path | None = None,
-    skip_done: bool = True,
-    devices_per_run: int = 1,
-) -> list[Run]:
+class SweepRunner:
+    """Runs a sweep's runs on worker slots (:func:`device_slots`), each slot used by one run at
+    a time, with one progress line per started, finished or failed run."""
+
+    def __init__(self, todo: list[Run], slots: list, threads: int, devices_per_run: int,
+                 printer: Callable[[str], None], cwd: str | Path | None) -> None:
+        self.todo, self.threads, self.devices_per_run, self.printer, self.cwd = (
+            todo, threads, devices_per_run, printer, cwd)
+        self.slots: queue.Queue = queue.Queue()
+        for slot in slots:
+            self.slots.put(slot)
+        self.lock, self.start = threading.Lock(), time.perf_counter()
+        self.done = self.failed = 0
+
+    def line(self, run: Run, what: str) -> None:
+        with self.lock:
+            running = sum(r.status == "running" for r in self.todo)
+            elapsed = clock(time.perf_counter() - self.start)
+            self.printer(
+                f"[{self.done + self.failed}/{len(self.todo)} done, {running} running, "
+                f"{self.failed} failed, {elapsed}] {what} {run.name}"
+            )
+
+    def launch(self, run: Run, slot: str | None) -> str | None:
+        """Run the command, output into the run's log; why it could not start, if it could not."""
+        env = dict(os.environ, **run.env)
+        env.pop("WANDB_SERVICE", None)  # each run starts its own W&B service, in its own cwd
+        if slot is not None:
+            env["CUDA_VISIBLE_DEVICES"] = slot
+        else:
+            env.setdefault("CUDA_VISIBLE_DEVICES", "")
+            for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                env[var] = run.env.get(var, str(self.threads))
+        command = list(run.command)
+        if self.devices_per_run > 1:
+            command.append(f"--trainer.devices={self.devices_per_run}")
+        with open(run.log, "w") as log:
+            log.write(" ".join(command) + "\n")
+            log.flush()
+            try:
+                run.returncode = subprocess.run(
+                    command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd,
+                    stdin=subprocess.DEVNULL,
+                ).returncode
+            except OSError as err:  # e.g. the sweep's command names no program here
+                log.write(f"cannot start {command[0]!r}: {err.strerror or err}\n")
+                return f"cannot start {command[0]!r}: {err.strerror or err}"
+        return None
+
+    def work(self, run: Run) -> None:
+        slot = self.slots.get()  # the longest idle: consecutive runs use every slot
+        try:
+            clean_run_dir(run.dir)  # not done: start clean
+            run.status = "running"
+            self.line(run, f"started on GPU {slot}" if slot else "started ")
+            t0 = time.perf_counter()
+            problem = self.launch(run, slot)
+            run.seconds = time.perf_counter() - t0
+            record = read_record(run.dir)
+            status = (record or {}).get("status")
+            ok = run.returncode == 0 and status in ("finished", "diverged")
+            run.status = status if ok else "failed"
+            with self.lock:
+                self.done, self.failed = self.done + ok, self.failed + (not ok)
+            tail = f" ({problem}; check the sweep file's command)" if problem else (
+                "" if ok else f" (exit {run.returncode}, status {status}; see {run.log})")
+            self.line(run, f"{run.status:<8} in {run.seconds:.0f}s{throughput(record)}{tail}")
+        finally:
+            self.slots.put(slot)
+
+
+def run_all(runs: list[Run], workers: int = 1, threads: int | None = None,
+            printer: Callable[[str], None] = print, cwd: str | Path | None = None,
+            skip_done: bool = True, devices_per_run: int = 1) -> list[Run]:
     """Run the runs that are not done, ``workers`` at a time, printing progress lines.
 
     Args:
@@ -336,103 +304,30 @@ def run_all(
         devices_per_run: GPUs per run (a DDP run over ``--trainer.devices=N``); the machine's
             GPUs are split into disjoint groups of N, one run per group at a time.
     """
-    workers = max(1, workers)
     gpus = gpu_count()
-    threads = threads or max(1, (os.cpu_count() or 1) // workers)
-    slots = device_slots(gpus, workers, devices_per_run)
-    workers = len(slots)
-    lock = threading.Lock()
-    start = time.perf_counter()
-    todo = []
+    threads = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
+    slots = device_slots(gpus, max(1, workers), devices_per_run)
     for run in runs:
-        if skip_done and is_done(run.dir):
-            run.status = "skipped"
-        else:
-            todo.append(run)
-    counts = {"done": 0, "failed": 0}
-    total = len(todo)
-    skipped = len(runs) - total
+        run.status = "skipped" if skip_done and is_done(run.dir) else run.status
+    todo = [r for r in runs if r.status != "skipped"]
+    runner = SweepRunner(todo, slots, threads, devices_per_run, printer, cwd)
+    skipped = len(runs) - len(runner.todo)
     where = f"GPUs {', '.join(s for s in slots if s)}" if gpus else f"CPU, {threads} thread(s) each"
     printer(
-        f"sweep: {len(runs)} runs, {skipped} already done (skipped), {total} to run with "
-        f"{workers} worker(s) on {where}"
+        f"sweep: {len(runs)} runs, {skipped} already done (skipped), {len(runner.todo)} to run "
+        f"with {len(slots)} worker(s) on {where}"
     )
-
-    def line(run: Run, what: str) -> None:
-        elapsed = time.perf_counter() - start
-        running = sum(r.status == "running" for r in todo)
-        printer(
-            f"[{counts['done'] + counts['failed']}/{total} done, {running} running, "
-            f"{counts['failed']} failed, {clock(elapsed)}] {what} {run.name}"
-        )
-
-    def work(run: Run) -> Run:
-        with lock:
-            slot = slots.pop()
-        env = dict(os.environ, **run.env)
-        env.pop("WANDB_SERVICE", None)  # each run starts its own W&B service, in its own cwd
-        if slot is not None:
-            env["CUDA_VISIBLE_DEVICES"] = slot
-        else:
-            env.setdefault("CUDA_VISIBLE_DEVICES", "")
-            for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-                env[var] = run.env.get(var, str(threads))
-        try:
-            clean_run_dir(run.dir)  # not done: start clean
-            with lock:
-                run.status = "running"
-                line(run, f"started on GPU {slot}" if slot else "started ")
-            t0 = time.perf_counter()
-            command = list(run.command)
-            if devices_per_run > 1:
-                command.append(f"--trainer.devices={devices_per_run}")
-            problem = None
-            with open(run.log, "w") as log:
-                log.write(" ".join(command) + "\n")
-                log.flush()
-                try:
-                    proc = subprocess.run(
-                        command,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        env=env,
-                        cwd=cwd,
-                        stdin=subprocess.DEVNULL,
-                    )
-                    run.returncode = proc.returncode
-                except OSError as err:  # e.g. the sweep's command names no program here
-                    problem = f"cannot start {command[0]!r}: {err.strerror or err}"
-                    log.write(problem + "\n")
-                    run.returncode = None
-            run.seconds = time.perf_counter() - t0
-            record = read_record(run.dir)
-            status = record.get("status") if record else None
-            ok = run.returncode == 0 and status in ("finished", "diverged")
-            with lock:
-                run.status = status if ok else "failed"
-                counts["done" if ok else "failed"] += 1
-                tail = f" ({problem}; check the sweep file's command)" if problem else (
-                    "" if ok else f" (exit {run.returncode}, status {status}; see {run.log})"
-                )
-                line(run, f"{run.status:<8} in {run.seconds:.0f}s{throughput(record)}{tail}")
-        finally:
-            with lock:
-                slots.append(slot)
-        return run
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(work, todo))
+    with ThreadPoolExecutor(max_workers=len(slots)) as pool:
+        list(pool.map(runner.work, runner.todo))
     printer(
-        f"sweep: {counts['done']} finished, {counts['failed']} failed, {skipped} skipped "
-        f"in {clock(time.perf_counter() - start)}"
+        f"sweep: {runner.done} finished, {runner.failed} failed, {skipped} skipped in "
+        f"{clock(time.perf_counter() - runner.start)}"
     )
     return runs
 
 
 def throughput(record: dict | None) -> str:
     """``", 612 images/s"`` (real images seen / the run's wall time) or "" without a record."""
-    from ganzoo.bench.table import cost
-
     rate = cost(record).get("images_per_s") if record else None
     return f", {rate:,.0f} images/s" if rate else ""
 

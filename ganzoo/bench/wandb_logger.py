@@ -4,22 +4,18 @@
 :mod:`ganzoo.cli`). Without credentials (no ``WANDB_API_KEY``, no entry for the W&B host in
 ``~/.netrc``) it runs offline: the run lands in ``<run dir>/wandb/offline-run-*`` and can be
 uploaded later with ``wandb sync <that dir>``. If starting W&B fails online it retries
-offline once; if that fails too it warns once and the run goes on without W&B. Under DDP
-Lightning creates the W&B run on global rank 0 only, so one training run is one W&B run.
-
-:func:`read_offline_run` decodes an offline run's ``.wandb`` file with W&B's own protobuf
-records (wandb 0.31 ships no Python reader of the file's block format).
+offline once; if that fails too it warns once and the run goes on without W&B. An error
+raised inside W&B while logging does the same; an error raised by the caller (a wrong
+argument: our bug) propagates. Under DDP Lightning creates the W&B run on global rank 0
+only, so one training run is one W&B run.
 """
 
 from __future__ import annotations
 
-import json
 import netrc
 import os
-import struct
-import time
-from collections.abc import Iterator
 from pathlib import Path
+from traceback import walk_tb
 from typing import Any
 from urllib.parse import urlparse
 
@@ -40,7 +36,7 @@ def has_wandb_credentials(
     host = urlparse(environ.get("WANDB_BASE_URL", DEFAULT_HOST)).hostname or "api.wandb.ai"
     try:
         return netrc.netrc(netrc_path).authenticators(host) is not None
-    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+    except (OSError, netrc.NetrcParseError):  # no ~/.netrc, or one W&B could not read either
         return False
 
 
@@ -50,6 +46,15 @@ def wandb_mode(environ: dict[str, str] | None = None) -> str:
     if environ.get("WANDB_MODE"):
         return environ["WANDB_MODE"]
     return "online" if has_wandb_credentials(environ) else "offline"
+
+
+def raised_inside_wandb(err: BaseException) -> bool:
+    """Whether ``err`` came through W&B's own code (service down, disk full, bad key) rather than
+    from its caller alone, whose errors (a wrong argument: our bug) must propagate."""
+    import wandb
+
+    root = os.path.dirname(wandb.__file__) + os.sep
+    return any(frame.f_code.co_filename.startswith(root) for frame, _ in walk_tb(err.__traceback__))
 
 
 class FailSafeWandbLogger(WandbLogger):
@@ -99,7 +104,7 @@ class FailSafeWandbLogger(WandbLogger):
 
     @property
     def failed(self) -> bool:
-        """True once W&B could not start; the logger then does nothing."""
+        """True once W&B could not start or failed; the logger then does nothing."""
         return self._failed
 
     @property
@@ -116,157 +121,54 @@ class FailSafeWandbLogger(WandbLogger):
         if self._save_dir:
             Path(self._save_dir).mkdir(parents=True, exist_ok=True)
         self._wandb_init["settings"] = wandb.Settings(init_timeout=self._init_timeout)
-        try:
-            WandbLogger.experiment.fget(self)
-            return
-        except Exception as err:  # W&B down, bad key, no network, full disk, ...
-            first_error = err
-        if self._mode == "online":
-            self._mode = self._wandb_init["mode"] = "offline"
+        modes = ["online", "offline"] if self._mode == "online" else [self._mode]
+        for mode in modes:
+            self._mode = self._wandb_init["mode"] = mode
             try:
                 WandbLogger.experiment.fget(self)
-                rank_zero_warn(f"W&B could not start online ({first_error!r}); logging offline")
-                return
+            # wandb.init fails in many ways (down, bad key, no network, full disk): all are
+            # reported below and the run goes on
             except Exception as err:
-                first_error = err
+                error = err
+                continue
+            if mode != modes[0]:
+                rank_zero_warn(f"W&B could not start online ({error!r}); logging offline")
+            return
+        self._fail(f"could not start ({error!r})")
+
+    def _fail(self, why: str) -> None:
         self._failed = True
         self._experiment = None
-        rank_zero_warn(f"W&B could not start ({first_error!r}); this run goes on without W&B")
+        rank_zero_warn(f"W&B {why}; this run goes on without W&B")
 
-    def _guarded(self, method: str, *args: Any, **kwargs: Any) -> None:
+    def _guarded(self, what: str, call, *args: Any, **kwargs: Any) -> None:
         if self._failed:
             return
         try:
-            getattr(super(), method)(*args, **kwargs)
+            call(*args, **kwargs)
         except Exception as err:
-            self._failed = True
-            rank_zero_warn(f"W&B failed in {method} ({err!r}); this run goes on without W&B")
+            if not raised_inside_wandb(err):
+                raise
+            self._fail(f"failed in {what} ({err!r})")
 
     @rank_zero_only
     def log_hyperparams(self, params, *args: Any, **kwargs: Any) -> None:
-        self._guarded("log_hyperparams", params, *args, **kwargs)
+        self._guarded("log_hyperparams", super().log_hyperparams, params, *args, **kwargs)
 
     @rank_zero_only
     def log_metrics(self, metrics, step=None) -> None:
-        self._guarded("log_metrics", metrics, step)
+        self._guarded("log_metrics", super().log_metrics, metrics, step)
 
     def log_image(self, key, images, step=None, **kwargs: Any) -> None:
-        self._guarded("log_image", key, images, step, **kwargs)
+        self._guarded("log_image", super().log_image, key, images, step, **kwargs)
 
     def log_table(self, key, columns=None, data=None, dataframe=None, step=None) -> None:
-        self._guarded("log_table", key, columns, data, dataframe, step)
+        self._guarded("log_table", super().log_table, key, columns, data, dataframe, step)
 
     @rank_zero_only
     def finalize(self, status: str) -> None:
         """Finish the W&B run (so the next run in this process gets its own)."""
-        self._guarded("finalize", status)
+        self._guarded("finalize", super().finalize, status)
         if self._experiment is not None and not self._failed:
-            try:
-                self._experiment.finish(exit_code=0 if status == "success" else 1)
-            except Exception as err:
-                rank_zero_warn(f"W&B failed to finish the run ({err!r})")
-            self._experiment = None
-
-
-# ------------------------------------------------------------------ offline run files
-_HEADER = struct.Struct("<4sHB")  # ":W&B", magic 0xBEE1, version
-_RECORD = struct.Struct("<IHB")  # crc32, length, type (1 full, 2 first, 3 middle, 4 last)
-_BLOCK = 32768
-
-
-def iter_wandb_records(path: str | Path) -> Iterator[Any]:
-    """The protobuf ``Record`` messages of a ``.wandb`` file (LevelDB-log framing).
-
-    A record still being written (the file ends inside it) ends the iteration.
-    """
-    from google.protobuf.message import DecodeError
-    from wandb.proto import wandb_internal_pb2
-
-    data = Path(path).read_bytes()
-    ident, magic, _version = _HEADER.unpack_from(data, 0)
-    if ident != b":W&B" or magic != 0xBEE1:
-        raise ValueError(f"{path}: not a W&B run file")
-    pos, pending = _HEADER.size, b""
-    while pos + _RECORD.size <= len(data):
-        left_in_block = _BLOCK - pos % _BLOCK
-        if left_in_block < _RECORD.size:
-            pos += left_in_block  # block trailer: zero padding
-            continue
-        _crc, length, kind = _RECORD.unpack_from(data, pos)
-        if kind == 0 and length == 0:
-            pos += left_in_block
-            continue
-        end = pos + _RECORD.size + length
-        if end > len(data):
-            return  # still being written
-        chunk = data[pos + _RECORD.size : end]
-        pos = end
-        pending = chunk if kind in (1, 2) else pending + chunk
-        if kind in (1, 4):
-            record = wandb_internal_pb2.Record()
-            try:
-                record.ParseFromString(pending)
-            except DecodeError:
-                if pos >= len(data.rstrip(b"\0")):
-                    return  # the tail was not flushed yet
-                raise
-            yield record
-            pending = b""
-
-
-def read_offline_run(run_dir: str | Path, wait_s: float = 30.0) -> dict[str, Any]:
-    """Summarise an offline W&B run directory (``.../wandb/offline-run-*``).
-
-    W&B's writer process may still be flushing the file after ``finish()`` returns: this
-    waits up to ``wait_s`` seconds for the run's exit record.
-
-    Returns ``{"history": [row, ...], "config": {...}, "summary": {...}, "files": [...],
-    "complete": bool}`` where each history row maps keys to their decoded JSON values
-    (nested keys, such as the parts of a logged image, become nested dicts).
-    """
-    run_dir = Path(run_dir)
-    deadline = time.monotonic() + wait_s
-    while True:
-        files = sorted(run_dir.glob("*.wandb"))
-        out = _summarise(files[0]) if files else None
-        if (out and out["complete"]) or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    if out is None:
-        raise FileNotFoundError(f"{run_dir}: no .wandb file")
-    return out
-
-
-def _summarise(path: Path) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "history": [],
-        "config": {},
-        "summary": {},
-        "files": [],
-        "complete": False,
-    }
-    for record in iter_wandb_records(path):
-        kind = record.WhichOneof("record_type")
-        if kind == "history":
-            row: dict[str, Any] = {}
-            for item in record.history.item:
-                _set_item(row, item)
-            out["history"].append(row)
-        elif kind == "config":
-            for item in record.config.update:
-                _set_item(out["config"], item)
-        elif kind == "summary":
-            for item in record.summary.update:
-                _set_item(out["summary"], item)
-        elif kind == "files":
-            out["files"] += [f.path for f in record.files.files]
-        elif kind == "exit":
-            out["complete"] = True
-    return out
-
-
-def _set_item(target: dict[str, Any], item: Any) -> None:
-    path = [item.key] if item.key else list(item.nested_key)
-    for part in path[:-1]:
-        target = target.setdefault(part, {})
-    target[path[-1]] = json.loads(item.value_json)
+            self._guarded("finish", self._experiment.finish, exit_code=int(status != "success"))
+        self._experiment = None

@@ -17,7 +17,7 @@ from test_sweep_end_to_end import write_sweep
 from ganzoo.bench import main as bench_main
 from ganzoo.bench import reproduce as reproduce_module
 from ganzoo.bench.records import read_record, write_json_atomic
-from ganzoo.bench.reproduce import ATOL, RTOL, Rule, Sample, compare, rerun_config
+from ganzoo.bench.reproduce import ATOL, RTOL, Rule, Sample, compare_exact, rerun_config
 from ganzoo.bench.table import write_table
 from ganzoo.errors import ConfigError
 
@@ -58,9 +58,9 @@ def test_reproduce_matches_and_detects_changes(tmp_path, subprocess_env, capsys,
     entries = json.loads((tmp_path / "results/digits/runs.json").read_text())["runs"]
     entry = next(e for e in entries if e["seed"] == 1)
     new_records = {entry["run_name"]: new}
-    assert all(c.ok for c in compare([entry], new_records))
+    assert all(c.ok for c in compare_exact([entry], new_records))
     entry["final"]["metrics"]["fid"] *= 1 + 10 * RTOL
-    failed = [c for c in compare([entry], new_records) if not c.ok]
+    failed = [c for c in compare_exact([entry], new_records) if not c.ok]
     assert [c.metric for c in failed] == ["fid"]
 
 

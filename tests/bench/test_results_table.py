@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ganzoo.bench.records import write_json_atomic
-from ganzoo.bench.table import group_rows, mean_curve, render_csv, write_table
+from ganzoo.bench.table import csv_table, curves, load_runs, mean_curve, write_table
 
 PROTOCOL = {
     "extractor": "domain",
@@ -138,10 +138,10 @@ def test_diverged_runs_show_as_diverged(tmp_path):
 def test_rows_split_by_config_not_seed_and_labels_say_what_differs(tmp_path):
     recs = [record(tmp_path, "DCGAN", s, fid=10.0 + s) for s in range(2)]
     recs += [record(tmp_path, "DCGAN", s, fid=20.0, extra_model={"lr_g": 1e-3}) for s in range(2)]
-    rows = group_rows(recs)
-    assert sorted(r.label for r in rows) == ["DCGAN (lr_g=0.0002)", "DCGAN (lr_g=0.001)"]
-    assert all(len(r.runs) == 2 for r in rows)
-    assert "DCGAN (lr_g=0.001)" in render_csv(rows)
+    runs = load_runs(recs)
+    assert sorted(set(runs.model)) == ["DCGAN (lr_g=0.0002)", "DCGAN (lr_g=0.001)"]
+    assert runs.groupby("model").size().tolist() == [2, 2]
+    assert "DCGAN (lr_g=0.001)" in csv_table(runs).to_csv()
 
 
 def test_plot_and_best_grid(tmp_path):
@@ -156,7 +156,7 @@ def test_plot_and_best_grid(tmp_path):
 
 
 def test_comparison_is_logged_as_a_wandb_table(tmp_path, monkeypatch):
-    from ganzoo.bench.wandb_logger import read_offline_run
+    from wandb_files import read_offline_run
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     for seed in range(2):
@@ -263,18 +263,15 @@ def test_curves_from_evaluation_histories(tmp_path):
     info = [line for line in lines if line["model"] == "InfoGAN"]
     assert info[-1]["code_accuracy"] == "0.5" and info[0]["code_accuracy"] == ""
     assert [float(line["fid"]) for line in lines if line["status"] == "diverged"] == [900.0]
-    [dcgan] = [
-        row
-        for row in group_rows(
-            [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").rglob("record.json"))]
-        )
-        if row.label == "DCGAN"
-    ]
-    xs, means, lows, highs = mean_curve(dcgan, "fid", "g_steps")
-    assert xs == [10, 50, 100] and means == [70.0, 25.0, 10.5]  # the diverged run is left out
-    assert lows == [60.0, 20.0, 10.0] and highs == [80.0, 30.0, 11.0]
-    xs, _, _, _ = mean_curve(dcgan, "fid", "wall_time_s")
-    assert xs == [5.5, 20.5, 50.0]  # wall time of each evaluation, mean over seeds
+    records = [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").rglob("record.json"))]
+    history = curves(load_runs(records))
+    dcgan = history[history.model == "DCGAN"]
+    points = mean_curve(dcgan, "fid", "g_steps")
+    assert points.x.tolist() == [10, 50, 100]
+    assert points["mean"].tolist() == [70.0, 25.0, 10.5]  # the diverged run is left out
+    assert points.low.tolist() == [60.0, 20.0, 10.0] and points.high.tolist() == [80.0, 30.0, 11.0]
+    points = mean_curve(dcgan, "fid", "wall_time_s")
+    assert points.x.tolist() == [5.5, 20.5, 50.0]  # wall time of each evaluation, mean over seeds
 
 
 def test_a_truncated_record_is_skipped_with_a_warning(tmp_path, capsys):

@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
-from ganzoo.bench.naming import resolve_run_location, run_name, split_cli_args
+import pytest
+from stand_ins import tiny_config
+
+from ganzoo.bench.naming import run_name, split_cli_args
+from ganzoo.cli import planned_location
 
 
 def test_split_understands_lightningcli_forms():
@@ -47,20 +51,31 @@ def test_ambiguous_short_keys_stay_full_and_long_names_are_hashed():
     assert len(long) <= 120 and long != other
 
 
-def test_location_from_configs_and_overrides(tmp_path):
-    cfg = tmp_path / "wgan_gp_digits.yaml"
-    cfg.write_text("data:\n  dataset: digits\n")
-    loc = resolve_run_location(["fit", f"--config={cfg}", "--seed_everything=1"])
+def test_location_from_the_parsed_config(tmp_path):
+    cfg = tiny_config(tmp_path / "wgan_gp_digits.yaml")  # data.dataset: digits
+    loc = planned_location(["fit", f"--config={cfg}", "--seed_everything=1"])
     assert loc.benchmark == "digits"
     assert loc.dir == Path("runs/digits/wgan_gp_digits__seed_everything=1")
-    loc = resolve_run_location([f"--config={cfg}", "--benchmark=paper", f"--runs_dir={tmp_path}"])
+    loc = planned_location(
+        ["fit", f"--config={cfg}", "--benchmark=paper", f"--runs_dir={tmp_path}"]
+    )
     assert loc.dir == tmp_path / "paper" / "wgan_gp_digits"
-    loc = resolve_run_location([f"--config={cfg}", f"--trainer.default_root_dir={tmp_path}/x"])
+    loc = planned_location(["fit", f"--config={cfg}", f"--trainer.default_root_dir={tmp_path}/x"])
     assert loc.dir == tmp_path / "x"
-    assert resolve_run_location([]).benchmark == "mnist5k"  # the data module's default dataset
+    loc = planned_location(["fit", f"--config={cfg}", "--run_name=mine", "--data.dataset=mnist5k"])
+    assert loc.dir == Path("runs/mnist5k/mine")
+
+
+def test_a_bad_argument_is_a_one_line_error_before_any_run(tmp_path):
+    from ganzoo.errors import GanzooError
+
+    cfg = tiny_config(tmp_path / "x.yaml")
+    with pytest.raises(GanzooError, match="data.batch_size") as err:
+        planned_location(["fit", f"--config={cfg}", "--data.batch_size=many"])
+    assert "\n" not in str(err.value)
 
 
 def test_resuming_with_ckpt_path_keeps_the_run_directory():
     base = ["fit", "--config", "experiments/dcgan_mnist5k.yaml", "--seed_everything=1"]
     for resume in (["--ckpt_path", "last"], ["--ckpt_path=runs/x/checkpoints/epoch=3.ckpt"]):
-        assert resolve_run_location([*base, *resume]) == resolve_run_location(base)
+        assert run_name([*base, *resume]) == run_name(base)

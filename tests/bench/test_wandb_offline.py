@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from stand_ins import tiny_config
+from wandb_files import read_offline_run
 
 from ganzoo.bench.records import read_record
-from ganzoo.bench.wandb_logger import FailSafeWandbLogger, has_wandb_credentials, read_offline_run
+from ganzoo.bench.wandb_logger import FailSafeWandbLogger, has_wandb_credentials
 from ganzoo.cli import run_lightning_cli
 
 
@@ -103,3 +104,13 @@ def test_ddp_makes_exactly_one_wandb_run(tmp_path, subprocess_env):
     assert any("val/fid" in row for row in data["history"])
     summaries = [line for line in proc.stdout.splitlines() if line.startswith("ganzoo fit:")]
     assert len(summaries) == 1 and summaries[0].startswith("ganzoo fit: finished in")  # rank 0
+
+
+def test_a_wandb_error_is_skipped_but_a_caller_error_propagates(tmp_path):
+    logger = FailSafeWandbLogger(save_dir=str(tmp_path), mode="disabled")
+    with pytest.raises(TypeError, match="list"):  # a bug of ours: Lightning rejects the call
+        logger.log_image("samples", str(tmp_path / "grid.png"))
+    assert not logger.failed
+    with pytest.warns(UserWarning, match="failed in log_image .*goes on without W&B"):
+        logger.log_image("samples", [str(tmp_path / "missing.png")])  # raised inside W&B
+    assert logger.failed
