@@ -1,6 +1,22 @@
-"""`python -m ganzoo ...` is the same as the `ganzoo` console script."""
+"""The ``ganzoo`` command (console script and ``python -m ganzoo``): ``ganzoo fit ...`` trains
+one run (:mod:`ganzoo.cli`); ``ganzoo sweep | table | reproduce | compare`` are the benchmark
+commands (:mod:`ganzoo.bench`). A user error prints one line and exits with status 2."""
 
-from ganzoo.cli import main
+import sys
+
+from ganzoo import bench, cli
+from ganzoo.errors import one_line_errors
+
+BENCH_COMMANDS = ("sweep", "table", "reproduce", "compare")
+
+
+def main(argv: list[str] | None = None) -> None:
+    words = sys.argv[1:] if argv is None else argv
+    if words and words[0] in BENCH_COMMANDS:
+        with one_line_errors():
+            sys.exit(bench.main(words))
+    cli.main(argv)
+
 
 if __name__ == "__main__":
     main()

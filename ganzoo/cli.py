@@ -39,8 +39,10 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganzoo.bench.naming import RunLocation, run_location, split_cli_args
+from ganzoo.bench.records import RunRecordCallback, clock
+from ganzoo.bench.table import final_metrics, fmt
 from ganzoo.data import GANDataModule
-from ganzoo.errors import GanzooError, require
+from ganzoo.errors import GanzooError, one_line_errors, require
 from ganzoo.models import GANModule
 
 DDP_STRATEGY = "ddp_find_unused_parameters_true"
@@ -160,8 +162,6 @@ class GanzooCLI(LightningCLI):
             init.group = init.group or self.location.benchmark
 
     def instantiate_trainer(self, **kwargs):
-        from ganzoo.bench.records import RunRecordCallback
-
         parser = self._parser(self.subcommand)
         config = self.config.get(str(self.subcommand), self.config)
         resolved = yaml.safe_load(parser.dump(config, skip_none=False, skip_check=True))
@@ -200,8 +200,6 @@ class GanzooCLI(LightningCLI):
 
     def fit(self, model, **kwargs) -> None:
         """``trainer.fit``, then the one-line summary of the run (global rank 0 only)."""
-        from ganzoo.bench.records import RunRecordCallback
-
         try:
             self.trainer.fit(model, **kwargs)
         finally:
@@ -313,9 +311,6 @@ def fit_summary(record: dict, path: Path | str) -> str:
     The metrics are the last evaluation's (without per-class breakdowns and within-run
     spreads); when it was made before the end of training, its G step is given.
     """
-    from ganzoo.bench.sweep import clock
-    from ganzoo.bench.table import final_metrics, fmt
-
     status = record.get("status")
     g_steps = (record.get("progress") or {}).get("g_steps")
     wall = clock(record.get("wall_time_s") or 0.0)
@@ -387,31 +382,8 @@ def planned_location(args: list[str]) -> RunLocation:
 
 
 def main(argv: list[str] | None = None) -> None:
-    words = sys.argv[1:] if argv is None else argv
-    try:
-        if words and words[0] in BENCH_COMMANDS:
-            from ganzoo import bench
-
-            sys.exit(bench.main(words))
+    """``ganzoo fit ...`` (and LightningCLI's other subcommands) with one-line user errors."""
+    with one_line_errors():
         run_lightning_cli(argv)
-    except Exception as err:
-        user_error = find_user_error(err)
-        if user_error is None:
-            raise
-        print(f"ganzoo: error: {user_error}", file=sys.stderr)
-        sys.exit(2)
 
 
-def find_user_error(err: BaseException | None) -> GanzooError | None:
-    """The :class:`GanzooError` behind ``err`` (jsonargparse wraps errors raised in
-    ``__init__`` while instantiating classes), or None for a genuine bug."""
-    seen = set()
-    while err is not None and id(err) not in seen:
-        if isinstance(err, GanzooError):
-            return err
-        seen.add(id(err))
-        err = err.__cause__ or err.__context__
-    return None
-
-
-BENCH_COMMANDS = ("sweep", "table", "reproduce", "compare")

@@ -19,6 +19,10 @@ import time
 from pathlib import Path
 
 from ganzoo.atomic import write_text_atomic
+from ganzoo.bench.records import clock, read_record
+from ganzoo.bench.reproduce import ALPHA, load_manifest, reproduce, statistical_verdict
+from ganzoo.bench.sweep import gpu_count, load_sweep, plan_runs, run_all
+from ganzoo.bench.table import write_table
 from ganzoo.errors import ConfigError
 
 COMPARE_SWEEP = "experiments/sweeps/mnist5k_compare.yaml"
@@ -33,7 +37,6 @@ class OneLineArgumentParser(argparse.ArgumentParser):
 def default_workers(devices_per_run: int = 1) -> int:
     """One run per GPU (per group of ``devices_per_run`` GPUs) when there are GPUs, else one
     per CPU core."""
-    from ganzoo.bench.sweep import gpu_count
 
     return gpu_count() // max(1, devices_per_run) or max(1, os.cpu_count() or 1)
 
@@ -111,7 +114,6 @@ def main(argv: list[str]) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ganzoo.bench.sweep import load_sweep, plan_runs, run_all
 
     extra = list(args.extra) + ([f"--runs_dir={args.runs_dir}"] if args.runs_dir else [])
     runs = plan_runs(load_sweep(args.file), count=args.count, seed=args.seed, extra_args=extra)
@@ -124,7 +126,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from ganzoo.bench.table import write_table
 
     command = args.command_line or "ganzoo " + shlex.join(args.argv)
     for out in write_table(args.dirs, args.out, command, use_wandb=not args.no_wandb).values():
@@ -137,7 +138,6 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from ganzoo.bench.reproduce import ALPHA, reproduce
 
     if args.exact and args.alpha is not None:
         raise ConfigError("reproduce: --alpha applies to the statistical verdict, not --exact")
@@ -155,8 +155,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ganzoo.bench.sweep import clock, load_sweep, plan_runs, run_all
-    from ganzoo.bench.table import write_table
 
     start = time.perf_counter()
     runs = plan_runs(
@@ -191,8 +189,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def compare_with_committed(committed: Path, runs) -> str:
     """The statistical verdict (``ganzoo reproduce``'s) of this run's records against the
     committed table in ``committed``, or why there is none."""
-    from ganzoo.bench.records import read_record
-    from ganzoo.bench.reproduce import load_manifest, statistical_verdict
 
     try:
         manifest = load_manifest(committed)

@@ -279,3 +279,8 @@ class RunRecordCallback(L.Callback):
         if status is not None:
             self.record.update(status=status, ended_at=_now(), error=error)
         write_json_atomic(Path(self.record["run_dir"]) / self.filename, self.record)
+
+
+def clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:d}m{secs:02d}s"

@@ -38,7 +38,8 @@ import torch
 import yaml
 
 from ganzoo.bench.naming import SUBCOMMANDS
-from ganzoo.bench.records import cost, is_done, read_record
+from ganzoo.bench.records import clock, cost, is_done, read_record
+from ganzoo.cli import planned_location
 from ganzoo.errors import ConfigError, GanzooError
 
 DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
@@ -173,8 +174,6 @@ class Run:
 def plan_runs(sweep: dict[str, Any], count: int | None = None, seed: int = 0,
               extra_args: list[str] | None = None) -> list[Run]:
     """The runs of a sweep with their directories (duplicates, same directory, run once)."""
-    from ganzoo.cli import planned_location
-
     runs: dict[Path, Run] = {}
     for params in expand(sweep, count=count, seed=seed):
         command = build_command(sweep, params) + list(extra_args or [])
@@ -330,8 +329,3 @@ def throughput(record: dict | None) -> str:
     """``", 612 images/s"`` (real images seen / the run's wall time) or "" without a record."""
     rate = cost(record).get("images_per_s") if record else None
     return f", {rate:,.0f} images/s" if rate else ""
-
-
-def clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes:d}m{secs:02d}s"

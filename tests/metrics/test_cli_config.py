@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ganzoo.cli import find_user_error, run_lightning_cli
-from ganzoo.errors import GanzooError
+from ganzoo.cli import run_lightning_cli
+from ganzoo.errors import GanzooError, find_user_error
 from ganzoo.metrics import EvaluationCallback, SampleGridCallback
 
 
