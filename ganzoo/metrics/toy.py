@@ -104,9 +104,19 @@ class GeneratorDensity(Metric):
         return self.grid, p_data, p_g
 
 
-def optimal_discriminator(p_data: Tensor, p_g: Tensor) -> Tensor:
-    """``D*(x) = p_data / (p_data + p_g)`` (Goodfellow et al. 2014, Prop. 1)."""
-    return p_data / (p_data + p_g).clamp_min(1e-300)
+def optimal_discriminator(
+    p_data: Tensor, p_g: Tensor, real_label: float = 1.0, fake_label: float = 0.0
+) -> Tensor:
+    """The discriminator that minimises the BCE cost with targets ``real_label`` and
+    ``fake_label`` pointwise: ``(t_r p_data + t_f p_g) / (p_data + p_g)``.
+
+    With the hard targets (1, 0) this is ``p_data / (p_data + p_g)`` (Goodfellow et al. 2014,
+    Prop. 1; seed 000); with ``1 - alpha`` and ``beta`` it is the smoothed optimum
+    ``((1 - alpha) p_data + beta p_g) / (p_data + p_g)`` (Salimans et al. 2016; seed 003).
+    Where neither density has mass D* is undefined; this returns 0 there.
+    """
+    total = (p_data + p_g).clamp_min(1e-300)
+    return (real_label * p_data + fake_label * p_g) / total
 
 
 def optimal_discriminator_gap(d_probs: Tensor, p_data: Tensor, p_g: Tensor) -> float:
