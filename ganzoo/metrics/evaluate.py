@@ -252,7 +252,7 @@ class Evaluator:
                 if self.extractor_name == "domain"
                 else self.extractor("domain", datamodule, device)
             )
-        toy_metrics = self._toy_metrics(plan, datamodule, device)
+        toy_metrics = self._toy_metrics(plan, model, datamodule, device)
         generated = self._generate(model, datamodule, plan, fid_ex, cls_ex, toy_metrics)
 
         if plan.fidelity:
@@ -285,7 +285,13 @@ class Evaluator:
         if plan.optimal_d:
             grid, p_data, p_g = toy_metrics[1].compute()
             d = discriminator_probs(model, grid.view(-1, 1).float())
-            metrics["d_optimal_gap"] = optimal_discriminator_gap(d, p_data.cpu(), p_g.cpu())
+            targets = (model.real_label, model.fake_label)
+            metrics["d_optimal_gap"] = optimal_discriminator_gap(
+                d, p_data.cpu(), p_g.cpu(), *targets
+            )
+            protocol.update(
+                d_optimal_targets=list(targets), d_optimal_noise_std=toy_metrics[1].noise_std
+            )
         return {
             "epoch": int(epoch),
             "g_steps": int(getattr(model, "g_steps", 0)),
@@ -293,14 +299,17 @@ class Evaluator:
             "protocol": protocol,
         }
 
-    def _toy_metrics(self, plan: EvalPlan, datamodule, device) -> list:
+    def _toy_metrics(self, plan: EvalPlan, model, datamodule, device) -> list:
+        """Mode coverage and, for the optimal-D gap, the densities D is trained on: convolved
+        with the instance noise D sees now (its std at the current D step)."""
         if not plan.toy_modes:
             return []
         from ganzoo.data.sources import toy_centers
 
         centers = toy_centers(datamodule.dataset_name)
         std = datamodule.hparams.toy_std
-        return [ModeCoverage(centers, std).to(device), GeneratorDensity(centers, std).to(device)]
+        density = GeneratorDensity(centers, std, noise_std=model.noise_std())
+        return [ModeCoverage(centers, std).to(device), density.to(device)]
 
     def _per_class_fid(self, real, real_feats, generated, datamodule) -> dict[str, float]:
         """FID of the samples generated for class c against the real images of class c."""

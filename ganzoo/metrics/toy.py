@@ -12,7 +12,20 @@ assignments of all samples and the data's mode weights (uniform for these source
 bandwidth ``std`` (the components' std); ``p_data`` is smoothed by the same kernel (each
 component then has std ``sqrt(2) * std``) so that a perfect generator gives exactly 1/2.
 ``d_optimal_gap`` is the mean of ``|D(x) - D*(x)|`` under ``(p_data + p_g) / 2`` on a grid;
-it applies to probabilistic (sigmoid) discriminators only.
+it applies to probabilistic (sigmoid) discriminators only. D* is the optimum of the cost the
+model's D actually minimises:
+
+- label smoothing: with targets ``1 - alpha`` (real) and ``beta`` (fake), the model's
+  ``real_label`` and ``fake_label``, D* is ``((1 - alpha) p_data + beta p_g) / (p_data +
+  p_g)`` (seed 003); comparing such a D with ``p_data / (p_data + p_g)`` would report a gap
+  of up to ``max(alpha, beta)`` for a perfect D.
+- instance noise: D sees ``x + N(0, s^2)`` for real and fake samples alike, so it is trained
+  on both densities convolved with that Gaussian and its optimum is D* of the convolved
+  densities. For Gaussian noise of known std (ganzoo's ``instance_noise``, at the std of the
+  current D step when it is annealed) the convolution is exact here: it widens the kernel of
+  both densities to ``sqrt(std^2 + s^2)`` on top of their smoothing. For noise of another
+  shape or unknown std the gap against any D* would not be comparable, and should not be
+  reported.
 
 Both are torchmetrics ``Metric``s with summed states, so they sync across DDP ranks.
 """
@@ -73,12 +86,18 @@ def _normal_pdf(x: Tensor, mean: Tensor, std: float) -> Tensor:
 class GeneratorDensity(Metric):
     """Kernel density estimate of 1D samples on a grid, next to the smoothed data density.
 
-    ``compute()`` returns ``(grid, p_data, p_g)``; see :func:`optimal_discriminator_gap`.
+    ``noise_std``: the std of Gaussian instance noise on D's inputs; both densities are then
+    convolved with it (the kernel's variance grows by ``noise_std^2``), giving the densities
+    D is trained to tell apart. ``compute()`` returns ``(grid, p_data, p_g)``; see
+    :func:`optimal_discriminator_gap`.
     """
 
     full_state_update = False
 
-    def __init__(self, centers: Tensor, std: float, num_points: int = 601, **kwargs) -> None:
+    def __init__(
+        self, centers: Tensor, std: float, num_points: int = 601, noise_std: float = 0.0,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         centers = centers.double().view(-1)
         lo, hi = float(centers.min()) - 1.0, float(centers.max()) + 1.0
@@ -87,6 +106,8 @@ class GeneratorDensity(Metric):
         )
         self.register_buffer("centers", centers, persistent=False)
         self.std = float(std)
+        self.noise_std = float(noise_std)
+        self.kernel_std = math.sqrt(self.std**2 + self.noise_std**2)
         self.add_state(
             "kde_sum", torch.zeros(num_points, dtype=torch.float64), dist_reduce_fx="sum"
         )
@@ -94,12 +115,12 @@ class GeneratorDensity(Metric):
 
     def update(self, samples: Tensor) -> None:
         x = samples.double().view(-1, 1)
-        self.kde_sum += _normal_pdf(self.grid.view(1, -1), x, self.std).sum(dim=0)
+        self.kde_sum += _normal_pdf(self.grid.view(1, -1), x, self.kernel_std).sum(dim=0)
         self.count += len(x)
 
     def compute(self) -> tuple[Tensor, Tensor, Tensor]:
         p_g = self.kde_sum / self.count
-        smoothed = math.sqrt(2) * self.std
+        smoothed = math.sqrt(self.std**2 + self.kernel_std**2)  # component std, then kernel
         p_data = _normal_pdf(self.grid.view(-1, 1), self.centers.view(1, -1), smoothed).mean(1)
         return self.grid, p_data, p_g
 
@@ -119,8 +140,12 @@ def optimal_discriminator(
     return (real_label * p_data + fake_label * p_g) / total
 
 
-def optimal_discriminator_gap(d_probs: Tensor, p_data: Tensor, p_g: Tensor) -> float:
-    """Mean ``|D(x) - D*(x)|`` weighted by ``(p_data + p_g) / 2`` over the grid points."""
+def optimal_discriminator_gap(
+    d_probs: Tensor, p_data: Tensor, p_g: Tensor, real_label: float = 1.0, fake_label: float = 0.0
+) -> float:
+    """Mean ``|D(x) - D*(x)|`` weighted by ``(p_data + p_g) / 2`` over the grid points, D* for
+    the BCE targets ``real_label`` and ``fake_label`` the model trains D with."""
     weight = (p_data + p_g) / 2
-    gap = (d_probs.double() - optimal_discriminator(p_data, p_g)).abs()
+    d_star = optimal_discriminator(p_data, p_g, real_label, fake_label)
+    gap = (d_probs.double() - d_star).abs()
     return float((weight * gap).sum() / weight.sum())
