@@ -44,6 +44,9 @@ from ganzoo.bench.records import DONE_STATUSES, write_json_atomic
 MAIN_METRICS = ("fid", "is", "kid")
 WITHIN_RUN_SPREAD = ("is_std", "kid_std")  # spread inside one evaluation, not across seeds
 LOWER_IS_BETTER = {"fid", "kid", "reverse_kl"}
+# Read together, in this order: the reverse KL of the high-quality mode histogram means
+# little without the modes covered and the high-quality share beside it (ganzoo.metrics.toy).
+TOY_METRICS = ("modes_covered", "hq_percent", "reverse_kl")
 # The cost of a row, beside its metrics: set by the budget (counters) or measured.
 COST = ("g_steps", "d_steps", "images_seen", "wall_time_s", "images_per_s")
 COUNTERS = ("g_steps", "d_steps", "images_seen")
@@ -177,16 +180,17 @@ def final_metrics(record: dict[str, Any]) -> dict[str, float]:
 
 
 def metric_names(rows: list[Row], details: bool = True) -> list[str]:
-    """FID, IS, KID first, then the model-specific metrics; per-class breakdowns such as
-    ``fid_class_3`` only with ``details`` (the CSV and W&B table, not the markdown)."""
+    """FID, IS, KID first, then the toy mode metrics side by side, then the other
+    model-specific metrics; per-class breakdowns such as ``fid_class_3`` only with
+    ``details`` (the CSV and W&B table, not the markdown)."""
     names: set[str] = set()
     for row in rows:
         for run in row.runs:
             names |= set(final_metrics(run))
     if not details:
         names = {n for n in names if "_class_" not in n}
-    extra = sorted(names - set(MAIN_METRICS))
-    return [m for m in MAIN_METRICS if m in names] + extra
+    first = [m for m in (*MAIN_METRICS, *TOY_METRICS) if m in names]
+    return first + sorted(names - set(first))
 
 
 @dataclass

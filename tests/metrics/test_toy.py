@@ -47,6 +47,31 @@ def test_a_collapsed_generator_covers_one_mode():
     assert out["reverse_kl"] == pytest.approx(math.log(8))
 
 
+def test_reverse_kl_is_of_the_high_quality_samples_only():
+    """500 high-quality samples on one grid25 mode, 2,000 more 10 std away from the other 24
+    modes (nearest to them, not high quality): the high-quality histogram is one mode, so the
+    reverse KL is log 25, although the nearest-mode histogram of all samples is near uniform
+    (its KL would be 0.18)."""
+    centers = toy_centers("grid25")
+    g = torch.Generator().manual_seed(0)
+    good = centers[0] + 0.02 * torch.randn(500, 2, generator=g)  # all within 3 std (0.15)
+    others = centers[1:].repeat_interleave(2000 // 24 + 1, dim=0)[:2000]
+    far = others + torch.tensor([0.5, 0.0]) + 0.05 * torch.randn(2000, 2, generator=g)
+    out = coverage("grid25", torch.cat([good, far]))
+    assert out["hq_percent"] == pytest.approx(20.0)
+    assert out["modes_covered"] == 1
+    assert out["reverse_kl"] == pytest.approx(math.log(25))
+
+
+def test_no_high_quality_sample_has_no_reverse_kl():
+    """Samples halfway between modes: none is high quality, no mode is covered, and the mode
+    histogram of high-quality samples is empty, so there is no reverse KL to report."""
+    centers = toy_centers("grid25")
+    out = coverage("grid25", (centers + 1.0).repeat(40, 1))
+    assert out["hq_percent"] == 0 and out["modes_covered"] == 0
+    assert math.isnan(out["reverse_kl"])
+
+
 def test_far_samples_are_not_high_quality():
     out = coverage("ring8", mixture("ring8", 1000, std=0.5))
     assert out["hq_percent"] < 40
