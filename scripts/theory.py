@@ -314,7 +314,8 @@ def run_mean_only(out: Path) -> tuple[list[str], bool]:
                      f"{close if close is not None else 'not within 60'} | {p['value'][-1]:.6f} |")
     lines += [
         "",
-        f"C at mu = 0 (p_g = p_data): {at_data:.12f} = -log 4 + {at_data + theory.LOG4:.1e}. "
+        f"C at mu = 0 (p_g = p_data): {at_data:.12f}, "
+        f"{abs(at_data + theory.LOG4):.1e} from -log 4. "
         f"Far from the data C flattens towards 0 (JSD -> log 2: C({float(mus[-1]):g}) = "
         f"{float(curve[-1]):.4f}), so the minimax path starts slowly even with the optimal D: "
         "the vanishing gradient of seed 002's last slide, where the supports barely overlap.",
