@@ -55,8 +55,20 @@ def test_bad_input_is_one_line(extra, expected, capsys):
 
 
 def test_good_input_trains(tmp_path, capsys):
+    """The command runs to the end: 2 batches = 2 D steps and 2 G steps on 64 images each,
+    a finished record and the one-line summary. (``limit_train_batches=2``: LightningCLI
+    parses ``=1`` as the float 1.0, a whole epoch.)"""
+    import json
+
     main(BASE + [f"--trainer.default_root_dir={tmp_path}", "--model.init_args.g_width=8",
-                 "--model.init_args.d_width=8"])
+                 "--model.init_args.d_width=8", "--trainer.limit_train_batches=2"])
+    record = json.loads((tmp_path / "record.json").read_text())
+    assert record["status"] == "finished"
+    progress = record["progress"]
+    assert (progress["d_steps"], progress["g_steps"], progress["images_seen"]) == (2, 2, 128)
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary.startswith("ganzoo fit: finished in ")
+    assert summary.endswith(f"2 G steps; no evaluation; record: {tmp_path / 'record.json'}")
 
 
 def bad_files(tmp_path):

@@ -70,26 +70,26 @@ def test_nonsaturating_gradient_stays_large_where_minimax_vanishes():
 
 @pytest.mark.parametrize("alpha,beta", [(0.0, 0.0), (0.1, 0.0), (0.1, 0.2)])
 def test_optimal_discriminator(alpha, beta):
-    """Minimising the BCE cost pointwise gives D* = ((1-a) p_data + b p_g) / (p_data + p_g)
-    (Proposition 1 of Goodfellow et al. 2014; the alpha/beta form of seed 003)."""
-    p_data = torch.tensor([0.5, 0.3, 0.15, 0.05], dtype=torch.float64)
-    p_g = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64)
-    logits = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    """Minimising ganzoo's d_bce over D's values at four points, with 20 data samples and 10
+    fakes spread over them as p_data and p_g, gives D* = ((1-a) p_data + b p_g) / (p_data +
+    p_g) (Proposition 1 of Goodfellow et al. 2014; the alpha/beta form of seed 003). The
+    batches differ in size: each expectation is a mean over its own batch."""
+    data_counts, fake_counts = torch.tensor([10, 6, 3, 1]), torch.tensor([1, 2, 3, 4])
+    real_at = torch.repeat_interleave(torch.arange(4), data_counts)  # where each sample lies
+    fake_at = torch.repeat_interleave(torch.arange(4), fake_counts)
+    logits = torch.zeros(4, dtype=torch.float64, requires_grad=True)  # D's logit per point
     opt = torch.optim.LBFGS([logits], max_iter=200, tolerance_grad=1e-12, tolerance_change=1e-14)
 
     def closure():
         opt.zero_grad()
-        t_r, t_f = 1 - alpha, beta
-        loss = (p_data * (t_r * torch.nn.functional.softplus(-logits)
-                          + (1 - t_r) * torch.nn.functional.softplus(logits))).sum() + (
-            p_g * (t_f * torch.nn.functional.softplus(-logits)
-                   + (1 - t_f) * torch.nn.functional.softplus(logits))).sum()
+        loss = losses.d_bce(logits[real_at], logits[fake_at], 1 - alpha, beta)
         loss.backward()
         return loss
 
     opt.step(closure)
+    p_data, p_g = data_counts / 20, fake_counts / 10
     expected = ((1 - alpha) * p_data + beta * p_g) / (p_data + p_g)
-    assert torch.allclose(torch.sigmoid(logits), expected, atol=1e-6)
+    assert torch.allclose(torch.sigmoid(logits), expected.double(), atol=1e-6)
 
 
 def test_optimal_value_is_minus_log4_at_equilibrium():

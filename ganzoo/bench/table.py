@@ -38,6 +38,9 @@ from ganzoo.errors import ConfigError
 MAIN_METRICS = ("fid", "is", "kid")
 WITHIN_RUN_SPREAD = ("is_std", "kid_std")  # spread inside one evaluation, not across seeds
 NOT_IN_ROW = (*NOT_IN_NAME, "seed_everything")  # runs differing only in these share a row
+# Read together, in this order: the reverse KL of the high-quality mode histogram means
+# little without the modes covered and the high-quality share beside it (ganzoo.metrics.toy).
+TOY_METRICS = ("modes_covered", "hq_percent", "reverse_kl")
 # The cost of a row, beside its metrics: set by the budget (counters) or measured.
 COST_TITLES = {"g_steps": "G steps", "d_steps": "D steps", "images_seen": "images seen",
                "wall_time_s": "wall time", "images_per_s": "images/s"}
@@ -128,11 +131,13 @@ def load_runs(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def metric_names(runs: pd.DataFrame, details: bool = True) -> list[str]:
-    """FID, IS, KID first, then the model-specific metrics; per-class breakdowns such as
-    ``fid_class_3`` only with ``details`` (the CSV and W&B table, not the markdown)."""
+    """FID, IS, KID first, then the toy mode metrics side by side, then the other
+    model-specific metrics; per-class breakdowns such as ``fid_class_3`` only with
+    ``details`` (the CSV and W&B table, not the markdown)."""
     fixed = {"model", "status", "seed", "run", "record", *COST}
     names = {c for c in runs.columns if c not in fixed and (details or "_class_" not in c)}
-    return [m for m in MAIN_METRICS if m in names] + sorted(names - set(MAIN_METRICS))
+    first = [m for m in (*MAIN_METRICS, *TOY_METRICS) if m in names]
+    return first + sorted(names - set(first))
 
 
 def row_stats(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

@@ -91,9 +91,14 @@ def modes(ctx: EvalContext) -> dict[str, float]:
 
 @register("d_optimal_gap", applies=lambda plan: plan.optimal_d, outputs=("d_optimal_gap",))
 def d_optimal_gap(ctx: EvalContext) -> dict[str, float]:
-    grid, p_data, p_g = ctx.toy[1].compute()
+    """Mean |D - D*| for the optimum of what D is trained on: BCE targets (label smoothing)
+    and densities convolved with the current instance noise (ganzoo.metrics.toy)."""
+    density = ctx.toy[1]
+    grid, p_data, p_g = density.compute()
     d = ctx.model.d_probability(grid.view(-1, 1).float())
-    return {"d_optimal_gap": optimal_discriminator_gap(d, p_data.cpu(), p_g.cpu())}
+    targets = (ctx.model.real_label, ctx.model.fake_label)
+    ctx.protocol.update(d_optimal_targets=list(targets), d_optimal_noise_std=density.noise_std)
+    return {"d_optimal_gap": optimal_discriminator_gap(d, p_data.cpu(), p_g.cpu(), *targets)}
 
 
 # metrics in their own files register on import (after the ones above: table order)

@@ -242,7 +242,7 @@ class Evaluator:
             )
             if cls_ex is not fid_ex:
                 protocol["classifier_sha256"] = cls_ex.weights_sha256
-        toy_metrics = self._toy_metrics(plan, datamodule, device)
+        toy_metrics = self._toy_metrics(plan, model, datamodule, device)
         ctx = EvalContext(
             model=model,
             datamodule=datamodule,
@@ -264,12 +264,15 @@ class Evaluator:
             "protocol": protocol,
         }
 
-    def _toy_metrics(self, plan: EvalPlan, datamodule, device) -> list:
+    def _toy_metrics(self, plan: EvalPlan, model, datamodule, device) -> list:
+        """Mode coverage and, for the optimal-D gap, the densities D is trained on: convolved
+        with the instance noise D sees now (its std at the current D step)."""
         if not plan.toy_modes:
             return []
         centers = toy_centers(datamodule.dataset_name)
         std = datamodule.hparams.toy_std
-        return [ModeCoverage(centers, std).to(device), GeneratorDensity(centers, std).to(device)]
+        density = GeneratorDensity(centers, std, noise_std=model.noise_std())
+        return [ModeCoverage(centers, std).to(device), density.to(device)]
 
 
 def evaluate(model, datamodule, *, epoch: int = 0, **settings: Any) -> dict[str, Any]:

@@ -6,7 +6,8 @@
   from -1 to 1 (the others at 0), all with the same noise vector, so only the codes vary
   (Chen et al. 2016, Fig. 2);
 * toy data: a scatter (2D) or histogram (1D) of samples over the mixture modes; for 1D
-  with a sigmoid discriminator also ``D(x)`` against the optimal ``D*(x)``.
+  with a sigmoid discriminator also ``D(x)`` against the optimal ``D*(x)`` of its label
+  targets and instance noise (:mod:`ganzoo.metrics.toy`).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def toy_figure(model, datamodule, path: Path) -> None:
     x = model.sample(TOY_SAMPLES, generator=torch.Generator().manual_seed(0)).float().cpu()
     fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
     if x.shape[1] == 1:
-        density = GeneratorDensity(centers, std)
+        density = GeneratorDensity(centers, std, noise_std=model.noise_std())
         density.update(x)
         grid, p_data, p_g = density.compute()
         ax.plot(grid, p_data, label="p_data (smoothed)", color="k")
@@ -88,7 +89,7 @@ def toy_figure(model, datamodule, path: Path) -> None:
                 label="D(x)",
                 color="tab:blue",
             )
-            d_star = optimal_discriminator(p_data, p_g)
+            d_star = optimal_discriminator(p_data, p_g, model.real_label, model.fake_label)
             support = (p_data + p_g) > 1e-3 * float((p_data + p_g).max())
             d_star[~support] = float("nan")  # undefined where neither density has mass
             ax2.plot(grid, d_star, "--", label="D*(x)", color="tab:red")

@@ -417,6 +417,7 @@ class GANModule(L.LightningModule):
 
     # ----------------------------------------------------------------- the loop
     def noise_std(self) -> float:
+        """Std of the Gaussian instance noise on D's inputs at the current D step."""
         return instance_noise_std(
             self.hparams.instance_noise, self.d_steps, self.hparams.instance_noise_anneal_steps
         )

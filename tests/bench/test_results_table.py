@@ -116,6 +116,15 @@ def test_mean_std_n_per_variant(tmp_path):
     assert len(manifest["runs"]) == 4 and manifest["runs"][0]["config"]["model"]
 
 
+def test_reverse_kl_sits_beside_modes_covered_and_high_quality_share(tmp_path):
+    record(tmp_path, "VanillaGAN", 0, fid=1.0, reverse_kl=0.5, d_optimal_gap=0.1,
+           modes_covered=3.0, hq_percent=40.0)
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    header = next(line for line in (out / "table.md").read_text().splitlines()
+                  if line.startswith("| model |"))
+    assert "| modes_covered | hq_percent | reverse_kl |" in header
+
+
 def test_diverged_runs_show_as_diverged(tmp_path):
     record(tmp_path, "WGAN-clip", 0, status="diverged", fid=float("nan"))
     record(tmp_path, "WGAN-clip", 1, status="diverged")

@@ -1,5 +1,6 @@
 """Every variant x every loss it supports trains on tiny data; each optimizer step changes
-only the network it belongs to."""
+only the network it belongs to; each training option (algorithm1, minibatch features, label
+smoothing, instance noise) has a test of its defining effect, which fails if it did nothing."""
 
 import copy
 
@@ -250,3 +251,88 @@ def test_diagnostics_and_log_calls_only_on_the_steps_lightning_writes(monkeypatc
     for metrics in written:
         assert {"train/g_loss", "train/grad_norm_d", "train/grad_norm_g", "train/D_real",
                 "train/D_fake"} <= set(metrics)
+
+
+# ----------------------------------------------------------------- each option's defining effect
+def test_algorithm1_steps_g_by_sgd_with_momentum_on_the_minimax_cost():
+    """Algorithm 1 (Goodfellow et al. 2014; seed 000) as the paper's code ran it: one G step
+    moves G by -lr (momentum * buffer + grad E log(1 - D(G(z)))) with lr 0.1, momentum 0.5."""
+    model, data = fitted(VanillaGAN, algorithm1=True)
+    opt_g, opt_d = model.optimizers()
+    for opt in (opt_g.optimizer, opt_d.optimizer):
+        assert isinstance(opt, torch.optim.SGD)
+        assert (opt.param_groups[0]["lr"], opt.param_groups[0]["momentum"]) == (0.1, 0.5)
+    g_params = list(model.generator.parameters())
+    buffers = [opt_g.optimizer.state[p]["momentum_buffer"].clone() for p in g_params]
+    torch.manual_seed(1)
+    fake = model.generate(model.sample_latent(16))
+    logits, _ = model.discriminate(model.d_inputs(fake), None)
+    minimax = torch.log1p(-torch.sigmoid(logits)).mean()  # E log(1 - D(G(z))), written out
+    grads = torch.autograd.grad(minimax, g_params)
+    before = snapshot(g_params)
+    torch.manual_seed(1)  # the G step draws the same z
+    model.generator_step(opt_g, 16, data.y[:16])
+    for old, new, grad, buffer in zip(before, g_params, grads, buffers, strict=True):
+        assert torch.allclose(new.detach(), old - 0.1 * (0.5 * buffer + grad), atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_minibatch_features_let_d_see_the_rest_of_the_batch(arch):
+    """Salimans et al. 2016 (seed 003): with minibatch features D's output for a sample depends
+    on the other samples of its batch (in eval mode, where batch norm does not), and a batch
+    of copies of one sample gets the largest closeness feature, n - 1 per kernel."""
+    x = TinyData().x[:8]
+    outputs, discriminators = {}, {}
+    for on in (True, False):
+        d = DCGAN(**tiny_kwargs(arch=arch, minibatch_features=on)).discriminator.eval()
+        with torch.no_grad():
+            outputs[on] = (d(x[:1]), d(x)[:1])  # a sample alone, and in its batch
+        discriminators[on] = d
+    assert torch.allclose(*outputs[False], atol=1e-6)  # without them: one sample at a time
+    assert not torch.allclose(*outputs[True], atol=1e-3)
+    block = discriminators[True].minibatch
+    h = torch.randn(1, block.T.shape[0]).repeat(5, 1)
+    closeness = block(h)[:, -block.num_kernels:]
+    assert torch.allclose(closeness, torch.full_like(closeness, 4.0))
+
+
+@pytest.mark.parametrize("alpha, beta", [(0.0, 0.0), (0.1, 0.0), (0.1, 0.2)])
+def test_label_smoothing_sets_where_d_settles(alpha, beta):
+    """Seed 003: with targets 1 - alpha and beta, D* = ((1 - alpha) p_data + beta p_g) /
+    (p_data + p_g): 1 - alpha where only data lie, beta where only fakes lie. The real batch
+    is one all-white image, which G (tanh outputs near 0) never makes."""
+    model, data = fitted(VanillaGAN, label_smoothing=alpha, fake_label=beta, lr_d=5e-3)
+    opt_g, opt_d = model.optimizers()
+    real, y = torch.ones(16, *data.x.shape[1:]), data.y[:16]
+    for _ in range(150):
+        model.discriminator_step(opt_d, real, y, stats=False)
+    with torch.no_grad():
+        d_real = torch.sigmoid(model.discriminate(real, None)[0]).mean().item()
+        d_fake = torch.sigmoid(model.discriminate(model.sample(256), None)[0]).mean().item()
+    assert d_real == pytest.approx(1 - alpha, abs=0.02)
+    assert d_fake == pytest.approx(beta, abs=0.02)
+
+
+def test_instance_noise_reaches_d_with_the_annealed_std():
+    """Seed 001, noise on D's inputs: D sees data and fakes plus N(0, s^2), in the D step
+    and in the G step, s falling linearly from instance_noise to 0 over the anneal steps."""
+    model, data = fitted(DCGAN, instance_noise=0.5, instance_noise_anneal_steps=10)
+    opt_g, opt_d = model.optimizers()
+    x, y = data.x[:16], data.y[:16]
+    d_in, g_out = [], []
+    model.discriminator.register_forward_pre_hook(lambda m, args: d_in.append(args[0].detach()))
+    model.generator.register_forward_hook(lambda m, args, out: g_out.append(out.detach()))
+    for d_steps, std in [(2, 0.4), (5, 0.25), (10, 0.0), (12, 0.0)]:
+        model.d_steps = d_steps
+        d_in.clear(), g_out.clear()
+        model.discriminator_step(opt_d, x, y, stats=False)
+        model.d_steps = d_steps
+        model.generator_step(opt_g, 16, y, stats=False)
+        real_noise, fake_noise = d_in[0] - x, d_in[1] - g_out[0]
+        g_step_noise = d_in[2] - g_out[1]
+        for noise in (real_noise, fake_noise, g_step_noise):
+            if std == 0:
+                assert torch.equal(noise, torch.zeros_like(noise))
+            else:
+                assert noise.std().item() == pytest.approx(std, rel=0.1)
+                assert abs(noise.mean().item()) < 0.1 * std
