@@ -33,8 +33,8 @@ class InfoGAN(GANModule):
             launcher). With ganzoo's former N(0, I) of 64 dimensions the one-hot code carried
             1/65 of G's input variance instead of 1/21, G learned the digits from z first, and
             the code ended up selecting style more than digit: code accuracy 0.38-0.48 against
-            0.64-0.66 with the paper's noise, at the same budget and a better FID (2 seeds
-            each; README, "Main job").
+            0.47-0.66 (median 0.64, 3 seeds) with the paper's noise at the same budget, with
+            FID 0.95-1.63 (README, "Main job").
     """
 
     def __init__(
