@@ -202,13 +202,32 @@ class RunRecordCallback(L.Callback):
         self.record: dict[str, Any] = {}
         self._start = 0.0
         self._stamps: list[float] = []
+        self._restored: dict[str, Any] = {}
 
     @property
     def path(self) -> Path | None:
         return Path(self.record["run_dir"]) / self.filename if self.record else None
 
+    # In every checkpoint: the training time so far and the history's time stamps, so that a
+    # resumed run's clock continues from the checkpoint (the time between it and the kill
+    # was lost work) and restored history entries keep their stamps.
+    def state_dict(self) -> dict[str, Any]:
+        return {"elapsed_s": time.perf_counter() - self._start, "stamps": list(self._stamps),
+                "started_at": self.record.get("started_at"),
+                "resumes": self.record.get("resumes", [])}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._restored = dict(state)
+
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._start = time.perf_counter()
+        restored, self._restored = self._restored, {}
+        elapsed = float(restored.get("elapsed_s", 0.0))
+        self._start = time.perf_counter() - elapsed
+        self._stamps = list(restored.get("stamps", []))
+        resumes = list(restored.get("resumes", []))
+        if restored:
+            resumes.append({"at": _now(), "from_wall_time_s": round(elapsed, 3),
+                            "g_steps": getattr(pl_module, "g_steps", None)})
         self.config = with_model_hparams(self.config, pl_module)
         run_dir = Path(trainer.default_root_dir)
         model = type(pl_module)
@@ -220,7 +239,8 @@ class RunRecordCallback(L.Callback):
             "model_class": f"{model.__module__}.{model.__qualname__}",
             "seed": self.config.get("seed_everything"), "config": self.config, "argv": self.argv,
             "git": git_info(), "versions": package_versions(), "device": device_info(trainer),
-            "started_at": _now(), "ended_at": None, "wall_time_s": 0.0, "progress": {},
+            "started_at": restored.get("started_at") or _now(), "resumes": resumes,
+            "ended_at": None, "wall_time_s": round(elapsed, 3), "progress": {},
             "final": None, "best": None, "history": [], "grids": [], "error": None,
         }
         logged = {k: self.record[k] for k in ("config", "seed", "git", "run_name")}

@@ -155,3 +155,9 @@ def test_an_interrupted_run_resumes_with_the_same_command_plus_ckpt_path_last(tm
     record = read_record(cli.trainer.default_root_dir)
     assert record["status"] == "finished"
     assert record["progress"]["d_steps"] == read_record(full.trainer.default_root_dir)["progress"]["d_steps"]
+    # the clock continues from the checkpoint: one resume, from the time the checkpoint had
+    [resume] = record["resumes"]
+    assert 0 < resume["from_wall_time_s"] < record["wall_time_s"]
+    assert record["started_at"] <= resume["at"]  # kept from the first start
+    stamps = [entry["wall_time_s"] for entry in record["history"]]
+    assert stamps == sorted(stamps) and len(stamps) == len(record["history"]) > 0
