@@ -11,8 +11,10 @@ agent does (``${args}``: ``--key=value`` per parameter).
 :func:`run_all` runs the commands as subprocesses, ``workers`` at once: one GPU (group) each
 (``CUDA_VISIBLE_DEVICES``) when there are GPUs, else CPU processes sharing the cores
 (``OMP_NUM_THREADS`` = cores // workers). Runs whose record says finished or diverged are
-skipped, so an interrupted sweep resumes; any other run restarts from scratch in a clean
-directory. Each run's output goes to ``<run dir>/stdout.log``; a failed run is reported and
+skipped, so an interrupted sweep resumes; a run that was interrupted or killed (its record
+says interrupted or still running) and left a readable ``checkpoints/last.ckpt`` continues
+from it (``--ckpt_path=last``: the periodic checkpoint, ganzoo.cli.PeriodicCheckpoint); any
+other run restarts from scratch in a clean directory. Each run's output goes to ``<run dir>/stdout.log``; a failed run is reported and
 the sweep goes on.
 """
 
@@ -28,6 +30,7 @@ import sys
 import threading
 import time
 import warnings
+import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -185,6 +188,16 @@ def plan_runs(sweep: dict[str, Any], count: int | None = None, seed: int = 0,
     return list(runs.values())
 
 
+def resume_point(run_dir: Path) -> dict[str, Any] | None:
+    """The record of a run that stopped early (interrupted, or killed while running) and left
+    a readable ``checkpoints/last.ckpt``; None when the run must start from scratch."""
+    record = read_record(run_dir)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if (record or {}).get("status") in ("interrupted", "running") and zipfile.is_zipfile(last):
+        return record
+    return None
+
+
 def clean_run_dir(run_dir: Path) -> None:
     """Remove what an earlier, unfinished attempt left (only ganzoo's own run files)."""
     for name in RUN_ARTEFACTS:
@@ -240,7 +253,7 @@ class SweepRunner:
                 f"{self.failed} failed, {elapsed}] {what} {run.name}"
             )
 
-    def launch(self, run: Run, slot: str | None) -> str | None:
+    def launch(self, run: Run, slot: str | None, resume: bool = False) -> str | None:
         """Run the command, output into the run's log; why it could not start, if it could not."""
         env = dict(os.environ, **run.env)
         env.pop("WANDB_SERVICE", None)  # each run starts its own W&B service, in its own cwd
@@ -250,10 +263,10 @@ class SweepRunner:
             env.setdefault("CUDA_VISIBLE_DEVICES", "")
             for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
                 env[var] = run.env.get(var, str(self.threads))
-        command = list(run.command)
+        command = list(run.command) + (["--ckpt_path=last"] if resume else [])
         if self.devices_per_run > 1:
             command.append(f"--trainer.devices={self.devices_per_run}")
-        with open(run.log, "w") as log:
+        with open(run.log, "a" if resume else "w") as log:
             log.write(" ".join(command) + "\n")
             log.flush()
             try:
@@ -269,11 +282,15 @@ class SweepRunner:
     def work(self, run: Run) -> None:
         slot = self.slots.get()  # the longest idle: consecutive runs use every slot
         try:
-            clean_run_dir(run.dir)  # not done: start clean
+            resumed = resume_point(run.dir)
+            if resumed is None:
+                clean_run_dir(run.dir)  # not done and nothing to continue: start clean
             run.status = "running"
-            self.line(run, f"started on GPU {slot}" if slot else "started ")
+            where = f" on GPU {slot}" if slot else " "
+            at = (resumed or {}).get("progress", {}).get("g_steps")
+            self.line(run, f"resumed{where}at G step {at}" if resumed else f"started{where}")
             t0 = time.perf_counter()
-            problem = self.launch(run, slot)
+            problem = self.launch(run, slot, resume=resumed is not None)
             run.seconds = time.perf_counter() - t0
             record = read_record(run.dir)
             status = (record or {}).get("status")

@@ -10,7 +10,7 @@ import yaml
 from stand_ins import tiny_config
 
 from ganzoo.bench import main as bench_main
-from ganzoo.bench.records import read_record
+from ganzoo.bench.records import read_record, write_json_atomic
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,6 +52,18 @@ def test_two_run_sweep_records_table_and_resume(tmp_path, subprocess_env, capsys
     assert bench_main(["sweep", str(sweep), "--workers", "2", "--", f"--runs_dir={runs}"]) == 0
     assert "2 already done (skipped), 0 to run" in capsys.readouterr().out
     assert [(d / "record.json").stat().st_mtime_ns for d in run_dirs] == mtimes
+
+    # a run killed while running (its record still says so) continues from its last.ckpt
+    killed = read_record(run_dirs[0])
+    write_json_atomic(run_dirs[0] / "record.json", {**killed, "status": "running"})
+    assert bench_main(["sweep", str(sweep), "--workers", "2", "--", f"--runs_dir={runs}"]) == 0
+    out = capsys.readouterr().out
+    assert "1 already done (skipped), 1 to run" in out
+    assert f"resumed at G step {killed['progress']['g_steps']} dcgan_tiny" in out
+    resumed = read_record(run_dirs[0])
+    assert resumed["status"] == "finished" and len(resumed["resumes"]) == 1
+    assert resumed["progress"]["d_steps"] == killed["progress"]["d_steps"]
+    assert "--ckpt_path=last" in (run_dirs[0] / "stdout.log").read_text()
 
     results = tmp_path / "results"
     assert bench_main(["table", str(runs / "digits"), "--out", str(results), "--no-wandb"]) == 0
