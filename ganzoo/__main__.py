@@ -1,5 +1,5 @@
 """The ``ganzoo`` command (console script and ``python -m ganzoo``): ``ganzoo fit ...`` trains
-one run (:mod:`ganzoo.cli`); ``ganzoo sweep | table | reproduce | compare`` are the benchmark
+one run (:mod:`ganzoo.cli`); ``ganzoo sweep | table | reproduce | compare | resume`` are the benchmark
 commands (:mod:`ganzoo.bench`). A user error prints one line and exits with status 2."""
 
 import sys
@@ -7,7 +7,7 @@ import sys
 from ganzoo import bench, cli
 from ganzoo.errors import one_line_errors
 
-BENCH_COMMANDS = ("sweep", "table", "reproduce", "compare")
+BENCH_COMMANDS = ("sweep", "table", "reproduce", "compare", "resume")
 
 
 def main(argv: list[str] | None = None) -> None:

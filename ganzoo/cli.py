@@ -39,7 +39,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganzoo.bench.naming import RunLocation, run_location, split_cli_args
-from ganzoo.bench.records import RunRecordCallback, clock
+from ganzoo.bench.records import RunRecordCallback, clock, read_record
 from ganzoo.bench.table import final_metrics, fmt
 from ganzoo.data import GANDataModule
 from ganzoo.errors import GanzooError, one_line_errors, require
@@ -160,6 +160,9 @@ class GanzooCLI(LightningCLI):
             init.save_dir = init.save_dir or str(Path(trainer.default_root_dir).resolve())
             init.name = init.name or Path(trainer.default_root_dir).name
             init.group = init.group or self.location.benchmark
+            if config.get("ckpt_path"):  # a resumed run continues its W&B run
+                previous = read_record(trainer.default_root_dir) or {}
+                init.id = init.get("id") or previous.get("wandb_id")
 
     def instantiate_trainer(self, **kwargs):
         parser = self._parser(self.subcommand)

@@ -1,10 +1,12 @@
-"""The benchmark commands of the ``ganzoo`` CLI: ``sweep``, ``table``, ``reproduce``, ``compare``.
+"""The benchmark commands of the ``ganzoo`` CLI: ``sweep``, ``table``, ``reproduce``, ``compare``,
+``resume``.
 
     ganzoo sweep experiments/sweeps/mnist5k_compare.yaml --workers 2 [-- --key=value ...]
     ganzoo table runs/mnist5k                      # -> results/mnist5k/
     ganzoo reproduce results/mnist5k --only 'DCGAN*' --limit 3   # statistical verdict
     ganzoo reproduce results/mnist5k --exact       # same machine: bitwise-ish per cell
     ganzoo compare                                 # the main job: sweep + table, printed
+    ganzoo resume runs/mnist5k/<run>               # continue a killed run from its last.ckpt
 
 Exit status: 0 on success; 1 when runs failed or reproduction checks failed; 2 for user errors
 (one line, ``ganzoo: error: ...``).
@@ -15,11 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import subprocess
+import sys
 import time
+import zipfile
 from pathlib import Path
 
 from ganzoo.atomic import write_text_atomic
-from ganzoo.bench.records import clock, read_record
+from ganzoo.bench.records import DONE_STATUSES, clock, read_record
 from ganzoo.bench.reproduce import ALPHA, load_manifest, reproduce, statistical_verdict
 from ganzoo.bench.sweep import gpu_count, load_sweep, plan_runs, run_all
 from ganzoo.bench.table import write_table
@@ -54,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--command", dest="command_line", default=None, help=argparse.SUPPRESS)
     add_reproduce_parser(sub.add_parser("reproduce", help="re-run a results directory and compare"))
     add_compare_parser(sub.add_parser("compare", help="the main job: the default sweep + table"))
+    resume = sub.add_parser("resume", help="continue an interrupted or killed run")
+    resume.add_argument("run_dir", help="the run's directory (holding record.json)")
     return parser
 
 
@@ -109,8 +116,45 @@ def main(argv: list[str]) -> int:
     argv, extra = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
     args.extra, args.argv = extra, argv
-    command = {"sweep": cmd_sweep, "table": cmd_table, "reproduce": cmd_reproduce}
+    command = {"sweep": cmd_sweep, "table": cmd_table, "reproduce": cmd_reproduce,
+               "resume": cmd_resume}
     return command.get(args.command, cmd_compare)(args)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """The run's own command (from its record, in its working directory) plus
+    ``--ckpt_path=last``: the same run directory, record and W&B run continue."""
+    run_dir = Path(args.run_dir)
+    record = read_record(run_dir)
+    if record is None:
+        raise ConfigError(f"resume: {run_dir} holds no record.json; give a run directory "
+                          "(runs/<benchmark>/<run>)")
+    argv = without_ckpt_path(record.get("argv") or [])[1:]
+    if record.get("status") in DONE_STATUSES:
+        print(f"ganzoo resume: {run_dir} is already {record['status']}; nothing to do")
+        return 0
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if not zipfile.is_zipfile(last):
+        raise ConfigError(f"resume: {last} is missing or unreadable; the run cannot continue, "
+                          f"start it again with: ganzoo {shlex.join(argv)}")
+    command = [sys.executable, "-m", "ganzoo", *argv, "--ckpt_path=last"]
+    g_steps = (record.get("progress") or {}).get("g_steps")
+    print(f"ganzoo resume: {run_dir} ({record.get('status')}, G step {g_steps}): "
+          f"ganzoo {shlex.join(command[3:])}", flush=True)
+    return subprocess.call(command, cwd=record.get("cwd") or None)
+
+
+def without_ckpt_path(argv: list[str]) -> list[str]:
+    """``argv`` without ``--ckpt_path X`` / ``--ckpt_path=X`` (a resume names its own)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip or arg.startswith("--ckpt_path="):
+            skip = False
+            continue
+        skip = arg == "--ckpt_path"
+        if not skip:
+            out.append(arg)
+    return out
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganzoo import atomic
@@ -246,6 +247,8 @@ class RunRecordCallback(L.Callback):
         logged = {k: self.record[k] for k in ("config", "seed", "git", "run_name")}
         for logger in trainer.loggers:
             logger.log_hyperparams({"ganzoo": logged})
+        self.record["cwd"] = os.getcwd()  # where ``argv`` runs again (``ganzoo resume``)
+        self.record["wandb_id"] = wandb_run_id(trainer)  # a resume continues this W&B run
         self._write(trainer, pl_module)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -299,6 +302,15 @@ class RunRecordCallback(L.Callback):
         if status is not None:
             self.record.update(status=status, ended_at=_now(), error=error)
         write_json_atomic(Path(self.record["run_dir"]) / self.filename, self.record)
+
+
+def wandb_run_id(trainer: L.Trainer) -> str | None:
+    """The id of the run's W&B run (None without one, or when W&B could not start)."""
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger) and not getattr(logger, "failed", False):
+            run_id = getattr(logger.experiment, "id", None)  # DummyExperiment: a no-op method
+            return run_id if isinstance(run_id, str) else None
+    return None
 
 
 def clock(seconds: float) -> str:

@@ -1,5 +1,5 @@
-"""A run killed with SIGKILL at an arbitrary moment, mid-epoch, and resumed with the same
-command plus ``--ckpt_path last`` ends bitwise equal to the uninterrupted run (one CPU
+"""A run killed with SIGKILL at an arbitrary moment, mid-epoch, and resumed with ``ganzoo
+resume RUN_DIR`` (its command plus ``--ckpt_path=last``) ends bitwise equal to the uninterrupted run (one CPU
 process): the periodic last.ckpt holds the weights, optimizers, RNG streams and the data
 order's position."""
 
@@ -56,7 +56,12 @@ def test_sigkill_mid_epoch_then_resume_is_bitwise_equal(tmp_path):
     state = torch.load(last, map_location="cpu", weights_only=False)
     # 44 batches of 32 per epoch (1,437 digits): a checkpoint every 7 G steps is mid-epoch
     assert state["ganzoo"]["d_steps"] % 44 != 0
-    fit(tmp_path, "killed", "--ckpt_path=last")
+    # `ganzoo resume RUN_DIR` reruns the run's own command (its record) with --ckpt_path=last
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled"}
+    resume = subprocess.run([sys.executable, "-m", "ganzoo", "resume", str(last.parents[1])],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert resume.returncode == 0, resume.stdout[-2000:] + resume.stderr[-2000:]
+    assert "--ckpt_path=last" in resume.stdout.splitlines()[0]
     full, full_state = weights(tmp_path / "kill" / "full")
     resumed, resumed_state = weights(tmp_path / "kill" / "killed")
     assert resumed_state["d_steps"] == full_state["d_steps"] == 6 * 44
