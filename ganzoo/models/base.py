@@ -37,7 +37,12 @@ from ganzoo.losses import get_loss
 from ganzoo.models.codes import LatentCodes
 from ganzoo.nets.blocks import eval_mode
 from ganzoo.nets.factory import Arch, make_discriminator, make_generator
-from ganzoo.regularizers import add_instance_noise, instance_noise_std, smoothed_targets
+from ganzoo.regularizers import (
+    add_instance_noise,
+    instance_noise_std,
+    smoothed_targets,
+    weight_penalty,
+)
 
 Tensor = torch.Tensor
 Latent = dict[str, Tensor]
@@ -138,6 +143,12 @@ class GANModule(L.LightningModule):
         instance_noise: initial std of Gaussian noise added to every D input (seed 001).
         instance_noise_anneal_steps: D steps over which that std decays linearly to 0
             (0 = constant).
+        d_weight_penalty: lambda of an L2 penalty on D's weights (seed 001, "Penalizing
+            discriminator weights"): ``lambda * sum ||W||^2`` over D's weight matrices and
+            kernels, not its biases or norm parameters
+            (:func:`ganzoo.regularizers.penalized_weights` says why), added to D's loss in every
+            D step as the term ``d_weight_penalty`` (logged as ``train/d_weight_penalty``).
+            A loss term, not the optimizer's weight decay. 0 (default) = off.
         max_g_steps: stop after this many generator steps (None = no limit here). Optimizer
             steps are global under DDP: N devices take the same G steps as one.
         max_images: stop once this many real images were shown to D, counted over all
@@ -188,6 +199,7 @@ class GANModule(L.LightningModule):
         fake_label: float = 0.0,
         instance_noise: float = 0.0,
         instance_noise_anneal_steps: int = 0,
+        d_weight_penalty: float = 0.0,
         max_g_steps: int | None = None,
         max_images: int | None = None,
         num_fixed_samples: int = 64,
@@ -258,6 +270,10 @@ class GANModule(L.LightningModule):
         )
         require(
             hp.instance_noise >= 0, f"model.instance_noise: must be >= 0, got {hp.instance_noise}"
+        )
+        require(
+            hp.d_weight_penalty >= 0,
+            f"model.d_weight_penalty: must be >= 0, got {hp.d_weight_penalty}",
         )
         require(
             not hp.channels_last or hp.arch == "dcgan",
@@ -467,6 +483,10 @@ class GANModule(L.LightningModule):
             else:
                 adv = self.loss_pair.d(real_logits, fake_logits)
             extra = self.extra_d_loss(x, fake, latent, fake_aux)
+            if self.hparams.d_weight_penalty > 0:
+                extra["d_weight_penalty"] = self.hparams.d_weight_penalty * weight_penalty(
+                    self.discriminator
+                )
             loss = adv + sum(extra.values())
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(loss)
