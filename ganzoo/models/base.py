@@ -35,7 +35,7 @@ from torch import nn
 from ganzoo.errors import ConfigError, require
 from ganzoo.losses import get_loss
 from ganzoo.models.codes import LatentCodes
-from ganzoo.nets.blocks import eval_mode
+from ganzoo.nets.blocks import GNorm, eval_mode
 from ganzoo.nets.factory import Arch, make_discriminator, make_generator
 from ganzoo.regularizers import (
     add_instance_noise,
@@ -125,8 +125,11 @@ class GANModule(L.LightningModule):
         arch: network family, ``"mlp"`` or ``"dcgan"``.
         g_width: generator width (DCGAN: ngf; MLP: base hidden width).
         d_width: discriminator width (DCGAN: ndf; MLP: base hidden width).
-        g_norm: normalisation in the generator (DCGAN and MLP): ``"batch"``, ``"virtual"`` (virtual
-            batch norm, seed 003) or ``"none"``.
+        g_norm: normalisation in the generator (DCGAN and MLP): ``"batch"``, ``"reference"``
+            (reference batch norm, seed 003: every sample normalised with the statistics of a
+            fixed reference batch of latent vectors only), ``"virtual"`` (virtual batch norm,
+            seed 003: with those of the reference batch plus the sample itself) or ``"none"``.
+            Under both, a sample does not depend on the rest of its minibatch.
         d_norm: normalisation in D's conv layers: ``"batch"``, ``"layer"`` or ``"none"``.
         minibatch_features: append Salimans et al. minibatch features in D (seed 003).
         loss: a name from :data:`ganzoo.losses.LOSSES`.
@@ -183,7 +186,7 @@ class GANModule(L.LightningModule):
         arch: Arch = "mlp",
         g_width: int = 64,
         d_width: int = 64,
-        g_norm: Literal["batch", "virtual", "none"] = "batch",
+        g_norm: GNorm = "batch",
         d_norm: Literal["batch", "layer", "none"] = "batch",
         minibatch_features: bool = False,
         conditioning: Literal["concat", "projection"] = "concat",

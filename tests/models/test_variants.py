@@ -20,6 +20,8 @@ CASES = [(cls, {"loss": loss}) for cls in (VanillaGAN, DCGAN, ConditionalGAN, In
 CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (VanillaGAN, {"algorithm1": True}),
           (DCGAN, {"g_norm": "virtual", "loss": "hinge"}),
+          (DCGAN, {"g_norm": "reference"}), (ConditionalGAN, {"g_norm": "reference"}),
+          (VanillaGAN, {"g_norm": "reference"}), (VanillaGAN, {"g_norm": "virtual"}),
           (DCGAN, {"minibatch_features": True, "label_smoothing": 0.1, "instance_noise": 0.1,
                    "instance_noise_anneal_steps": 10}),
           (ConditionalGAN, {"conditioning": "projection", "arch": "mlp"}),
@@ -177,17 +179,46 @@ def test_checkpoint_holds_training_state(tmp_path):
     assert isinstance(fresh, GANModule)
 
 
-def test_virtual_batch_norm_makes_samples_independent_of_their_batch():
-    """Under VBN a sample depends on the fixed reference batch only (Salimans et al. 2016)."""
-    model = DCGAN(**tiny_kwargs(g_norm="virtual"))
+@pytest.mark.parametrize("arch", ["dcgan", "mlp"])
+@pytest.mark.parametrize("norm", ["virtual", "reference"])
+def test_reference_and_virtual_batch_norm_make_samples_independent_of_their_batch(norm, arch):
+    """Under reference and virtual batch norm (Salimans et al. 2016; seed 003) a sample depends
+    on the fixed reference batch only, not on the rest of its minibatch; under batch norm it
+    does."""
+    model = DCGAN(**tiny_kwargs(g_norm=norm, arch=arch))
     model.train()  # even in train mode: no statistics of the current minibatch are used
     z = torch.randn(6, model.latent_dim)
     alone = model.generator(z[:1])
     batched = model.generator(z)
     assert torch.allclose(alone, batched[:1], atol=1e-6)
-    bn = DCGAN(**tiny_kwargs())
+    bn = DCGAN(**tiny_kwargs(arch=arch))
     bn.train()
     assert not torch.allclose(bn.generator(z[:2])[:1], bn.generator(z)[:1], atol=1e-4)
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "mlp"])
+def test_reference_batch_norm_normalises_with_the_reference_batch_alone(arch):
+    """Reference batch norm (seed 003): every norm layer of G uses the statistics of the fixed
+    reference batch R alone, so a latent equal to one of R's gets exactly what batch norm over
+    R gives it: the output of a batch-norm twin of G (same weights, train mode) run on R, wherever
+    it sits in a minibatch. Virtual batch norm ({z} U R, so R plus that sample once more) gives
+    it something else. 16 x 16: two norm layers in either G."""
+    kw = tiny_kwargs(arch=arch, data_shape=(1, 16, 16))
+    gaps = {}
+    for norm in ("reference", "virtual"):
+        g = DCGAN(**{**kw, "g_norm": norm}).generator.train()
+        twin = DCGAN(**{**kw, "g_norm": "batch"}).generator.train()
+        names = [name for name, _ in g.named_parameters()]
+        assert names == [name for name, _ in twin.named_parameters()]
+        with torch.no_grad():
+            for p, q in zip(twin.parameters(), g.parameters(), strict=True):
+                p.copy_(q)
+            r = g.reference.z
+            own = twin(r)  # R's own batch normalisation
+            z = torch.cat([torch.randn(3, r.shape[1]), r[:2], torch.randn(2, r.shape[1])])
+            gaps[norm] = (g(z)[3:5] - own[:2]).abs().max().item()
+    assert gaps["reference"] < 1e-5
+    assert gaps["virtual"] > 1e-3, gaps
 
 
 def test_infogan_mutual_information_trains_q_with_d_and_reaches_g_through_the_codes():
