@@ -35,7 +35,7 @@ from torch import nn
 from ganzoo.errors import ConfigError, require
 from ganzoo.losses import get_loss
 from ganzoo.models.codes import LatentCodes
-from ganzoo.nets.blocks import GNorm, eval_mode
+from ganzoo.nets.blocks import REFERENCE_NORMS, GNorm, eval_mode
 from ganzoo.nets.factory import Arch, make_discriminator, make_generator
 from ganzoo.regularizers import (
     add_instance_noise,
@@ -299,6 +299,8 @@ class GANModule(L.LightningModule):
             width=hp.g_width,
             norm=hp.g_norm,
         )
+        if hp.g_norm in REFERENCE_NORMS:
+            self._draw_reference_batch()
         self.discriminator = make_discriminator(
             hp.arch,
             data_shape=self.data_shape,
@@ -308,6 +310,20 @@ class GANModule(L.LightningModule):
             conditioning=hp.conditioning,
             minibatch_features=hp.minibatch_features,
         )
+
+    def _draw_reference_batch(self) -> None:
+        """Reference and virtual batch norm normalise with the features of G's fixed reference
+        batch, so its latents must look like G's real inputs: draw them from this model's
+        own latent distribution (uniform noise, InfoGAN's one-hot and uniform codes), with the
+        reference batch's seed and its balanced labels. For N(0, I) noise and no codes this is
+        the generator's own draw."""
+        reference = self.generator.reference
+        latent = self.sample_latent(
+            reference.size,
+            labels=reference.labels if self.conditional else None,
+            generator=torch.Generator().manual_seed(reference.seed),
+        )
+        reference.replace(self.generator_input(latent))
 
     # ----------------------------------------------------------------- variant hooks
     def latent_codes(self) -> LatentCodes:

@@ -93,18 +93,26 @@ class LabelProjection(nn.Module):
 class ReferenceBatch(nn.Module):
     """The fixed reference batch R of reference and virtual batch norm (seed 003).
 
-    ``size`` latent vectors drawn once from a fixed seed, and labels cycling over the classes,
-    kept as buffers (checkpointed, moved with the model). A generator whose norm layers read
-    R prepends it to every input (:meth:`prepend`) and drops R's rows from its output, so the
-    norm layers find R's features, computed with G's current parameters, in the first rows.
+    ``size`` latent vectors drawn once from N(0, I) with a fixed ``seed`` (a model whose G
+    reads other inputs replaces them with a draw of its own, :meth:`replace`), and labels
+    cycling over the classes, kept as buffers (checkpointed, moved with the model). A generator
+    whose norm layers read R prepends it to every input (:meth:`prepend`) and drops R's rows
+    from its output, so the norm layers find R's features, computed with G's current
+    parameters, in the first rows.
     """
 
     def __init__(self, *, size: int, latent_dim: int, num_classes: int = 0, seed: int = 12345):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
         self.size = size
+        self.seed = seed
         self.register_buffer("z", torch.randn(size, latent_dim, generator=g))
         self.register_buffer("labels", torch.arange(size) % max(num_classes, 1))
+
+    @torch.no_grad()
+    def replace(self, z: Tensor) -> None:
+        """Make ``z`` (``size`` rows of G's input) the reference latents."""
+        self.z.copy_(z)
 
     def prepend(self, z: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """``R.z`` before ``z`` (and ``R.labels`` before ``labels``, when given)."""

@@ -22,6 +22,7 @@ CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (DCGAN, {"g_norm": "virtual", "loss": "hinge"}),
           (DCGAN, {"g_norm": "reference"}), (ConditionalGAN, {"g_norm": "reference"}),
           (VanillaGAN, {"g_norm": "reference"}), (VanillaGAN, {"g_norm": "virtual"}),
+          (InfoGAN, {"g_norm": "reference"}),
           (DCGAN, {"minibatch_features": True, "label_smoothing": 0.1, "instance_noise": 0.1,
                    "instance_noise_anneal_steps": 10}),
           (ConditionalGAN, {"conditioning": "projection", "arch": "mlp"}),
@@ -194,6 +195,23 @@ def test_reference_and_virtual_batch_norm_make_samples_independent_of_their_batc
     bn = DCGAN(**tiny_kwargs(arch=arch))
     bn.train()
     assert not torch.allclose(bn.generator(z[:2])[:1], bn.generator(z)[:1], atol=1e-4)
+
+
+def test_reference_batch_is_drawn_from_the_models_latent_distribution():
+    """The reference batch's latents are G inputs like any other, else its statistics would
+    not be those of G's features: N(0, I) for DCGAN (the generator's own seeded draw); for
+    InfoGAN uniform noise, a one-hot categorical code and uniform continuous codes."""
+    dcgan = DCGAN(**tiny_kwargs(g_norm="reference"))
+    draw = torch.randn(64, dcgan.latent_dim, generator=torch.Generator().manual_seed(12345))
+    assert torch.equal(dcgan.generator.reference.z, draw)
+    info = InfoGAN(**tiny_kwargs(g_norm="virtual", categorical_dim=3, continuous_dim=2))
+    z, d = info.generator.reference.z, info.latent_dim
+    assert z.shape == (64, d + 3 + 2)
+    assert z[:, :d].abs().max() <= 1 and z[:, d + 3 :].abs().max() <= 1
+    assert ((z[:, d : d + 3] == 0) | (z[:, d : d + 3] == 1)).all()
+    assert torch.equal(z[:, d : d + 3].sum(dim=1), torch.ones(64))
+    cgan = ConditionalGAN(**tiny_kwargs(g_norm="reference"))
+    assert torch.equal(cgan.generator.reference.labels, torch.arange(64) % 4)
 
 
 @pytest.mark.parametrize("arch", ["dcgan", "mlp"])
