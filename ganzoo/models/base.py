@@ -127,7 +127,8 @@ class GANModule(L.LightningModule):
         d_width: discriminator width (DCGAN: ndf; MLP: base hidden width).
         g_norm: normalisation in the generator (DCGAN and MLP): ``"batch"``, ``"reference"``
             (reference batch norm, seed 003: every sample normalised with the statistics of a
-            fixed reference batch of latent vectors only), ``"virtual"`` (virtual batch norm,
+            fixed reference batch alone, 64 latents drawn once from this model's latent
+            distribution and kept in the checkpoint), ``"virtual"`` (virtual batch norm,
             seed 003: with those of the reference batch plus the sample itself) or ``"none"``.
             Under both, a sample does not depend on the rest of its minibatch.
         d_norm: normalisation in D's conv layers: ``"batch"``, ``"layer"`` or ``"none"``.
@@ -147,11 +148,12 @@ class GANModule(L.LightningModule):
         instance_noise_anneal_steps: D steps over which that std decays linearly to 0
             (0 = constant).
         d_weight_penalty: lambda of an L2 penalty on D's weights (seed 001, "Penalizing
-            discriminator weights"): ``lambda * sum ||W||^2`` over D's weight matrices and
-            kernels, not its biases or norm parameters
-            (:func:`ganzoo.regularizers.penalized_weights` says why), added to D's loss in every
-            D step as the term ``d_weight_penalty`` (logged as ``train/d_weight_penalty``).
-            A loss term, not the optimizer's weight decay. 0 (default) = off.
+            discriminator weights"): ``lambda * sum ||W||^2`` over the discriminator's weight
+            matrices and kernels, not its biases or norm parameters
+            (:func:`ganzoo.regularizers.penalized_weights` says why; InfoGAN's Q head is not
+            D), added to D's loss in every D step as the term ``d_weight_penalty`` (logged as
+            ``train/d_weight_penalty``). A loss term, not the optimizer's weight decay.
+            0 (default) = off.
         max_g_steps: stop after this many generator steps (None = no limit here). Optimizer
             steps are global under DDP: N devices take the same G steps as one.
         max_images: stop once this many real images were shown to D, counted over all
