@@ -1,4 +1,5 @@
-"""Discriminator regularisers: gradient penalty, weight clipping, instance noise, label targets."""
+"""Discriminator regularisers: gradient penalty, weight clipping, weight penalty, instance noise,
+label targets."""
 
 from __future__ import annotations
 
@@ -43,6 +44,43 @@ def clip_weights(module: nn.Module, clip_value: float) -> None:
     """Clamp every parameter of ``module`` to [-c, c] (Arjovsky et al. 2017, Algorithm 1)."""
     for p in module.parameters():
         p.clamp_(-clip_value, clip_value)
+
+
+def penalized_weights(module: nn.Module) -> list[nn.Parameter]:
+    """The parameters :func:`weight_penalty` covers: every weight matrix or kernel of ``module``
+    (parameters with two or more dimensions: linear and conv weights, the minibatch-features
+    tensor, label embeddings), not the biases nor the norm layers' scales and shifts (1-D).
+
+    The matrices are what set how steeply D's output can change with its input (D's Lipschitz
+    constant is at most the product of their spectral norms), which is what penalising D's
+    weights is meant to restrain. A bias only shifts a layer's output, so shrinking it to 0
+    limits nothing of the kind; a norm layer's scale and shift would be pulled towards 0 and
+    fight the normalisation that sets them. This is the usual weight-decay split (matrices
+    decayed, biases and norm parameters not), for the same reasons.
+    """
+    return [p for p in module.parameters() if p.dim() >= 2]
+
+
+def weight_penalty(module: nn.Module) -> Tensor:
+    """L2 penalty ``sum_W ||W||_F^2`` over :func:`penalized_weights` (seed 001, "Penalizing
+    discriminator weights"), without the lambda weight: its gradient is ``2 W``.
+
+    Unlike an optimizer's weight decay it is a term of the loss, so it is logged as one and
+    every optimizer (Adam's adaptive steps included) follows its gradient like the others'.
+    Where a norm layer follows a layer, that layer's weights are scale-invariant: for them the
+    penalty changes the effective step size, not D's function; the layers with no norm after
+    them (a DCGAN D's first conv, every D's output layer) bound D's output scale.
+
+    Args:
+        module: the discriminator.
+
+    Returns:
+        the scalar penalty (0 for a module without weight matrices).
+    """
+    weights = penalized_weights(module)
+    if not weights:
+        return torch.zeros(())
+    return torch.stack([w.pow(2).sum() for w in weights]).sum()
 
 
 def instance_noise_std(initial_std: float, step: int, anneal_steps: int) -> float:

@@ -8,6 +8,7 @@ from ganzoo.regularizers import (
     gradient_penalty,
     instance_noise_std,
     smoothed_targets,
+    weight_penalty,
 )
 
 
@@ -39,6 +40,25 @@ def test_clip_weights_bounds_every_parameter():
     for p in net.parameters():
         assert p.abs().max().item() <= 0.01
     assert any((p.abs() == 0.01).any() for p in net.parameters())
+
+
+def test_weight_penalty_is_the_sum_of_squared_conv_and_linear_weights():
+    """Seed 001: sum ||W||^2 over the conv and linear weights, with gradient 2 W; biases and
+    the norm layer's scale and shift are left out (no gradient at all)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.Flatten(), nn.Linear(12, 1))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 1)  # the norm's scale and bias too, so leaving them out shows
+    conv, norm, linear = net[0], net[1], net[3]
+    expected = (conv.weight**2).sum() + (linear.weight**2).sum()
+    penalty = weight_penalty(net)
+    assert penalty.item() == pytest.approx(expected.item(), rel=1e-6)
+    penalty.backward()
+    for w in (conv.weight, linear.weight):
+        assert torch.allclose(w.grad, 2 * w.detach())
+    assert all(p.grad is None for p in (conv.bias, norm.weight, norm.bias, linear.bias))
+    assert weight_penalty(nn.BatchNorm1d(4)).item() == 0.0
 
 
 def test_instance_noise_anneals_linearly_to_zero():

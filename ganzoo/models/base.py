@@ -35,9 +35,14 @@ from torch import nn
 from ganzoo.errors import ConfigError, require
 from ganzoo.losses import get_loss
 from ganzoo.models.codes import LatentCodes
-from ganzoo.nets.blocks import eval_mode
+from ganzoo.nets.blocks import REFERENCE_NORMS, GNorm, eval_mode
 from ganzoo.nets.factory import Arch, make_discriminator, make_generator
-from ganzoo.regularizers import add_instance_noise, instance_noise_std, smoothed_targets
+from ganzoo.regularizers import (
+    add_instance_noise,
+    instance_noise_std,
+    smoothed_targets,
+    weight_penalty,
+)
 
 Tensor = torch.Tensor
 Latent = dict[str, Tensor]
@@ -120,8 +125,12 @@ class GANModule(L.LightningModule):
         arch: network family, ``"mlp"`` or ``"dcgan"``.
         g_width: generator width (DCGAN: ngf; MLP: base hidden width).
         d_width: discriminator width (DCGAN: ndf; MLP: base hidden width).
-        g_norm: normalisation in the generator (DCGAN and MLP): ``"batch"``, ``"virtual"`` (virtual
-            batch norm, seed 003) or ``"none"``.
+        g_norm: normalisation in the generator (DCGAN and MLP): ``"batch"``, ``"reference"``
+            (reference batch norm, seed 003: every sample normalised with the statistics of a
+            fixed reference batch alone, 64 latents drawn once from this model's latent
+            distribution and kept in the checkpoint), ``"virtual"`` (virtual batch norm,
+            seed 003: with those of the reference batch plus the sample itself) or ``"none"``.
+            Under both, a sample does not depend on the rest of its minibatch.
         d_norm: normalisation in D's conv layers: ``"batch"``, ``"layer"`` or ``"none"``.
         minibatch_features: append Salimans et al. minibatch features in D (seed 003).
         loss: a name from :data:`ganzoo.losses.LOSSES`.
@@ -138,6 +147,13 @@ class GANModule(L.LightningModule):
         instance_noise: initial std of Gaussian noise added to every D input (seed 001).
         instance_noise_anneal_steps: D steps over which that std decays linearly to 0
             (0 = constant).
+        d_weight_penalty: lambda of an L2 penalty on D's weights (seed 001, "Penalizing
+            discriminator weights"): ``lambda * sum ||W||^2`` over the discriminator's weight
+            matrices and kernels, not its biases or norm parameters
+            (:func:`ganzoo.regularizers.penalized_weights` says why; InfoGAN's Q head is not
+            D), added to D's loss in every D step as the term ``d_weight_penalty`` (logged as
+            ``train/d_weight_penalty``). A loss term, not the optimizer's weight decay.
+            0 (default) = off.
         max_g_steps: stop after this many generator steps (None = no limit here). Optimizer
             steps are global under DDP: N devices take the same G steps as one.
         max_images: stop once this many real images were shown to D, counted over all
@@ -172,7 +188,7 @@ class GANModule(L.LightningModule):
         arch: Arch = "mlp",
         g_width: int = 64,
         d_width: int = 64,
-        g_norm: Literal["batch", "virtual", "none"] = "batch",
+        g_norm: GNorm = "batch",
         d_norm: Literal["batch", "layer", "none"] = "batch",
         minibatch_features: bool = False,
         conditioning: Literal["concat", "projection"] = "concat",
@@ -188,6 +204,7 @@ class GANModule(L.LightningModule):
         fake_label: float = 0.0,
         instance_noise: float = 0.0,
         instance_noise_anneal_steps: int = 0,
+        d_weight_penalty: float = 0.0,
         max_g_steps: int | None = None,
         max_images: int | None = None,
         num_fixed_samples: int = 64,
@@ -260,6 +277,10 @@ class GANModule(L.LightningModule):
             hp.instance_noise >= 0, f"model.instance_noise: must be >= 0, got {hp.instance_noise}"
         )
         require(
+            hp.d_weight_penalty >= 0,
+            f"model.d_weight_penalty: must be >= 0, got {hp.d_weight_penalty}",
+        )
+        require(
             not hp.channels_last or hp.arch == "dcgan",
             "model.channels_last: a memory format for conv networks; needs arch dcgan",
         )
@@ -280,6 +301,8 @@ class GANModule(L.LightningModule):
             width=hp.g_width,
             norm=hp.g_norm,
         )
+        if hp.g_norm in REFERENCE_NORMS:
+            self._draw_reference_batch()
         self.discriminator = make_discriminator(
             hp.arch,
             data_shape=self.data_shape,
@@ -289,6 +312,20 @@ class GANModule(L.LightningModule):
             conditioning=hp.conditioning,
             minibatch_features=hp.minibatch_features,
         )
+
+    def _draw_reference_batch(self) -> None:
+        """Reference and virtual batch norm normalise with the features of G's fixed reference
+        batch, so its latents must look like G's real inputs: draw them from this model's
+        own latent distribution (uniform noise, InfoGAN's one-hot and uniform codes), with the
+        reference batch's seed and its balanced labels. For N(0, I) noise and no codes this is
+        the generator's own draw."""
+        reference = self.generator.reference
+        latent = self.sample_latent(
+            reference.size,
+            labels=reference.labels if self.conditional else None,
+            generator=torch.Generator().manual_seed(reference.seed),
+        )
+        reference.replace(self.generator_input(latent))
 
     # ----------------------------------------------------------------- variant hooks
     def latent_codes(self) -> LatentCodes:
@@ -467,6 +504,10 @@ class GANModule(L.LightningModule):
             else:
                 adv = self.loss_pair.d(real_logits, fake_logits)
             extra = self.extra_d_loss(x, fake, latent, fake_aux)
+            if self.hparams.d_weight_penalty > 0:
+                extra["d_weight_penalty"] = self.hparams.d_weight_penalty * weight_penalty(
+                    self.discriminator
+                )
             loss = adv + sum(extra.values())
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(loss)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import torch
 from torch import nn
+
+from ganzoo.errors import ConfigError
 
 Tensor = torch.Tensor
 
@@ -87,14 +90,49 @@ class LabelProjection(nn.Module):
         return (self.embed(labels) * h).sum(dim=1, keepdim=True)
 
 
-class VirtualBatchNorm2d(nn.Module):
-    """Virtual batch norm (Salimans et al. 2016, Sec. 3.4; seed 003, "Virtual Batch Norm").
+class ReferenceBatch(nn.Module):
+    """The fixed reference batch R of reference and virtual batch norm (seed 003).
 
-    The first ``reference_size`` rows of every input are a fixed *reference batch* R (the
-    generator prepends them). Each other example ``x_i`` is normalised with the mean and
-    variance of the virtual batch ``{x_i} U R`` over batch and spatial positions, so a sample
-    no longer depends on the other samples of its minibatch; R itself is normalised with its
-    own statistics. Statistics are computed on the fly in train and eval mode alike.
+    ``size`` latent vectors drawn once from N(0, I) with a fixed ``seed`` (a model whose G
+    reads other inputs replaces them with a draw of its own, :meth:`replace`), and labels
+    cycling over the classes, kept as buffers (checkpointed, moved with the model). A generator
+    whose norm layers read R prepends it to every input (:meth:`prepend`) and drops R's rows
+    from its output, so the norm layers find R's features, computed with G's current
+    parameters, in the first rows.
+    """
+
+    def __init__(self, *, size: int, latent_dim: int, num_classes: int = 0, seed: int = 12345):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.size = size
+        self.seed = seed
+        self.register_buffer("z", torch.randn(size, latent_dim, generator=g))
+        self.register_buffer("labels", torch.arange(size) % max(num_classes, 1))
+
+    @torch.no_grad()
+    def replace(self, z: Tensor) -> None:
+        """Make ``z`` (``size`` rows of G's input) the reference latents."""
+        self.z.copy_(z)
+
+    def prepend(self, z: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """``R.z`` before ``z`` (and ``R.labels`` before ``labels``, when given)."""
+        if labels is not None:
+            labels = torch.cat([self.labels, labels])
+        return torch.cat([self.z, z]), labels
+
+
+class ReferenceBatchNorm(nn.Module):
+    """Reference batch norm (Salimans et al. 2016, Sec. 3.4; seed 003, "Reference Batch Norm").
+
+    The first ``reference_size`` rows of every input are the reference batch R
+    (:class:`ReferenceBatch`). Every row, R's and the others', is normalised with the mean and
+    (biased) variance of R alone, per channel over R's rows and spatial positions:
+    ``(h - mean_R) / sqrt(var_R + eps) * weight + bias``. So an example is always treated the
+    same whatever else is in its minibatch, and one equal to a reference example gets exactly
+    what batch norm over R gives it. R's statistics are computed on the fly in train and eval
+    mode alike; gradients flow through them (R's features change with G's parameters).
+    Inputs ``(N, C)`` or ``(N, C, H, W)``. The notes' caveat: it can overfit to R, which
+    :class:`VirtualBatchNorm` softens.
     """
 
     def __init__(self, channels: int, reference_size: int, eps: float = 1e-5) -> None:
@@ -104,16 +142,61 @@ class VirtualBatchNorm2d(nn.Module):
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
 
+    def statistics(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean and variance that normalise each row of ``h``, broadcastable to ``h``: R's."""
+        dims = (0, *range(2, h.dim()))
+        var, mean = torch.var_mean(h[: self.reference_size], dim=dims, correction=0, keepdim=True)
+        return mean, var
+
     def forward(self, h: Tensor) -> Tensor:
+        mean, var = self.statistics(h)
+        shape = (1, -1) + (1,) * (h.dim() - 2)
+        out = (h - mean) / torch.sqrt(var + self.eps)
+        return out * self.weight.view(shape) + self.bias.view(shape)
+
+
+class VirtualBatchNorm(ReferenceBatchNorm):
+    """Virtual batch norm (Salimans et al. 2016, Sec. 3.4; seed 003, "Virtual Batch Norm").
+
+    As :class:`ReferenceBatchNorm`, but each other example ``x_i`` is normalised with the mean
+    and variance of the virtual batch ``{x_i} U R`` over batch and spatial positions (R counts
+    ``reference_size`` times, ``x_i`` once), so it still does not depend on the other samples
+    of its minibatch, and R overfits less; R itself is normalised with its own statistics.
+    """
+
+    def statistics(self, h: Tensor) -> tuple[Tensor, Tensor]:
         m = self.reference_size
         ref, x = h[:m], h[m:]
-        ref_mean = ref.mean(dim=(0, 2, 3), keepdim=True)
-        ref_sq = (ref**2).mean(dim=(0, 2, 3), keepdim=True)
+        spatial = tuple(range(2, h.dim()))
+        ref_mean = ref.mean(dim=(0, *spatial), keepdim=True)
+        ref_sq = (ref**2).mean(dim=(0, *spatial), keepdim=True)
+        x_mean = x.mean(dim=spatial, keepdim=True) if spatial else x
+        x_sq = (x**2).mean(dim=spatial, keepdim=True) if spatial else x**2
         c = 1.0 / (m + 1)
-        mean = torch.cat([ref_mean.expand(m, -1, -1, -1),
-                          (1 - c) * ref_mean + c * x.mean(dim=(2, 3), keepdim=True)])
-        sq = torch.cat([ref_sq.expand(m, -1, -1, -1),
-                        (1 - c) * ref_sq + c * (x**2).mean(dim=(2, 3), keepdim=True)])
-        var = (sq - mean**2).clamp_min(0)
-        out = (h - mean) / torch.sqrt(var + self.eps)
-        return out * self.weight[None, :, None, None] + self.bias[None, :, None, None]
+        ref_rows = (m, *ref_mean.shape[1:])
+        mean = torch.cat([ref_mean.expand(ref_rows), (1 - c) * ref_mean + c * x_mean])
+        sq = torch.cat([ref_sq.expand(ref_rows), (1 - c) * ref_sq + c * x_sq])
+        return mean, (sq - mean**2).clamp_min(0)
+
+
+GNorm = Literal["batch", "virtual", "reference", "none"]
+REFERENCE_NORMS: dict[str, type[ReferenceBatchNorm]] = {
+    "reference": ReferenceBatchNorm,
+    "virtual": VirtualBatchNorm,
+}
+
+
+def generator_norm(
+    kind: GNorm, channels: int, *, batch_norm: type[nn.Module], reference_size: int
+) -> nn.Module:
+    """One norm layer of a generator: ``batch_norm(channels)`` (``nn.BatchNorm1d`` or ``2d``),
+    a :data:`REFERENCE_NORMS` layer over the first ``reference_size`` rows, or none."""
+    if kind in REFERENCE_NORMS:
+        return REFERENCE_NORMS[kind](channels, reference_size)
+    if kind == "batch":
+        return batch_norm(channels)
+    if kind == "none":
+        return nn.Identity()
+    raise ConfigError(
+        f"model.g_norm: unknown {kind!r}; allowed: batch, {', '.join(REFERENCE_NORMS)}, none"
+    )

@@ -21,7 +21,14 @@ import torch
 from torch import nn
 
 from ganzoo.errors import ConfigError
-from ganzoo.nets.blocks import LabelProjection, MinibatchDiscrimination, VirtualBatchNorm2d
+from ganzoo.nets.blocks import (
+    REFERENCE_NORMS,
+    GNorm,
+    LabelProjection,
+    MinibatchDiscrimination,
+    ReferenceBatch,
+    generator_norm,
+)
 
 Tensor = torch.Tensor
 
@@ -69,8 +76,9 @@ class DCGANGenerator(nn.Module):
     """``z -> Linear -> 4 x 4 x (ngf * 2^(n-1)) -> n transposed convs -> canvas`` (tanh), cropped
     to ``C x H x W``.
 
-    ``norm="virtual"`` replaces batch norm by virtual batch norm over a fixed reference batch
-    of ``reference_size`` latent vectors, stored as a buffer (so it is checkpointed).
+    ``norm="reference"`` / ``"virtual"`` replace batch norm by reference / virtual batch norm
+    over a fixed reference batch of ``reference_size`` latent vectors
+    (:class:`~ganzoo.nets.blocks.ReferenceBatch`, stored as buffers, so it is checkpointed).
     """
 
     def __init__(
@@ -81,12 +89,10 @@ class DCGANGenerator(nn.Module):
         ngf: int = 64,
         num_classes: int = 0,
         embed_dim: int = 16,
-        norm: Literal["batch", "virtual", "none"] = "batch",
+        norm: GNorm = "batch",
         reference_size: int = 64,
     ) -> None:
         super().__init__()
-        self.virtual = norm == "virtual"
-        self.reference_size = reference_size if self.virtual else 0
         channels, height, width = data_shape
         if height != width:
             raise ConfigError(f"data.image_size: DCGAN needs square images, got {height}x{width}")
@@ -98,11 +104,16 @@ class DCGANGenerator(nn.Module):
         c = ngf * 2 ** (n - 1)
         self.base_channels = c
         self.project = nn.Linear(in_dim, c * 4 * 4, bias=False)
+        self.reference = (
+            ReferenceBatch(size=reference_size, latent_dim=latent_dim, num_classes=num_classes)
+            if norm in REFERENCE_NORMS
+            else None
+        )
 
         def g_norm(channels: int) -> nn.Module:
-            if norm == "virtual":
-                return VirtualBatchNorm2d(channels, reference_size)
-            return nn.BatchNorm2d(channels) if norm == "batch" else nn.Identity()
+            return generator_norm(
+                norm, channels, batch_norm=nn.BatchNorm2d, reference_size=reference_size
+            )
 
         layers: list[nn.Module] = [g_norm(c), nn.ReLU(True)]
         for _ in range(n - 1):
@@ -115,23 +126,17 @@ class DCGANGenerator(nn.Module):
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
-        if self.virtual:
-            g = torch.Generator().manual_seed(12345)
-            self.register_buffer("reference_z", torch.randn(reference_size, latent_dim, generator=g))
-            self.register_buffer(
-                "reference_labels", torch.arange(reference_size) % max(num_classes, 1)
-            )
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        if self.virtual:
-            z = torch.cat([self.reference_z, z])
-            if labels is not None:
-                labels = torch.cat([self.reference_labels, labels])
+        skip = 0
+        if self.reference is not None:
+            z, labels = self.reference.prepend(z, labels)
+            skip = self.reference.size
         if self.label_embed is not None:
             z = torch.cat([z, self.label_embed(labels)], dim=1)
         out = self.net(self.project(z).view(-1, self.base_channels, 4, 4))
         (top, bottom), side = self.crop, out.shape[-1]
-        return out[self.reference_size :, :, top : side - bottom, top : side - bottom]
+        return out[skip:, :, top : side - bottom, top : side - bottom]
 
 
 class DCGANDiscriminator(nn.Module):

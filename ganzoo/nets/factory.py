@@ -12,6 +12,7 @@ from typing import Literal
 from torch import nn
 
 from ganzoo.errors import ConfigError
+from ganzoo.nets.blocks import GNorm
 from ganzoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganzoo.nets.mlp import MLPDiscriminator, MLPGenerator
 
@@ -25,7 +26,7 @@ def make_generator(
     data_shape: tuple[int, ...],
     num_classes: int,
     width: int,
-    norm: Literal["batch", "virtual", "none"] = "batch",
+    norm: GNorm = "batch",
 ) -> nn.Module:
     if arch == "dcgan":
         _require_images(data_shape)
@@ -36,8 +37,6 @@ def make_generator(
             num_classes=num_classes,
             norm=norm,
         )
-    if norm == "virtual":
-        raise ConfigError("model.g_norm: 'virtual' needs arch 'dcgan' (the MLP G has no norm)")
     image_like = len(data_shape) == 3
     return MLPGenerator(
         latent_dim=latent_dim,

@@ -8,21 +8,33 @@ discriminator may instead use a projection head (``conditioning="projection"``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Literal
 
 import torch
 from torch import nn
 
-from ganzoo.nets.blocks import LabelProjection, MinibatchDiscrimination
+from ganzoo.nets.blocks import (
+    REFERENCE_NORMS,
+    GNorm,
+    LabelProjection,
+    MinibatchDiscrimination,
+    ReferenceBatch,
+    generator_norm,
+)
 
 Tensor = torch.Tensor
 
 
-def _mlp(sizes: list[int], activation: nn.Module, batch_norm: bool = False) -> list[nn.Module]:
+def _mlp(
+    sizes: list[int], activation: nn.Module, norm: Callable[[int], nn.Module] | None = None
+) -> list[nn.Module]:
+    """Linear layers with ``activation``; with ``norm``, ``norm(units)`` before each activation
+    (and no bias in the linear layer, which the norm's shift replaces)."""
     layers: list[nn.Module] = []
     for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        if batch_norm:
-            layers += [nn.Linear(a, b, bias=False), nn.BatchNorm1d(b), activation]
+        if norm is not None:
+            layers += [nn.Linear(a, b, bias=False), norm(b), activation]
         else:
             layers += [nn.Linear(a, b), activation]
     return layers
@@ -34,6 +46,8 @@ class MLPGenerator(nn.Module):
     ``norm="batch"`` puts batch norm before every hidden ReLU, as the DCGAN guidelines do for
     G (Radford et al. 2016, Sec. 3) and the common MLP GAN baselines on MNIST do; without it
     a small MLP G on mnist5k collapses to one blurred class within the main job's budget.
+    ``norm="reference"`` / ``"virtual"`` use reference / virtual batch norm over a fixed
+    reference batch of ``reference_size`` latent vectors instead, as the DCGAN G does.
     """
 
     def __init__(
@@ -45,22 +59,38 @@ class MLPGenerator(nn.Module):
         num_classes: int = 0,
         embed_dim: int = 16,
         output: Literal["tanh", "linear"] = "tanh",
-        norm: Literal["batch", "none"] = "none",
+        norm: GNorm = "none",
+        reference_size: int = 64,
     ) -> None:
         super().__init__()
         self.data_shape = tuple(data_shape)
         self.label_embed = nn.Embedding(num_classes, embed_dim) if num_classes else None
+        self.reference = (
+            ReferenceBatch(size=reference_size, latent_dim=latent_dim, num_classes=num_classes)
+            if norm in REFERENCE_NORMS
+            else None
+        )
         in_dim = latent_dim + (embed_dim if num_classes else 0)
-        layers = _mlp([in_dim, *hidden], nn.ReLU(), batch_norm=norm == "batch")
+
+        def g_norm(units: int) -> nn.Module:
+            return generator_norm(
+                norm, units, batch_norm=nn.BatchNorm1d, reference_size=reference_size
+            )
+
+        layers = _mlp([in_dim, *hidden], nn.ReLU(), norm=None if norm == "none" else g_norm)
         layers.append(nn.Linear(hidden[-1] if hidden else in_dim, math.prod(self.data_shape)))
         if output == "tanh":
             layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        skip = 0
+        if self.reference is not None:
+            z, labels = self.reference.prepend(z, labels)
+            skip = self.reference.size
         if self.label_embed is not None:
             z = torch.cat([z, self.label_embed(labels)], dim=1)
-        return self.net(z).view(-1, *self.data_shape)
+        return self.net(z)[skip:].view(-1, *self.data_shape)
 
 
 class MLPDiscriminator(nn.Module):

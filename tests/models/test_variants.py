@@ -1,6 +1,7 @@
 """Every variant x every loss it supports trains on tiny data; each optimizer step changes
 only the network it belongs to; each training option (algorithm1, minibatch features, label
-smoothing, instance noise) has a test of its defining effect, which fails if it did nothing."""
+smoothing, instance noise, D weight penalty) has a test of its defining effect, which fails if
+it did nothing."""
 
 import copy
 
@@ -8,6 +9,7 @@ import lightning as L
 import pytest
 import torch
 
+from ganzoo.errors import ConfigError
 from ganzoo.losses import LOSSES
 from ganzoo.models import DCGAN, WGAN, ConditionalGAN, GANModule, InfoGAN, VanillaGAN
 from tests.helpers import TinyData, cpu_trainer, tiny_kwargs
@@ -18,9 +20,13 @@ CASES = [(cls, {"loss": loss}) for cls in (VanillaGAN, DCGAN, ConditionalGAN, In
 CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (VanillaGAN, {"algorithm1": True}),
           (DCGAN, {"g_norm": "virtual", "loss": "hinge"}),
+          (DCGAN, {"g_norm": "reference"}), (ConditionalGAN, {"g_norm": "reference"}),
+          (VanillaGAN, {"g_norm": "reference"}), (VanillaGAN, {"g_norm": "virtual"}),
+          (InfoGAN, {"g_norm": "reference"}),
           (DCGAN, {"minibatch_features": True, "label_smoothing": 0.1, "instance_noise": 0.1,
                    "instance_noise_anneal_steps": 10}),
           (ConditionalGAN, {"conditioning": "projection", "arch": "mlp"}),
+          (WGAN, {"penalty": "gp", "d_weight_penalty": 1e-3}),
           (WGAN, {"penalty": "gp", "arch": "mlp"})]
 
 
@@ -174,17 +180,63 @@ def test_checkpoint_holds_training_state(tmp_path):
     assert isinstance(fresh, GANModule)
 
 
-def test_virtual_batch_norm_makes_samples_independent_of_their_batch():
-    """Under VBN a sample depends on the fixed reference batch only (Salimans et al. 2016)."""
-    model = DCGAN(**tiny_kwargs(g_norm="virtual"))
+@pytest.mark.parametrize("arch", ["dcgan", "mlp"])
+@pytest.mark.parametrize("norm", ["virtual", "reference"])
+def test_reference_and_virtual_batch_norm_make_samples_independent_of_their_batch(norm, arch):
+    """Under reference and virtual batch norm (Salimans et al. 2016; seed 003) a sample depends
+    on the fixed reference batch only, not on the rest of its minibatch; under batch norm it
+    does."""
+    model = DCGAN(**tiny_kwargs(g_norm=norm, arch=arch))
     model.train()  # even in train mode: no statistics of the current minibatch are used
     z = torch.randn(6, model.latent_dim)
     alone = model.generator(z[:1])
     batched = model.generator(z)
     assert torch.allclose(alone, batched[:1], atol=1e-6)
-    bn = DCGAN(**tiny_kwargs())
+    bn = DCGAN(**tiny_kwargs(arch=arch))
     bn.train()
     assert not torch.allclose(bn.generator(z[:2])[:1], bn.generator(z)[:1], atol=1e-4)
+
+
+def test_reference_batch_is_drawn_from_the_models_latent_distribution():
+    """The reference batch's latents are G inputs like any other, else its statistics would
+    not be those of G's features: N(0, I) for DCGAN (the generator's own seeded draw); for
+    InfoGAN uniform noise, a one-hot categorical code and uniform continuous codes."""
+    dcgan = DCGAN(**tiny_kwargs(g_norm="reference"))
+    draw = torch.randn(64, dcgan.latent_dim, generator=torch.Generator().manual_seed(12345))
+    assert torch.equal(dcgan.generator.reference.z, draw)
+    info = InfoGAN(**tiny_kwargs(g_norm="virtual", categorical_dim=3, continuous_dim=2))
+    z, d = info.generator.reference.z, info.latent_dim
+    assert z.shape == (64, d + 3 + 2)
+    assert z[:, :d].abs().max() <= 1 and z[:, d + 3 :].abs().max() <= 1
+    assert ((z[:, d : d + 3] == 0) | (z[:, d : d + 3] == 1)).all()
+    assert torch.equal(z[:, d : d + 3].sum(dim=1), torch.ones(64))
+    cgan = ConditionalGAN(**tiny_kwargs(g_norm="reference"))
+    assert torch.equal(cgan.generator.reference.labels, torch.arange(64) % 4)
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "mlp"])
+def test_reference_batch_norm_normalises_with_the_reference_batch_alone(arch):
+    """Reference batch norm (seed 003): every norm layer of G uses the statistics of the fixed
+    reference batch R alone, so a latent equal to one of R's gets exactly what batch norm over
+    R gives it: the output of a batch-norm twin of G (same weights, train mode) run on R, wherever
+    it sits in a minibatch. Virtual batch norm ({z} U R, so R plus that sample once more) gives
+    it something else. 16 x 16: two norm layers in either G."""
+    kw = tiny_kwargs(arch=arch, data_shape=(1, 16, 16))
+    gaps = {}
+    for norm in ("reference", "virtual"):
+        g = DCGAN(**{**kw, "g_norm": norm}).generator.train()
+        twin = DCGAN(**{**kw, "g_norm": "batch"}).generator.train()
+        names = [name for name, _ in g.named_parameters()]
+        assert names == [name for name, _ in twin.named_parameters()]
+        with torch.no_grad():
+            for p, q in zip(twin.parameters(), g.parameters(), strict=True):
+                p.copy_(q)
+            r = g.reference.z
+            own = twin(r)  # R's own batch normalisation
+            z = torch.cat([torch.randn(3, r.shape[1]), r[:2], torch.randn(2, r.shape[1])])
+            gaps[norm] = (g(z)[3:5] - own[:2]).abs().max().item()
+    assert gaps["reference"] < 1e-5
+    assert gaps["virtual"] > 1e-3, gaps
 
 
 def test_infogan_mutual_information_trains_q_with_d_and_reaches_g_through_the_codes():
@@ -336,3 +388,52 @@ def test_instance_noise_reaches_d_with_the_annealed_std():
             else:
                 assert noise.std().item() == pytest.approx(std, rel=0.1)
                 assert abs(noise.mean().item()) < 0.1 * std
+
+
+def test_d_weight_penalty_adds_two_lambda_w_to_ds_gradient_and_is_logged():
+    """Seed 001, penalising D's weights: the D step's loss gains the term lambda * sum ||W||^2
+    over D's conv and linear weights (logged as train/d_weight_penalty), so its gradient gains
+    exactly 2 lambda W on those weights and nothing on biases and norm parameters. It is a
+    loss term, not the optimizer's weight decay; 0 turns it off."""
+    lam, data = 0.25, TinyData(shape=(1, 16, 16))  # 16 x 16: a D with a batch-norm layer
+    logger = Collect()
+    model = DCGAN(**tiny_kwargs(d_weight_penalty=lam, data_shape=(1, 16, 16)))
+    cpu_trainer(logger=logger, log_every_n_steps=1, limit_train_batches=2).fit(model, data)
+    written = [m for _, m in logger.steps if "train/d_loss" in m]
+    assert written and all("train/d_weight_penalty" in m for m in written)
+    assert all(group["weight_decay"] == 0 for opt in model.optimizers()
+               for group in opt.optimizer.param_groups)
+
+    opt_g, opt_d = model.optimizers()
+    x, y = data.x[:16], data.y[:16]
+    params = dict(model.discriminator.named_parameters())
+    weights = {f"{name}.weight" for name, m in model.discriminator.named_modules()
+               if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)}
+    start = snapshot(params.values())
+    grads, logs = {}, {}
+    for on in (True, False):
+        model.hparams.d_weight_penalty = lam if on else 0.0
+        with torch.no_grad():
+            for p, s in zip(params.values(), start, strict=True):
+                p.copy_(s)
+        torch.manual_seed(3)  # the same z for both steps
+        logs[on] = model.discriminator_step(opt_d, x, y)
+        grads[on] = {name: p.grad.clone() for name, p in params.items()}
+
+    expected = lam * sum((s**2).sum() for name, s in zip(params, start, strict=True)
+                         if name in weights)
+    assert logs[True]["train/d_weight_penalty"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert logs[True]["train/d_loss"].item() == pytest.approx(
+        logs[True]["train/d_adv_loss"].item() + expected.item(), rel=1e-5)
+    assert "train/d_weight_penalty" not in logs[False]
+    assert logs[False]["train/d_loss"].item() == logs[False]["train/d_adv_loss"].item()
+    assert weights == {"trunk.0.weight", "trunk.2.weight", "head.weight"}  # 2 convs, the head
+    assert set(params) - weights == {"trunk.0.bias", "trunk.3.weight", "trunk.3.bias", "head.bias"}
+    for (name, on), off, s in zip(grads[True].items(), grads[False].values(), start, strict=True):
+        added = 2 * lam * s if name in weights else torch.zeros_like(s)
+        assert torch.allclose(on - off, added, atol=1e-6), name
+
+
+def test_d_weight_penalty_must_not_be_negative():
+    with pytest.raises(ConfigError, match=r"^model.d_weight_penalty: must be >= 0, got -0.1$"):
+        DCGAN(**tiny_kwargs(d_weight_penalty=-0.1))
