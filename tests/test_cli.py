@@ -63,8 +63,8 @@ def run_cli(args, capsys):
         (["--model.init_args.loss=hinge", "--model.init_args.label_smoothing=0.1"],
          r"model.label_smoothing: only for the BCE losses"),
         (["--data.dataset=ring8"], r"model.arch: 'dcgan' needs image data"),
-        (["--model.class_path=VanillaGAN", "--model.init_args.g_norm=virtual"],
-         r"model.g_norm: 'virtual' needs arch 'dcgan'"),
+        (["--model.init_args.g_norm=layer"], r"model.*g_norm.*layer"),
+        (["--model.init_args.d_weight_penalty=-0.1"], r"model.d_weight_penalty: must be >= 0"),
         (["--model.init_args.tf32=true"], r"model.tf32: TensorFloat-32 needs a CUDA GPU"),
     ],
 )
