@@ -138,6 +138,8 @@ class GanzooCLI(LightningCLI):
                 "trainer.sync_batchnorm: torch's SyncBatchNorm runs on GPUs only; on CPU each "
                 "process normalizes its own batch (leave it false)"
             )
+        every = config.get("checkpoint_every", CHECKPOINT_EVERY)
+        require(every >= 0, f"checkpoint_every: must be >= 0, got {every}")
         max_epochs = trainer.max_epochs
         if max_epochs is not None and max_epochs < -1:
             raise GanzooError(
@@ -196,7 +198,6 @@ class GanzooCLI(LightningCLI):
             dirpath = trainer.checkpoint_callbacks[0].dirpath
             trainer.callbacks.append(InterruptCheckpoint(dirpath))
             every = config.get("checkpoint_every", CHECKPOINT_EVERY)
-            require(every >= 0, f"checkpoint_every: must be >= 0, got {every}")
             if every:
                 trainer.callbacks.append(PeriodicCheckpoint(dirpath, every))
         return trainer

@@ -250,6 +250,7 @@ class GANModule(L.LightningModule):
             "model.loss: 'wasserstein' needs a Lipschitz constraint on the critic; "
             "use ganzoo.models.WGAN (penalty: clip or gp)",
         )
+        require(hp.arch in ("mlp", "dcgan"), f"model.arch: unknown {hp.arch!r}; allowed: mlp, dcgan")
         require(
             hp.noise in ("normal", "uniform"),
             f"model.noise: unknown {hp.noise!r}; allowed: normal, uniform",
