@@ -400,6 +400,17 @@ class AffineGenerator(nn.Module):
         return self.mean + self.log_std.exp() * z
 
 
+def _d_step(d: nn.Module, g: nn.Module, opt, p_data: Density, batch: int, gen) -> None:
+    """One BCE step of D on a batch of data and a batch of G's samples (G frozen)."""
+    real = p_data.sample(batch, gen).float().view(-1, 1)
+    with torch.no_grad():
+        fake = g(torch.randn(batch, 1, generator=gen))
+    loss = d_bce(d(real), d(fake))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
 def strong_discriminator_runs(
     losses: tuple[str, ...] = SATURATION_LOSSES,
     *,
@@ -431,13 +442,7 @@ def strong_discriminator_runs(
     g0 = AffineGenerator(g_mean, g_std)
     opt = torch.optim.Adam(d0.parameters(), lr=lr_d)
     for _ in range(pretrain_steps):
-        real = p_data.sample(batch, gen).float().view(-1, 1)
-        with torch.no_grad():
-            fake = g0(torch.randn(batch, 1, generator=gen))
-        loss = d_bce(d0(real), d0(fake))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        _d_step(d0, g0, opt, p_data, batch, gen)
     with torch.no_grad():
         initial = float(torch.sigmoid(d0(g0(torch.randn(4096, 1, generator=gen)))).mean())
     progress(f"    pretrained D: mean D(G(z)) = {initial:.2e}")
@@ -450,13 +455,7 @@ def strong_discriminator_runs(
         gen = torch.Generator().manual_seed(seed + 1)
         history: dict[str, list[float]] = {"mean": [], "std": [], "d_fake": [], "grad_mean": []}
         for _ in range(steps):
-            real = p_data.sample(batch, gen).float().view(-1, 1)
-            with torch.no_grad():
-                fake = g(torch.randn(batch, 1, generator=gen))
-            d_loss = d_bce(d(real), d(fake))
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
+            _d_step(d, g, opt_d, p_data, batch, gen)
             logits = d(g(torch.randn(batch, 1, generator=gen)))
             g_loss = LOSSES[loss_name].g(logits)
             opt_g.zero_grad(set_to_none=True)
