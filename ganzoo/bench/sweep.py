@@ -14,8 +14,8 @@ agent does (``${args}``: ``--key=value`` per parameter).
 skipped, so an interrupted sweep resumes; a run that was interrupted or killed (its record
 says interrupted or still running) and left a readable ``checkpoints/last.ckpt`` continues
 from it (``--ckpt_path=last``: the periodic checkpoint, ganzoo.cli.PeriodicCheckpoint); any
-other run restarts from scratch in a clean directory. Each run's output goes to ``<run dir>/stdout.log``; a failed run is reported and
-the sweep goes on.
+other run restarts from scratch in a clean directory. Each run's output goes to
+``<run dir>/stdout.log``; a failed run is reported and the sweep goes on.
 """
 
 from __future__ import annotations
