@@ -437,3 +437,20 @@ def test_d_weight_penalty_adds_two_lambda_w_to_ds_gradient_and_is_logged():
 def test_d_weight_penalty_must_not_be_negative():
     with pytest.raises(ConfigError, match=r"^model.d_weight_penalty: must be >= 0, got -0.1$"):
         DCGAN(**tiny_kwargs(d_weight_penalty=-0.1))
+
+
+def test_minibatch_features_are_salimans_sum_of_exp_minus_l1_distances():
+    from ganzoo.nets.blocks import MinibatchDiscrimination
+
+    torch.manual_seed(0)
+    layer = MinibatchDiscrimination(in_features=6, num_kernels=3, kernel_dim=4)
+    h = torch.randn(5, 6)
+    m = (h @ layer.T).view(5, 3, 4)
+    expected = torch.stack([
+        torch.stack([sum(torch.exp(-(m[i, b] - m[j, b]).abs().sum()) for j in range(5) if j != i)
+                     for b in range(3)])
+        for i in range(5)
+    ])
+    out = layer(h)
+    assert torch.equal(out[:, :6], h)
+    torch.testing.assert_close(out[:, 6:], expected, rtol=1e-5, atol=1e-6)
