@@ -6,9 +6,11 @@ that differ only in ``seed_everything``, with FID, IS, KID and the model-specifi
 ``mean ± std`` over seeds beside the cost: G steps, D steps, real images seen, wall time,
 images/s and ``n``; then every run on its own), ``table.csv`` (the rows as numbers:
 ``<metric>_mean``, ``_std``, ``_n``), ``fid_vs_g_steps.png``, ``fid_vs_wall_time.png``,
-``is_vs_g_steps.png`` (one line per row: mean over seeds, band from the lowest to the highest
-seed) with their numbers in ``curves.csv``, ``grids/<row>.png`` (the final grid of each row's
-lowest-FID run) and ``runs.json`` (per run its resolved config, seed, final metrics and
+``is_vs_g_steps.png`` (toy data: ``modes_covered_vs_epoch.png``, ``hq_percent_vs_epoch.png``;
+one line per row: mean over seeds, band from the lowest to the highest seed) with their
+numbers in ``curves.csv``, ``grids/<row>.png`` (the final grid of each row's best run: lowest
+FID, or most modes covered), ``grids_over_time/<row>.png`` (that run's periodic grids side by
+side) and ``runs.json`` (per run its resolved config, seed, final metrics and
 environment: what ``ganzoo reproduce`` re-runs).
 
 Values are each run's final evaluation. A diverged run counts in ``n`` as diverged, never as
@@ -46,11 +48,19 @@ COST_TITLES = {"g_steps": "G steps", "d_steps": "D steps", "images_seen": "image
                "wall_time_s": "wall time", "images_per_s": "images/s"}
 COST, COUNTERS = tuple(COST_TITLES), ("g_steps", "d_steps", "images_seen")
 # (metric, x axis, file, log scale): the curves written from the evaluation histories.
+# The toy metrics against epochs: every run of a toy table sees the same real images per
+# epoch, while its G steps differ with n_critic.
 CURVES = (("fid", "g_steps", "fid_vs_g_steps.png", True),
           ("fid", "wall_time_s", "fid_vs_wall_time.png", True),
-          ("is", "g_steps", "is_vs_g_steps.png", False))
+          ("is", "g_steps", "is_vs_g_steps.png", False),
+          ("modes_covered", "epoch", "modes_covered_vs_epoch.png", False),
+          ("hq_percent", "epoch", "hq_percent_vs_epoch.png", False))
 AXIS_TITLES = {"g_steps": "generator steps", "wall_time_s": "wall time (s), evaluation included",
-               "fid": "FID (lower is better)", "is": "IS (higher is better)"}
+               "epoch": "epochs (passes over the training split in D steps)",
+               "fid": "FID (lower is better)", "is": "IS (higher is better)",
+               "modes_covered": "modes covered (higher is better)",
+               "hq_percent": "high-quality samples, % (higher is better)"}
+GRIDS_OVER_TIME = 6  # snapshots per row in grids_over_time/<row>.png
 FORMATS = {"fid": ".2f", "is": ".3f", "kid": ".4f", "label_accuracy": ".3f", "code_accuracy": ".3f",
            "modes_covered": ".2f", "hq_percent": ".1f", "reverse_kl": ".3f"}
 MANIFEST_KEYS = ("run_name", "run_dir", "variant", "status", "seed", "config", "argv", "final",
@@ -98,20 +108,32 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def row_labels(done: list[dict[str, Any]]) -> list[str]:
     """Each run's row: its variant, plus the config values that tell apart rows of the same
-    variant (``DCGAN (lr_g=0.001)``); runs that differ only in :data:`NOT_IN_ROW` share one."""
+    variant (``DCGAN (lr_g=0.001)``); runs that differ only in :data:`NOT_IN_ROW` share one.
+
+    A key whose value most runs of the variant share (a strict majority: a baseline with
+    one-setting departures, such as the tricks of a mode-collapse table) is shown only on the
+    runs that depart from it, so the baseline reads ``VanillaGAN`` and a trick
+    ``VanillaGAN (label_smoothing=0.1)``; a key with no such value (a search over equal
+    groups, such as three learning rates) is shown on every run."""
     configs = [flatten(r.get("config") or {}) for r in done]
     idents = [{k: v for k, v in c.items() if not is_under(k, NOT_IN_ROW)} for c in configs]
     labels = [r.get("variant", "?") for r in done]
     for variant in set(labels):
-        same = [idents[i] for i, label in enumerate(labels) if label == variant]
-        keys = {k for ident in same for k in ident}
-        differ = sorted(
-            k for k in keys if len({json.dumps(i.get(k), default=str) for i in same}) > 1
-        )
-        for i, label in enumerate(labels):
-            if label == variant and differ:
-                diff = ", ".join(f"{k.rsplit('.', 1)[-1]}={idents[i].get(k)}" for k in differ)
-                labels[i] = f"{variant} ({diff})"
+        members = [i for i, label in enumerate(labels) if label == variant]
+        keys = {k for i in members for k in idents[i]}
+        shown: dict[int, list[str]] = {i: [] for i in members}
+        for key in sorted(keys):
+            values = {i: json.dumps(idents[i].get(key), default=str) for i in members}
+            counts = pd.Series(list(values.values())).value_counts()
+            if len(counts) == 1:
+                continue
+            baseline = counts.index[0] if counts.iloc[0] * 2 > len(members) else None
+            for i in members:
+                if values[i] != baseline:
+                    shown[i].append(f"{key.rsplit('.', 1)[-1]}={idents[i].get(key)}")
+        for i, parts in shown.items():
+            if parts:
+                labels[i] = f"{variant} ({', '.join(parts)})"
     return labels
 
 
@@ -433,20 +455,65 @@ def write_curves(runs: pd.DataFrame, out: Path) -> None:
             plot_curve(history, n_finished, curve, out / curve[2])
 
 
+def best_runs(runs: pd.DataFrame) -> pd.Series:
+    """The record of each row's best finished run: the lowest final FID; on toy data (no FID)
+    the most modes covered, then the largest high-quality share."""
+    finished = runs[runs.status == "finished"]
+    if "fid" in finished:
+        ranked = finished.sort_values("fid", kind="stable")
+    elif "modes_covered" in finished:
+        ranked = finished.sort_values(["modes_covered", "hq_percent"], ascending=False,
+                                      kind="stable")
+    else:
+        ranked = finished
+    return ranked.groupby("model", sort=False).head(1).set_index("model").record
+
+
 def write_best_grids(runs: pd.DataFrame, grids: Path) -> None:
-    """``grids/<row>.png``: the final grid of each row's run with the lowest final FID."""
+    """``grids/<row>.png``: the final grid of each row's best run (:func:`best_runs`)."""
     if grids.exists():
         shutil.rmtree(grids)
-    finished = runs[runs.status == "finished"]
-    ranked = finished.sort_values("fid", kind="stable") if "fid" in finished else finished
-    best_runs = ranked.groupby("model", sort=False).head(1).set_index("model").record
-    for label, best in best_runs.items():
+    for label, best in best_runs(runs).items():
         candidates = [Path(p) for p in best.get("grids", []) if Path(p).name == "final.png"]
         candidates.append(Path(best["run_dir"]) / "grids" / "final.png")
         source = next((p for p in candidates if p.is_file()), None)
         if source is not None:
             grids.mkdir(exist_ok=True)
             shutil.copyfile(source, grids / f"{sanitize(label)}.png")
+
+
+def write_grids_over_time(runs: pd.DataFrame, out: Path) -> None:
+    """``grids_over_time/<row>.png``: the periodic grids (``grids/epoch_*.png``) of each row's
+    best run side by side, :data:`GRIDS_OVER_TIME` of them evenly spaced over training, the
+    last one included; rows whose run kept fewer than two are skipped."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.image as mpimg
+    import matplotlib.pyplot as plt
+
+    if out.exists():
+        shutil.rmtree(out)
+    for label, best in best_runs(runs).items():
+        snapshots = sorted((Path(best["run_dir"]) / "grids").glob("epoch_*.png"))
+        if len(snapshots) < 2:
+            continue
+        count = min(GRIDS_OVER_TIME, len(snapshots))
+        picked = [snapshots[round(i * (len(snapshots) - 1) / (count - 1))] for i in range(count)]
+        images = [mpimg.imread(path) for path in picked]
+        height, width = images[0].shape[:2]
+        fig, axes = plt.subplots(1, count, figsize=(count * width / 200, height / 200 + 0.3),
+                                 dpi=100, squeeze=False)
+        for ax, path, image in zip(axes[0], picked, images, strict=True):
+            ax.imshow(image)
+            ax.set_title(f"epoch {int(path.stem.split('_')[1])}", fontsize=8)
+            ax.axis("off")
+        fig.suptitle(f"{label}, seed {best.get('seed')}", fontsize=9)
+        fig.tight_layout()
+        out.mkdir(exist_ok=True)
+        with atomic_path(out / f"{sanitize(label)}.png") as tmp:
+            fig.savefig(tmp)
+        plt.close(fig)
 
 
 def write_table(paths: Iterable[str | Path], out_root: str | Path = "results",
@@ -467,6 +534,7 @@ def write_table(paths: Iterable[str | Path], out_root: str | Path = "results",
         write_csv(out / "table.csv", csv_table(runs))
         write_curves(runs, out)
         write_best_grids(runs, out / "grids")
+        write_grids_over_time(runs, out / "grids_over_time")
         manifest = [{"row": label, **{k: r.get(k) for k in MANIFEST_KEYS}}
                     for label, r in zip(runs.model, runs.record, strict=True)]
         write_json_atomic(out / "runs.json", {"benchmark": benchmark, "command": command,

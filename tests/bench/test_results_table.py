@@ -6,6 +6,8 @@ import json
 import statistics
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from ganzoo.bench.records import write_json_atomic
@@ -292,3 +294,47 @@ def test_a_truncated_record_is_skipped_with_a_warning(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"ganzoo table: warning: skipping {bad}: unreadable run record" in err
     assert "| DCGAN |" in (out / "table.md").read_text()
+
+
+def test_a_baseline_with_one_setting_departures_labels_only_the_departures(tmp_path):
+    recs = [record(tmp_path, "DCGAN", s, fid=10.0) for s in range(2)]
+    recs += [record(tmp_path, "DCGAN", s, fid=11.0, extra_model={"label_smoothing": 0.1})
+             for s in range(2)]
+    recs += [record(tmp_path, "DCGAN", s, fid=12.0, extra_model={"g_norm": "virtual"})
+             for s in range(2)]
+    labels = load_runs(recs).groupby("model", sort=False).size()
+    assert labels.to_dict() == {"DCGAN": 2, "DCGAN (g_norm=virtual)": 2,
+                                "DCGAN (label_smoothing=0.1)": 2}
+
+
+def toy_record(tmp_path, seed, modes_by_epoch, hq_by_epoch, extra_model=None):
+    """A finished toy run: no FID, the toy metrics every epoch, a scatter PNG per epoch."""
+    rec = record(tmp_path, "VanillaGAN", seed, fid=1.0, extra_model=extra_model)
+    rec["history"] = [
+        {"epoch": e + 1, "g_steps": 10 * (e + 1), "wall_time_s": float(e),
+         "metrics": {"modes_covered": m, "hq_percent": h, "reverse_kl": 0.1}}
+        for e, (m, h) in enumerate(zip(modes_by_epoch, hq_by_epoch, strict=True))
+    ]
+    rec["final"] = rec["best"] = rec["history"][-1]
+    write_json_atomic(Path(rec["run_dir"]) / "record.json", rec)
+    grids = Path(rec["run_dir"]) / "grids"
+    grids.mkdir(parents=True)
+    for e in range(len(modes_by_epoch)):
+        plt.imsave(grids / f"epoch_{e + 1:04d}.png", np.full((200, 240), e / 10 + seed / 100))
+    (grids / "final.png").write_bytes(b"final of seed %d" % seed)
+    return rec
+
+
+def test_toy_tables_plot_modes_and_quality_per_epoch_and_grids_over_time(tmp_path):
+    toy_record(tmp_path, 0, [1, 2, 3, 3, 3, 3, 3, 3], [5, 10, 20, 30, 30, 30, 30, 30])
+    toy_record(tmp_path, 1, [2, 4, 6, 8, 8, 8, 8, 8], [5, 10, 40, 50, 60, 60, 60, 60])
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    for name in ("modes_covered_vs_epoch.png", "hq_percent_vs_epoch.png"):
+        assert (out / name).stat().st_size > 1000, name
+    assert not (out / "fid_vs_g_steps.png").exists()  # no FID in any history
+    assert (out / "grids" / "VanillaGAN.png").read_bytes() == b"final of seed 1"  # most modes
+    strip = plt.imread(out / "grids_over_time" / "VanillaGAN.png")  # 6 of the 8 snapshots
+    assert strip.shape[1] >= 6 * 240 / 2 and strip.shape[1] > 4 * strip.shape[0]
+    records = [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").rglob("record.json"))]
+    points = mean_curve(curves(load_runs(records)), "modes_covered", "epoch")
+    assert points.x.tolist() == list(range(1, 9)) and points["mean"].tolist()[-1] == 5.5
