@@ -40,9 +40,7 @@ class OneLineArgumentParser(argparse.ArgumentParser):
 
 
 def default_workers(devices_per_run: int = 1) -> int:
-    """One run per GPU (per group of ``devices_per_run`` GPUs) when there are GPUs, else one
-    per CPU core."""
-
+    """One run per GPU group when there are GPUs, else one per CPU core."""
     return gpu_count() // max(1, devices_per_run) or max(1, os.cpu_count() or 1)
 
 
@@ -146,15 +144,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def without_ckpt_path(argv: list[str]) -> list[str]:
     """``argv`` without ``--ckpt_path X`` / ``--ckpt_path=X`` (a resume names its own)."""
-    out, skip = [], False
-    for arg in argv:
-        if skip or arg.startswith("--ckpt_path="):
-            skip = False
-            continue
-        skip = arg == "--ckpt_path"
-        if not skip:
-            out.append(arg)
-    return out
+    values = {i + 1 for i, arg in enumerate(argv) if arg == "--ckpt_path"}
+    return [arg for i, arg in enumerate(argv)
+            if i not in values and arg != "--ckpt_path" and not arg.startswith("--ckpt_path=")]
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -231,9 +223,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def compare_with_committed(committed: Path, runs) -> str:
-    """The statistical verdict (``ganzoo reproduce``'s) of this run's records against the
-    committed table in ``committed``, or why there is none."""
-
+    """``ganzoo reproduce``'s statistical verdict of ``runs`` against the committed table."""
     try:
         manifest = load_manifest(committed)
     except ConfigError as err:

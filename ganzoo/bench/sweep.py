@@ -210,9 +210,9 @@ class SweepRunner:
     a time, with one progress line per started, finished or failed run."""
 
     def __init__(self, todo: list[Run], slots: list, threads: int, devices_per_run: int,
-                 printer: Callable[[str], None], cwd: str | Path | None) -> None:
-        self.todo, self.threads, self.devices_per_run, self.printer, self.cwd = (
-            todo, threads, devices_per_run, printer, cwd)
+                 printer: Callable[[str], None]) -> None:
+        self.todo, self.threads, self.devices_per_run, self.printer = (
+            todo, threads, devices_per_run, printer)
         self.slots: queue.Queue = queue.Queue()
         for slot in slots:
             self.slots.put(slot)
@@ -222,10 +222,9 @@ class SweepRunner:
     def line(self, run: Run, what: str) -> None:
         with self.lock:
             running = sum(r.status == "running" for r in self.todo)
-            self.printer(
-                f"[{self.done + self.failed}/{len(self.todo)} done, {running} running, "
-                f"{self.failed} failed, {clock(time.perf_counter() - self.start)}] {what} {run.name}"
-            )
+            elapsed = clock(time.perf_counter() - self.start)
+            self.printer(f"[{self.done + self.failed}/{len(self.todo)} done, {running} running, "
+                         f"{self.failed} failed, {elapsed}] {what} {run.name}")
 
     def launch(self, run: Run, slot: str | None, resume: bool) -> str | None:
         """Run the command, output into the run's log; why it could not start, if it could not."""
@@ -245,8 +244,7 @@ class SweepRunner:
             log.flush()
             try:
                 run.returncode = subprocess.run(
-                    command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd,
-                    stdin=subprocess.DEVNULL,
+                    command, stdout=log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL
                 ).returncode
             except OSError as err:  # e.g. the sweep's command names no program here
                 log.write(f"cannot start {command[0]!r}: {err.strerror or err}\n")
@@ -282,27 +280,18 @@ class SweepRunner:
 
 
 def run_all(runs: list[Run], workers: int = 1, threads: int | None = None,
-            printer: Callable[[str], None] = print, cwd: str | Path | None = None,
-            skip_done: bool = True, devices_per_run: int = 1) -> list[Run]:
-    """Run the runs that are not done, ``workers`` at a time, printing progress lines.
-
-    Args:
-        runs: from :func:`plan_runs`.
-        workers: processes at once (one GPU each when GPUs are present).
-        threads: torch threads per CPU process (default: cores // workers, at least 1).
-        printer: receives one line per started, finished or skipped run.
-        cwd: working directory of the runs (default: the current one).
-        skip_done: skip runs whose record says finished or diverged (resume).
-        devices_per_run: GPUs per run (a DDP run over ``--trainer.devices=N``); the machine's
-            GPUs are split into disjoint groups of N, one run per group at a time.
-    """
+            printer: Callable[[str], None] = print, skip_done: bool = True,
+            devices_per_run: int = 1) -> list[Run]:
+    """Run the ``runs`` (but those done, with ``skip_done``), ``workers`` at a time, printing
+    progress lines: on disjoint groups of ``devices_per_run`` GPUs (a DDP run over
+    ``--trainer.devices=N``), else on CPU with ``threads`` torch threads (cores // workers)."""
     gpus = gpu_count()
     threads = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
     slots = device_slots(gpus, max(1, workers), devices_per_run)
     for run in runs:
         run.status = "skipped" if skip_done and is_done(run.dir) else run.status
     todo = [r for r in runs if r.status != "skipped"]
-    runner = SweepRunner(todo, slots, threads, devices_per_run, printer, cwd)
+    runner = SweepRunner(todo, slots, threads, devices_per_run, printer)
     where = f"GPUs {', '.join(s for s in slots if s)}" if gpus else f"CPU, {threads} thread(s) each"
     printer(f"sweep: {len(runs)} runs, {len(runs) - len(todo)} already done (skipped), "
             f"{len(todo)} to run with {len(slots)} worker(s) on {where}")
