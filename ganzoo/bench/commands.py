@@ -150,7 +150,6 @@ def without_ckpt_path(argv: list[str]) -> list[str]:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-
     extra = list(args.extra) + ([f"--runs_dir={args.runs_dir}"] if args.runs_dir else [])
     runs = plan_runs(load_sweep(args.file), count=args.count, seed=args.seed, extra_args=extra)
     if args.dry_run:
@@ -162,19 +161,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-
     command = args.command_line or "ganzoo " + shlex.join(args.argv)
     for out in write_table(args.dirs, args.out, command, use_wandb=not args.no_wandb).values():
         print((out / "table.md").read_text())
-        print(
-            f"written: {out}/table.md, table.csv, curves.csv, fid_vs_g_steps.png, "
-            "fid_vs_wall_time.png, is_vs_g_steps.png, grids/, runs.json"
-        )
+        print(f"written: {out}/table.md, table.csv, curves.csv, fid_vs_g_steps.png, "
+              "fid_vs_wall_time.png, is_vs_g_steps.png, grids/, runs.json")
     return 0
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-
     if args.exact and args.alpha is not None:
         raise ConfigError("reproduce: --alpha applies to the statistical verdict, not --exact")
     if args.alpha is not None and not 0 < args.alpha < 1:
@@ -191,11 +186,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-
     start = time.perf_counter()
-    runs = plan_runs(
-        load_sweep(args.sweep), extra_args=[f"--runs_dir={args.runs_dir}"] if args.runs_dir else []
-    )
+    runs_dir = [f"--runs_dir={args.runs_dir}"] if args.runs_dir else []
+    runs = plan_runs(load_sweep(args.sweep), extra_args=runs_dir)
     workers = args.workers or default_workers(args.devices_per_run)
     run_all(runs, workers=workers, devices_per_run=args.devices_per_run)
     ran = sum(r.status not in ("skipped", "pending") for r in runs)

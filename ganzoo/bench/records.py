@@ -175,9 +175,8 @@ class RunRecordCallback(L.Callback):
     def path(self) -> Path | None:
         return Path(self.record["run_dir"]) / "record.json" if self.record else None
 
-    # In every checkpoint: the training time so far and the history's time stamps, so that a
-    # resumed run's clock continues from the checkpoint (the time between it and the kill
-    # was lost work) and restored history entries keep their stamps.
+    # In every checkpoint, so that a resumed run's clock continues from it (the time between
+    # it and the kill was lost work) and restored history entries keep their stamps.
     def state_dict(self) -> dict[str, Any]:
         return {"elapsed_s": time.perf_counter() - self._start, "stamps": list(self._stamps),
                 "started_at": self.record.get("started_at"),
