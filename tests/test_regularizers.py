@@ -3,11 +3,11 @@ import torch
 from torch import nn
 
 from ganzoo.regularizers import (
-    random_affine,
     add_instance_noise,
     clip_weights,
     gradient_penalty,
     instance_noise_std,
+    random_affine,
     smoothed_targets,
     weight_penalty,
 )
