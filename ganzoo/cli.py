@@ -30,6 +30,7 @@ import re
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import torch
 import yaml
@@ -42,7 +43,7 @@ from ganzoo.bench.naming import RunLocation, run_location, split_cli_args
 from ganzoo.bench.records import RunRecordCallback, clock, read_record
 from ganzoo.bench.table import final_metrics, fmt
 from ganzoo.data import GANDataModule
-from ganzoo.errors import GanzooError, one_line_errors, require
+from ganzoo.errors import ConfigError, GanzooError, one_line_errors, require
 from ganzoo.models import GANModule
 
 DDP_STRATEGY = "ddp_find_unused_parameters_true"
@@ -272,18 +273,9 @@ def check_config_file(path: str) -> None:
     """One line for a config file that is empty, not YAML, or not a mapping (jsonargparse's own
     messages for these say ``2`` or ``Unexpected config:`` without the file); a missing file
     is left to jsonargparse, whose message names it."""
-    file = Path(path)
-    if not file.is_file():
+    if not Path(path).is_file():
         return
-    try:
-        content = yaml.safe_load(file.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise GanzooError(f"config: {path} is not valid YAML{where}: {problem}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise GanzooError(f"config: cannot read {path}: {err}") from None
+    content = read_yaml(path, "config")
     if content is None:
         raise GanzooError(f"config: {path} is empty; give model, data and trainer sections")
     if not isinstance(content, dict):
@@ -291,6 +283,20 @@ def check_config_file(path: str) -> None:
             f"config: {path} must be a mapping of sections (model, data, trainer, ...), "
             f"not a {type(content).__name__}"
         )
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """The YAML data in ``path``; a one-line error ``<what>: <path> is not valid YAML at line
+    L, column C: <problem>`` (or cannot be read)."""
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{what}: {path} is not valid YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{what}: cannot read {path}: {err}") from None
 
 
 def check_checkpoint(ckpt_path: str | None) -> None:
@@ -342,9 +348,25 @@ def wants_several_devices(devices) -> bool:
         return "," in str(devices)
 
 
+#: Batches between progress-bar redraws when stdout is not a terminal (a sweep's stdout.log,
+#: a pipe, a batch job). Lightning's bar redraws every batch by default: each main-job run
+#: wrote 1 MB of redraws to its stdout.log (7 KB now), and the redraws cost 0.3 ms of CPU per
+#: batch (VanillaGAN, 1,000 batches: 15.7 s of CPU with the bar, 15.35 s without).
+NON_TERMINAL_REFRESH = 50
+
+
+def quiet_progress_bar() -> None:
+    """Redraw Lightning's progress bar every :data:`NON_TERMINAL_REFRESH` batches when stdout
+    is not a terminal, through the ``TQDM_MINITERS`` variable Lightning's ``TQDMProgressBar``
+    reads (a value the user set wins)."""
+    if not sys.stdout.isatty():
+        os.environ.setdefault("TQDM_MINITERS", str(NON_TERMINAL_REFRESH))
+
+
 def run_lightning_cli(
     args: list[str] | None = None, run: bool = True, cli_class: type[GanzooCLI] = GanzooCLI
 ) -> GanzooCLI:
+    quiet_progress_bar()
     return cli_class(
         GANModule,
         GANDataModule,

@@ -1,11 +1,13 @@
 """Discriminator regularisers: gradient penalty, weight clipping, weight penalty, instance noise,
-label targets."""
+differentiable augmentation, label targets."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 Tensor = torch.Tensor
@@ -100,6 +102,35 @@ def add_instance_noise(x: Tensor, std: float) -> Tensor:
     if std <= 0:
         return x
     return x + std * torch.randn_like(x)
+
+
+def random_affine(
+    x: Tensor, rotation: float = 15.0, scale: float = 0.1, translation: float = 0.125
+) -> Tensor:
+    """Differentiable augmentation of D's inputs (Zhao et al. 2020, "Differentiable
+    Augmentation for Data-Efficient GAN Training"): each image of the batch ``(N, C, H, W)``,
+    in [-1, 1], gets its own random rotation of up to ``rotation`` degrees, scaling by up to
+    ``scale`` (0.1 = +-10%) and shift by up to ``translation`` of half the side (0.125 = 1.75
+    pixels at 28x28), drawn from torch's global generator; the area moved in is background
+    (-1). Written here because torchvision's ``RandomAffine`` draws one transform per call,
+    not one per image, and kornia is not a dependency.
+
+    Gradients flow to ``x`` (``grid_sample``), so G learns through it: applied to real and
+    fake images alike, D never sees an unaugmented image and the augmentation does not leak
+    into G's samples."""
+    n, device = x.shape[0], x.device
+
+    def uniform(*shape: int) -> Tensor:
+        return torch.rand(*shape, device=device, dtype=x.dtype) * 2 - 1
+    angle = uniform(n) * math.radians(rotation)
+    zoom = 1 + uniform(n) * scale
+    shift = uniform(n, 2) * translation
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x + 1, grid, align_corners=False) - 1
 
 
 def smoothed_targets(

@@ -1,5 +1,8 @@
 """Bad input gets one clear line naming the field, exit code 2, before training starts."""
 
+import io
+import sys
+
 import pytest
 
 from ganzoo.cli import main
@@ -148,3 +151,29 @@ def test_the_same_command_with_ckpt_path_last_continues_in_the_same_run(tmp_path
     assert list(tmp_path.rglob("record.json")) == runs  # the same run directory
     record = json.loads(runs[0].read_text())
     assert record["status"] == "finished" and record["progress"]["d_steps"] == 4
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize(
+    ("tty", "preset", "expected"), [(False, None, 50), (True, None, 1), (False, "7", 7)]
+)
+def test_progress_bar_redraws_less_when_stdout_is_not_a_terminal(monkeypatch, tty, preset, expected):
+    from lightning.pytorch.callbacks import TQDMProgressBar
+
+    from ganzoo.cli import quiet_progress_bar
+
+    monkeypatch.setattr(sys, "stdout", _Stream(tty))
+    if preset is None:
+        monkeypatch.delenv("TQDM_MINITERS", raising=False)
+    else:
+        monkeypatch.setenv("TQDM_MINITERS", preset)
+    quiet_progress_bar()
+    assert TQDMProgressBar().refresh_rate == expected

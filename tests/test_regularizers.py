@@ -7,6 +7,7 @@ from ganzoo.regularizers import (
     clip_weights,
     gradient_penalty,
     instance_noise_std,
+    random_affine,
     smoothed_targets,
     weight_penalty,
 )
@@ -95,3 +96,39 @@ def test_gradient_penalty_is_computed_in_float32_under_autocast():
     assert torch.allclose(mixed, reference, rtol=1e-6, atol=1e-7)
     mixed.backward()
     assert all(torch.isfinite(p.grad).all() for p in critic.parameters() if p.grad is not None)
+
+
+def _digit_like(n: int) -> torch.Tensor:
+    x = -torch.ones(n, 1, 28, 28)
+    x[:, :, 6:22, 12:16] = 1.0  # a vertical bar in the middle
+    return x
+
+
+def test_random_affine_without_range_is_the_identity():
+    x = _digit_like(4)
+    assert torch.allclose(random_affine(x, rotation=0, scale=0, translation=0), x, atol=1e-5)
+
+
+def test_random_affine_moves_each_image_its_own_way_and_keeps_the_background():
+    torch.manual_seed(0)
+    x = _digit_like(8)
+    out = random_affine(x)
+    assert out.shape == x.shape
+    assert not torch.allclose(out, x, atol=1e-2)
+    flat = out.flatten(1)
+    assert all(not torch.allclose(flat[0], flat[i], atol=1e-2) for i in range(1, 8))
+    blank = -torch.ones(2, 1, 28, 28)
+    assert torch.allclose(random_affine(blank), blank)  # the area moved in is background
+    # the bar moves but stays: ink is kept up to the interpolation (and a 10% zoom)
+    ink = (x + 1).sum(dim=(1, 2, 3))
+    assert torch.allclose((out + 1).sum(dim=(1, 2, 3)), ink, rtol=0.25)
+
+
+def test_random_affine_is_differentiable_and_reproducible():
+    x = _digit_like(3).requires_grad_()
+    torch.manual_seed(1)
+    a = random_affine(x)
+    a.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    torch.manual_seed(1)
+    assert torch.equal(random_affine(x.detach()), a.detach())

@@ -12,20 +12,14 @@ Importing this package is cheap: the commands import what they need when they ru
 
 from __future__ import annotations
 
-from ganzoo.bench.records import RunRecordCallback, read_record, write_json_atomic
+from ganzoo.bench.records import RunRecordCallback
 from ganzoo.bench.wandb_logger import FailSafeWandbLogger
 
-__all__ = [
-    "FailSafeWandbLogger",
-    "RunRecordCallback",
-    "main",
-    "read_record",
-    "write_json_atomic",
-]
+__all__ = ["FailSafeWandbLogger", "RunRecordCallback", "main"]
 
 
 def main(argv: list[str]) -> int:
-    """Run a benchmark command (``sweep``, ``table``, ``reproduce``, ``compare``)."""
+    """Run a benchmark command (``sweep``, ``table``, ``reproduce``, ``compare``, ``resume``)."""
     from ganzoo.bench.commands import main as run_command
 
     return run_command(argv)

@@ -40,9 +40,7 @@ class OneLineArgumentParser(argparse.ArgumentParser):
 
 
 def default_workers(devices_per_run: int = 1) -> int:
-    """One run per GPU (per group of ``devices_per_run`` GPUs) when there are GPUs, else one
-    per CPU core."""
-
+    """One run per GPU group when there are GPUs, else one per CPU core."""
     return gpu_count() // max(1, devices_per_run) or max(1, os.cpu_count() or 1)
 
 
@@ -146,19 +144,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def without_ckpt_path(argv: list[str]) -> list[str]:
     """``argv`` without ``--ckpt_path X`` / ``--ckpt_path=X`` (a resume names its own)."""
-    out, skip = [], False
-    for arg in argv:
-        if skip or arg.startswith("--ckpt_path="):
-            skip = False
-            continue
-        skip = arg == "--ckpt_path"
-        if not skip:
-            out.append(arg)
-    return out
+    values = {i + 1 for i, arg in enumerate(argv) if arg == "--ckpt_path"}
+    return [arg for i, arg in enumerate(argv)
+            if i not in values and arg != "--ckpt_path" and not arg.startswith("--ckpt_path=")]
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-
     extra = list(args.extra) + ([f"--runs_dir={args.runs_dir}"] if args.runs_dir else [])
     runs = plan_runs(load_sweep(args.file), count=args.count, seed=args.seed, extra_args=extra)
     if args.dry_run:
@@ -170,19 +161,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-
     command = args.command_line or "ganzoo " + shlex.join(args.argv)
     for out in write_table(args.dirs, args.out, command, use_wandb=not args.no_wandb).values():
         print((out / "table.md").read_text())
-        print(
-            f"written: {out}/table.md, table.csv, curves.csv, fid_vs_g_steps.png, "
-            "fid_vs_wall_time.png, is_vs_g_steps.png, grids/, runs.json"
-        )
+        print(f"written: {out}/table.md, table.csv, curves.csv, fid_vs_g_steps.png, "
+              "fid_vs_wall_time.png, is_vs_g_steps.png, grids/, runs.json")
     return 0
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-
     if args.exact and args.alpha is not None:
         raise ConfigError("reproduce: --alpha applies to the statistical verdict, not --exact")
     if args.alpha is not None and not 0 < args.alpha < 1:
@@ -199,11 +186,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-
     start = time.perf_counter()
-    runs = plan_runs(
-        load_sweep(args.sweep), extra_args=[f"--runs_dir={args.runs_dir}"] if args.runs_dir else []
-    )
+    runs_dir = [f"--runs_dir={args.runs_dir}"] if args.runs_dir else []
+    runs = plan_runs(load_sweep(args.sweep), extra_args=runs_dir)
     workers = args.workers or default_workers(args.devices_per_run)
     run_all(runs, workers=workers, devices_per_run=args.devices_per_run)
     ran = sum(r.status not in ("skipped", "pending") for r in runs)
@@ -231,9 +216,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def compare_with_committed(committed: Path, runs) -> str:
-    """The statistical verdict (``ganzoo reproduce``'s) of this run's records against the
-    committed table in ``committed``, or why there is none."""
-
+    """``ganzoo reproduce``'s statistical verdict of ``runs`` against the committed table."""
     try:
         manifest = load_manifest(committed)
     except ConfigError as err:

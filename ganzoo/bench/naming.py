@@ -1,18 +1,13 @@
-"""Where a run lives: ``<runs_dir>/<benchmark>/<run_name>/``.
+"""Where a run lives: ``<runs_dir>/<benchmark>/<run_name>/``, from the config LightningCLI parsed.
 
-``ganzoo fit`` places its run with :func:`run_location` from the config LightningCLI parsed;
-``ganzoo sweep`` needs the directory before launching a run (to skip finished runs) and parses
-the run's command with the same parser (:func:`ganzoo.cli.planned_location`), so both agree.
-
-- ``run_name``: the ``run_name`` key, else the config file stems joined by ``+`` and each
-  command-line override ``key=value`` (sorted by key, shortened to its last component unless
-  ambiguous) joined by ``__``: ``--config experiments/dcgan_mnist5k.yaml --seed_everything=1``
-  gives ``dcgan_mnist5k__seed_everything=1``; long names end in a hash of the full one.
-- ``benchmark``: the ``benchmark`` key, else ``data.dataset``; ``runs_dir``: default ``runs``;
-  ``trainer.default_root_dir``, when set, is the run directory itself.
-
-:data:`NOT_IN_NAME` holds the keys that only choose the location, the resumed checkpoint or the
-display: they change no result, so they enter neither run names nor table rows.
+``ganzoo fit`` places its run with :func:`run_location`; ``ganzoo sweep`` needs the directory
+before a run starts (to skip finished runs) and parses its command with the same parser
+(:func:`ganzoo.cli.planned_location`). Written here: the name, from the command line, which the
+parsed config no longer tells apart from the defaults: the ``run_name`` key, else the config file
+stems joined by ``+`` and each override ``key=value`` (sorted, shortened to its last component
+unless ambiguous) joined by ``__``, e.g. ``dcgan_mnist5k__seed_everything=1``; long names end in a
+hash. :data:`NOT_IN_NAME` keys choose only the location, checkpoint or display: they enter
+neither run names nor table rows.
 """
 
 from __future__ import annotations
@@ -43,11 +38,8 @@ def is_under(key: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def split_cli_args(args: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Config file paths and ``(key, value)`` overrides, in order, from LightningCLI args.
-
-    Understands ``--config X``, ``--config=X``, ``-c X``, ``--key=value`` and ``--key value``.
-    A leading subcommand (``fit``, ...) is skipped.
-    """
+    """Config file paths and ``(key, value)`` overrides, in order, from LightningCLI args
+    (``--config X``, ``--config=X``, ``-c X``, ``--key=value``, ``--key value``)."""
     tokens = list(args[1:] if args and args[0] in SUBCOMMANDS else args)
     configs: list[str] = []
     overrides: list[tuple[str, str]] = []
@@ -89,8 +81,8 @@ def sanitize(text: str) -> str:
 
 
 def run_location(config: Any, args: list[str]) -> RunLocation:
-    """Benchmark, name and directory of a run from its parsed config (the LightningCLI
-    namespace of the subcommand) and its command line."""
+    """Benchmark (``benchmark``, else ``data.dataset``), name and directory of a run
+    (``trainer.default_root_dir`` when set) from its parsed config and command line."""
     benchmark = sanitize(str(config.benchmark or config.data.dataset))
     root = config.trainer.default_root_dir
     if root:

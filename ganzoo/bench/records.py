@@ -1,20 +1,13 @@
-"""Run records: ``<run dir>/record.json``, everything needed to trust and redo one run.
+"""Run records: ``<run dir>/record.json``, what it takes to trust and redo one run.
 
-:class:`RunRecordCallback` is added to every ``ganzoo fit`` by :class:`ganzoo.cli.GanzooCLI`,
-which hands it the fully resolved config. It writes the record atomically on global rank 0
-only: once with status ``running`` when training starts, after every evaluation, and at the
-end with status
-
-- ``finished``: training ran to its budget;
-- ``diverged``: the model's divergence guard stopped it (``pl_module.diverged``);
-- ``interrupted``: Ctrl-C or SIGTERM (Lightning raises and calls ``on_exception``);
-- ``failed``: any other exception (its message is in ``error``).
-
-A record holds: the resolved config, seed, command line, git commit, package versions,
-device, wall time (from the start of ``fit`` to its end, evaluation included), training
-progress (images seen = per-process count x world size, D and G steps), the metric history
-of the evaluation callback (each entry stamped with the wall time at which the record saw
-it) and the final and best (lowest FID) entries with their protocol.
+:class:`RunRecordCallback`, which :class:`ganzoo.cli.GanzooCLI` adds to every ``ganzoo fit``,
+writes it atomically on global rank 0: status ``running`` at the start and after every
+evaluation, then ``finished``, ``diverged`` (the model's divergence guard), ``interrupted``
+(Ctrl-C, SIGTERM) or ``failed`` (the error in ``error``). Lightning's loggers keep metrics, not
+this: the resolved config, command, commit, versions, device, wall time (from the start of fit
+to its end, evaluation included, continued across resumes), progress (images seen = per-process
+count x world size, D and G steps), the evaluation history stamped with wall time, the final
+and the best (lowest FID) entry.
 """
 
 from __future__ import annotations
@@ -45,15 +38,10 @@ PACKAGES = ("ganzoo", "torch", "torchvision", "lightning", "torchmetrics", "torc
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as JSON (tensors and numpy scalars as numbers) so that readers never see
-    a half-written file."""
-    atomic.write_json_atomic(path, obj, default=_jsonable)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.tolist()
-    return value.item() if hasattr(value, "item") else str(value)
+    """``obj`` as indented JSON (tensors and numpy values as numbers), never half-written."""
+    atomic.write_json_atomic(
+        path, obj, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)
+    )
 
 
 def read_record(path: str | Path) -> dict[str, Any] | None:
@@ -117,8 +105,8 @@ def cpu_model() -> str:
     return names[0] if names else platform.processor() or platform.machine()
 
 
-def device_info(trainer: L.Trainer | None = None) -> dict[str, Any]:
-    info: dict[str, Any] = {
+def device_info(trainer: L.Trainer) -> dict[str, Any]:
+    return {
         "host": platform.node(),
         "platform": platform.platform(),
         "cpu": cpu_model(),
@@ -129,24 +117,15 @@ def device_info(trainer: L.Trainer | None = None) -> dict[str, Any]:
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "cublas_workspace_config": os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
         "cuda_devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+        "accelerator": type(trainer.accelerator).__name__,
+        "strategy": type(trainer.strategy).__name__,
+        "world_size": trainer.world_size,
+        "num_nodes": trainer.num_nodes,
+        "precision": str(trainer.precision),
     }
-    if trainer is not None:
-        info.update(
-            accelerator=type(trainer.accelerator).__name__,
-            strategy=type(trainer.strategy).__name__,
-            world_size=trainer.world_size,
-            num_nodes=trainer.num_nodes,
-            precision=str(trainer.precision),
-        )
-    return info
 
 
 # ------------------------------------------------------------------ the run
-def variant_of(pl_module: L.LightningModule) -> str:
-    """The table row label of a model (its :meth:`~ganzoo.models.base.GANModule.table_label`)."""
-    return pl_module.table_label()
-
-
 def with_model_hparams(config: dict[str, Any], pl_module: L.LightningModule) -> dict[str, Any]:
     """``config`` with ``model.init_args`` taken from the model's hparams: the values that
     ran, where the parsed config holds a variant's None ("the paper's value")."""
@@ -178,28 +157,15 @@ def _now() -> str:
 
 
 class RunRecordCallback(L.Callback):
-    """Writes ``record.json`` into the run directory (``trainer.default_root_dir``).
+    """Writes ``record.json`` into the run directory (``trainer.default_root_dir``): the
+    resolved ``config`` (plain data) and ``argv`` of the run, its ``benchmark`` and ``run_name``
+    (default: the run directory's parent and own name)."""
 
-    Args:
-        config: the resolved config (as plain data) of the run; the CLI passes it.
-        argv: the command line that started the run.
-        benchmark: the benchmark this run belongs to (``runs/<benchmark>/...``).
-        run_name: the run's name.
-        filename: name of the record file inside the run directory.
-    """
-
-    def __init__(
-        self,
-        *,
-        config: dict[str, Any] | None = None,
-        argv: list[str] | None = None,
-        benchmark: str | None = None,
-        run_name: str | None = None,
-        filename: str = "record.json",
-    ) -> None:
+    def __init__(self, *, config: dict[str, Any] | None = None, argv: list[str] | None = None,
+                 benchmark: str | None = None, run_name: str | None = None) -> None:
         self.config = config or {}
         self.argv = list(argv) if argv is not None else [sys.executable, *sys.argv]
-        self.benchmark, self.run_name, self.filename = benchmark, run_name, filename
+        self.benchmark, self.run_name = benchmark, run_name
         self.record: dict[str, Any] = {}
         self._start = 0.0
         self._stamps: list[float] = []
@@ -207,11 +173,10 @@ class RunRecordCallback(L.Callback):
 
     @property
     def path(self) -> Path | None:
-        return Path(self.record["run_dir"]) / self.filename if self.record else None
+        return Path(self.record["run_dir"]) / "record.json" if self.record else None
 
-    # In every checkpoint: the training time so far and the history's time stamps, so that a
-    # resumed run's clock continues from the checkpoint (the time between it and the kill
-    # was lost work) and restored history entries keep their stamps.
+    # In every checkpoint, so that a resumed run's clock continues from it (the time between
+    # it and the kill was lost work) and restored history entries keep their stamps.
     def state_dict(self) -> dict[str, Any]:
         return {"elapsed_s": time.perf_counter() - self._start, "stamps": list(self._stamps),
                 "started_at": self.record.get("started_at"),
@@ -236,7 +201,7 @@ class RunRecordCallback(L.Callback):
             "schema": SCHEMA_VERSION, "status": "running",
             "benchmark": self.benchmark or run_dir.parent.name,
             "run_name": self.run_name or run_dir.name, "run_dir": str(run_dir),
-            "variant": variant_of(pl_module),
+            "variant": pl_module.table_label(),
             "model_class": f"{model.__module__}.{model.__qualname__}",
             "seed": self.config.get("seed_everything"), "config": self.config, "argv": self.argv,
             "git": git_info(), "versions": package_versions(), "device": device_info(trainer),
@@ -266,13 +231,10 @@ class RunRecordCallback(L.Callback):
         self._write(trainer, pl_module, status=status)
 
     def on_exception(self, trainer: L.Trainer, pl_module, exception: BaseException) -> None:
-        if not self.record:
-            return
         if isinstance(exception, KeyboardInterrupt | SIGTERMException):
             self._write(trainer, pl_module, status="interrupted")
         else:
-            error = f"{type(exception).__name__}: {exception}"
-            self._write(trainer, pl_module, status="failed", error=error)
+            self._write(trainer, pl_module, "failed", f"{type(exception).__name__}: {exception}")
 
     def _stamp_new_entries(self, trainer: L.Trainer) -> bool:
         new = len(callback_list(trainer, "history") or []) - len(self._stamps)
@@ -301,7 +263,7 @@ class RunRecordCallback(L.Callback):
         )
         if status is not None:
             self.record.update(status=status, ended_at=_now(), error=error)
-        write_json_atomic(Path(self.record["run_dir"]) / self.filename, self.record)
+        write_json_atomic(self.path, self.record)
 
 
 def wandb_run_id(trainer: L.Trainer) -> str | None:

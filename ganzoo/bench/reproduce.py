@@ -1,18 +1,10 @@
 """``ganzoo reproduce results/mnist5k``: re-run committed results and compare them.
 
-Re-runs the selected runs of a results directory's ``runs.json`` (written by ``ganzoo table``)
-from their recorded, fully resolved configs (same seeds and torch threads; only the run
-directory and the W&B run change) and gives a verdict per table cell (model row x metric):
-
-- statistical (the default; README, "Reproducing a table"): the re-run seeds of a row against
-  its committed seeds, PASS when ``|re-run mean - committed mean| <= max(t(1 - alpha/2, df) *
-  SE, rtol * |committed mean|, atol)`` (:class:`Rule`: pooled-std SE, alpha 0.01, rtol 0.10,
-  atol 1e-3), because training is bitwise reproducible only on the same CPU type; counters set
-  by the config (G/D steps, images seen) equal; every re-run finished or diverged as the
-  committed runs did. The bound is printed per cell; Welch's p-value is information.
-- exact (``--exact``, same machine): ``|new - committed| <= atol + rtol * |committed|`` on the
-  means (rtol 1e-4, atol 1e-6), status and images seen equal per run: on the same CPU type,
-  torch version and thread count a ganzoo run is deterministic.
+Re-runs the selected runs of a results directory's ``runs.json`` from their recorded configs
+(same seeds and torch threads; a new run directory and W&B run) and judges each table cell
+(row x metric). Statistical by default (README, "Reproducing a table"; :class:`Rule`), since
+training is bitwise reproducible only on the same CPU type; ``--exact`` on the same machine:
+``|new - committed| <= atol + rtol * |committed|`` on the means, status and images seen equal.
 """
 
 from __future__ import annotations
@@ -32,9 +24,9 @@ import yaml
 from scipy import stats
 
 from ganzoo.atomic import write_text_atomic
-from ganzoo.bench.records import DONE_STATUSES, git_info, read_record
+from ganzoo.bench.records import DONE_STATUSES, cost, git_info, read_record
 from ganzoo.bench.sweep import Run, run_all
-from ganzoo.bench.table import COUNTERS, final_metrics, fmt, markdown_table
+from ganzoo.bench.table import COUNTERS, final_metrics, fmt, markdown_table, mean_std
 from ganzoo.errors import ConfigError
 
 RTOL, ATOL = 1e-4, 1e-6  # --exact
@@ -115,11 +107,6 @@ class Rule:
         return floor if se is None else max(self.t(committed.n + rerun.n - 2) * se, floor)
 
 
-def numbers(values: list[Any]) -> list[float]:
-    """The values that are numbers (not None, not NaN) as floats."""
-    return [float(v) for v in values if v is not None and not math.isnan(float(v))]
-
-
 def pooled_se(a: Sample, b: Sample) -> float | None:
     """Standard error of the difference of means with a pooled std (None: no seed variance
     can be estimated, one run on each side)."""
@@ -130,11 +117,16 @@ def pooled_se(a: Sample, b: Sample) -> float | None:
     return math.sqrt(ss / df) * math.sqrt(1 / a.n + 1 / b.n)
 
 
+def numbers(values: list[Any]) -> list[float]:
+    """The values that are numbers (not None, not NaN) as floats."""
+    return [float(v) for v in values if v is not None and not math.isnan(float(v))]
+
+
 def welch_p(committed: list[float], rerun: list[float]) -> float | None:
     """Two-sided p-value of Welch's t-test (None with fewer than 2 values a side or no spread)."""
     if len(committed) < 2 or len(rerun) < 2:
         return None
-    if statistics.stdev(committed) == 0 and statistics.stdev(rerun) == 0:
+    if statistics.stdev(committed) == statistics.stdev(rerun) == 0:
         return None
     return float(stats.ttest_ind(rerun, committed, equal_var=False).pvalue)
 
@@ -197,14 +189,8 @@ def plan(manifest: dict[str, Any], runs: list[dict[str, Any]], runs_dir: Path) -
 
 # ------------------------------------------------------------------ the verdicts
 def by_row(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    rows: dict[str, list[dict[str, Any]]] = {}
-    for entry in entries:
-        rows.setdefault(entry["row"], []).append(entry)
-    return rows
-
-
-def progress(record: dict[str, Any] | None, counter: str) -> Any:
-    return ((record or {}).get("progress") or {}).get(counter)
+    rows = dict.fromkeys(e["row"] for e in entries)
+    return {row: [e for e in entries if e["row"] == row] for row in rows}
 
 
 def compare_statistical(
@@ -222,9 +208,9 @@ def compare_statistical(
         old_done = [e for e in reference if e.get("status") == "finished"]
         new_done = [r for r in records if r.get("status") == "finished"]
         for counter in COUNTERS:
-            old = [progress(e, counter) for e in old_done]
+            old = [cost(e)[counter] for e in old_done]
             if old and None not in old:
-                fresh = [progress(r, counter) for r in new_done]
+                fresh = [cost(r)[counter] for r in new_done]
                 cells.append(counter_cell(row, counter, old, fresh, all(v in old for v in fresh)))
         for metric in sorted({m for e in old_done for m in final_metrics(e) if "_class_" not in m}):
             old = [final_metrics(e).get(metric) for e in old_done]
@@ -284,8 +270,8 @@ def compare_exact(
         new_status = [str(r.get("status")) if r else "missing" for r in records]
         verdict = "PASS" if old_status == new_status else "FAIL"
         cells.append(Cell(row, "status", ",".join(old_status), ",".join(new_status), verdict))
-        old = [progress(e, "images_seen") for e in members]
-        fresh = [progress(r, "images_seen") for r in records]
+        old = [cost(e)["images_seen"] for e in members]
+        fresh = [cost(r or {})["images_seen"] for r in records]
         cells.append(counter_cell(row, "images_seen", old, fresh, old == fresh))
         pairs = [(e, r or {}) for e, r in zip(members, records, strict=True)
                  if e["status"] == "finished"]
@@ -331,10 +317,7 @@ def render(cells: list[Cell], title: str, rule: str, number: Callable = fmt) -> 
 def _sample(s: Sample | str, metric: str, number: Callable = fmt) -> str:
     if isinstance(s, str):
         return s
-    if s.mean is None:
-        return f"— ({s.n})"
-    constant = s.std is None or (metric in COUNTERS and s.std == 0)
-    return f"{number(s.mean, metric)}{'' if constant else f' ± {number(s.std, metric)}'} ({s.n})"
+    return f"{'—' if s.mean is None else mean_std(s.mean, s.std, metric, number)} ({s.n})"
 
 
 def summary_line(cells: list[Cell], rule: str) -> str:

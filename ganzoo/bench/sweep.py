@@ -1,21 +1,13 @@
-"""Sweeps in the W&B sweep YAML format, run locally by ``ganzoo sweep`` or by ``wandb agent``.
+"""Sweeps in W&B's sweep format, run locally: ``ganzoo sweep FILE``.
 
-A sweep file (``experiments/sweeps/*.yaml``) has ``method``, ``parameters`` (full LightningCLI
-keys such as ``model.init_args.lr_g``, or ``config`` to pick experiment files) and a
-``command`` such as ``[${env}, ${interpreter}, -m, ganzoo, fit, ${args}]``. W&B's own sweep
-engine (the ``sweeps`` package of ``wandb[sweeps]``, offline) validates it and draws the runs:
-every ``grid`` point, or ``count`` seeded ``random`` draws; ``bayes`` learns from finished runs
-on the W&B server, one clear error locally. :func:`build_command` fills the macros as W&B's
-agent does (``${args}``: ``--key=value`` per parameter).
-
-:func:`run_all` runs the commands as subprocesses, ``workers`` at once: one GPU (group) each
-(``CUDA_VISIBLE_DEVICES``) when there are GPUs, else CPU processes sharing the cores
-(``OMP_NUM_THREADS`` = cores // workers). Runs whose record says finished or diverged are
-skipped, so an interrupted sweep resumes; a run that was interrupted or killed (its record
-says interrupted or still running) and left a readable ``checkpoints/last.ckpt`` continues
-from it (``--ckpt_path=last``: the periodic checkpoint, ganzoo.cli.PeriodicCheckpoint); any
-other run restarts from scratch in a clean directory. Each run's output goes to
-``<run dir>/stdout.log``; a failed run is reported and the sweep goes on.
+W&B's own code checks a sweep file and draws its runs (the ``sweeps`` engine, offline: every
+``grid`` point, or ``count`` seeded ``random`` draws; ``bayes`` needs the W&B server) and fills
+the command's macros (the agent's ``create_sweep_command_args``). Written here, because W&B's
+agent runs one run at a time as its server hands them out: a pool of ``workers`` (one GPU
+group each through ``CUDA_VISIBLE_DEVICES``, else CPU processes sharing the cores) that skips
+runs whose record says finished or diverged, continues a run that was interrupted or killed
+from a readable ``checkpoints/last.ckpt`` (``--ckpt_path=last``), restarts any other in a
+clean directory, logs each run's output to ``<run dir>/stdout.log`` and goes on past failures.
 """
 
 from __future__ import annotations
@@ -38,14 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
+from wandb.sdk.launch.sweeps.utils import create_sweep_command, create_sweep_command_args
 
 from ganzoo.bench.naming import SUBCOMMANDS
-from ganzoo.bench.records import clock, cost, is_done, read_record
-from ganzoo.cli import planned_location
+from ganzoo.bench.records import DONE_STATUSES, clock, cost, is_done, read_record
+from ganzoo.cli import planned_location, read_yaml
 from ganzoo.errors import ConfigError, GanzooError
 
-DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
 RUN_ARTEFACTS = ("record.json", "stdout.log", "config.yaml", "evaluations.jsonl", "grids",
                  "checkpoints", "wandb")
 
@@ -55,20 +46,11 @@ with warnings.catch_warnings():  # sweeps' pydantic v1-style config warns on imp
     from sweeps.config.schema import validator as sweep_schema
 
 
-# ------------------------------------------------------------------ the sweep file
 def load_sweep(path: str | Path) -> dict[str, Any]:
     """Read and check a sweep file; raises :class:`ConfigError` naming the bad field."""
-    path = Path(path)
-    if not path.is_file():
+    if not Path(path).is_file():
         raise ConfigError(f"sweep: file {str(path)!r} does not exist")
-    try:
-        sweep = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(
-            f"sweep: {path} is not valid YAML{where}: {getattr(err, 'problem', None) or err}"
-        ) from None
+    sweep = read_yaml(path, "sweep")
     validate_sweep(sweep, str(path))
     return sweep
 
@@ -132,21 +114,15 @@ def _plain(value: Any) -> Any:
 
 
 def build_command(sweep: dict[str, Any], params: dict[str, Any]) -> list[str]:
-    """The command line of one run, with W&B's macros filled in as the agent would."""
-    args = [f"--{k}={v}" for k, v in params.items()]
-    macros: dict[str, list[str]] = {
-        "${env}": [],  # W&B uses /usr/bin/env here; the interpreter path below is absolute
-        "${interpreter}": [sys.executable],
-        "${program}": [str(sweep["program"])] if sweep.get("program") else [],
-        "${args}": args,
-        "${args_no_hyphens}": [a[2:] for a in args],
-        "${args_no_boolean_flags}": [
-            f"--{k}" if v is True else f"--{k}={v}" for k, v in params.items() if v is not False
-        ],
-    }
+    """The command line of one run, its macros filled as W&B's agent fills them, except
+    ``${env}`` (none) and ``${interpreter}`` (this Python, not ``python`` from PATH)."""
+    macros = create_sweep_command_args({"args": {k: {"value": v} for k, v in params.items()}})
+    macros.update(env=[], interpreter=[sys.executable],
+                  program=[str(sweep["program"])] if sweep.get("program") else [])
     command: list[str] = []
-    for token in sweep.get("command", DEFAULT_COMMAND):
-        command += macros.get(str(token), [str(token)])
+    for token in map(str, create_sweep_command(list(sweep.get("command", [])))):
+        is_macro = token.startswith("${") and token.endswith("}")
+        command += (macros.get(token[2:-1]) or []) if is_macro else [token]
     return command
 
 
@@ -156,7 +132,6 @@ def cli_args(command: list[str]) -> list[str]:
     return command[starts[0] :] if starts else command
 
 
-# ------------------------------------------------------------------ running
 @dataclass
 class Run:
     """One run of a sweep: its command, directory and outcome."""
@@ -235,9 +210,9 @@ class SweepRunner:
     a time, with one progress line per started, finished or failed run."""
 
     def __init__(self, todo: list[Run], slots: list, threads: int, devices_per_run: int,
-                 printer: Callable[[str], None], cwd: str | Path | None) -> None:
-        self.todo, self.threads, self.devices_per_run, self.printer, self.cwd = (
-            todo, threads, devices_per_run, printer, cwd)
+                 printer: Callable[[str], None]) -> None:
+        self.todo, self.threads, self.devices_per_run, self.printer = (
+            todo, threads, devices_per_run, printer)
         self.slots: queue.Queue = queue.Queue()
         for slot in slots:
             self.slots.put(slot)
@@ -248,12 +223,10 @@ class SweepRunner:
         with self.lock:
             running = sum(r.status == "running" for r in self.todo)
             elapsed = clock(time.perf_counter() - self.start)
-            self.printer(
-                f"[{self.done + self.failed}/{len(self.todo)} done, {running} running, "
-                f"{self.failed} failed, {elapsed}] {what} {run.name}"
-            )
+            self.printer(f"[{self.done + self.failed}/{len(self.todo)} done, {running} running, "
+                         f"{self.failed} failed, {elapsed}] {what} {run.name}")
 
-    def launch(self, run: Run, slot: str | None, resume: bool = False) -> str | None:
+    def launch(self, run: Run, slot: str | None, resume: bool) -> str | None:
         """Run the command, output into the run's log; why it could not start, if it could not."""
         env = dict(os.environ, **run.env)
         env.pop("WANDB_SERVICE", None)  # each run starts its own W&B service, in its own cwd
@@ -271,8 +244,7 @@ class SweepRunner:
             log.flush()
             try:
                 run.returncode = subprocess.run(
-                    command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd,
-                    stdin=subprocess.DEVNULL,
+                    command, stdout=log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL
                 ).returncode
             except OSError as err:  # e.g. the sweep's command names no program here
                 log.write(f"cannot start {command[0]!r}: {err.strerror or err}\n")
@@ -294,55 +266,37 @@ class SweepRunner:
             run.seconds = time.perf_counter() - t0
             record = read_record(run.dir)
             status = (record or {}).get("status")
-            ok = run.returncode == 0 and status in ("finished", "diverged")
+            ok = run.returncode == 0 and status in DONE_STATUSES
             run.status = status if ok else "failed"
             with self.lock:
                 self.done, self.failed = self.done + ok, self.failed + (not ok)
             tail = f" ({problem}; check the sweep file's command)" if problem else (
                 "" if ok else f" (exit {run.returncode}, status {status}; see {run.log})")
-            self.line(run, f"{run.status:<8} in {run.seconds:.0f}s{throughput(record)}{tail}")
+            rate = cost(record)["images_per_s"] if record else None
+            rate = f", {rate:,.0f} images/s" if rate else ""
+            self.line(run, f"{run.status:<8} in {run.seconds:.0f}s{rate}{tail}")
         finally:
             self.slots.put(slot)
 
 
 def run_all(runs: list[Run], workers: int = 1, threads: int | None = None,
-            printer: Callable[[str], None] = print, cwd: str | Path | None = None,
-            skip_done: bool = True, devices_per_run: int = 1) -> list[Run]:
-    """Run the runs that are not done, ``workers`` at a time, printing progress lines.
-
-    Args:
-        runs: from :func:`plan_runs`.
-        workers: processes at once (one GPU each when GPUs are present).
-        threads: torch threads per CPU process (default: cores // workers, at least 1).
-        printer: receives one line per started, finished or skipped run.
-        cwd: working directory of the runs (default: the current one).
-        skip_done: skip runs whose record says finished or diverged (resume).
-        devices_per_run: GPUs per run (a DDP run over ``--trainer.devices=N``); the machine's
-            GPUs are split into disjoint groups of N, one run per group at a time.
-    """
+            printer: Callable[[str], None] = print, skip_done: bool = True,
+            devices_per_run: int = 1) -> list[Run]:
+    """Run the ``runs`` (but those done, with ``skip_done``), ``workers`` at a time, printing
+    progress lines: on disjoint groups of ``devices_per_run`` GPUs (a DDP run over
+    ``--trainer.devices=N``), else on CPU with ``threads`` torch threads (cores // workers)."""
     gpus = gpu_count()
     threads = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
     slots = device_slots(gpus, max(1, workers), devices_per_run)
     for run in runs:
         run.status = "skipped" if skip_done and is_done(run.dir) else run.status
     todo = [r for r in runs if r.status != "skipped"]
-    runner = SweepRunner(todo, slots, threads, devices_per_run, printer, cwd)
-    skipped = len(runs) - len(runner.todo)
+    runner = SweepRunner(todo, slots, threads, devices_per_run, printer)
     where = f"GPUs {', '.join(s for s in slots if s)}" if gpus else f"CPU, {threads} thread(s) each"
-    printer(
-        f"sweep: {len(runs)} runs, {skipped} already done (skipped), {len(runner.todo)} to run "
-        f"with {len(slots)} worker(s) on {where}"
-    )
+    printer(f"sweep: {len(runs)} runs, {len(runs) - len(todo)} already done (skipped), "
+            f"{len(todo)} to run with {len(slots)} worker(s) on {where}")
     with ThreadPoolExecutor(max_workers=len(slots)) as pool:
-        list(pool.map(runner.work, runner.todo))
-    printer(
-        f"sweep: {runner.done} finished, {runner.failed} failed, {skipped} skipped in "
-        f"{clock(time.perf_counter() - runner.start)}"
-    )
+        list(pool.map(runner.work, todo))
+    printer(f"sweep: {runner.done} finished, {runner.failed} failed, {len(runs) - len(todo)} "
+            f"skipped in {clock(time.perf_counter() - runner.start)}")
     return runs
-
-
-def throughput(record: dict | None) -> str:
-    """``", 612 images/s"`` (real images seen / the run's wall time) or "" without a record."""
-    rate = cost(record).get("images_per_s") if record else None
-    return f", {rate:,.0f} images/s" if rate else ""

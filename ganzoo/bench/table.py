@@ -1,23 +1,14 @@
 """Results tables from run records: ``ganzoo table runs/mnist5k`` -> ``results/mnist5k/``.
 
-Per benchmark: ``table.md`` (a header with the command, date, commit, machine, versions,
-evaluation protocol and the budget the runs share; one row per model/loss variant, i.e. runs
-that differ only in ``seed_everything``, with FID, IS, KID and the model-specific metrics as
-``mean ± std`` over seeds beside the cost: G steps, D steps, real images seen, wall time,
-images/s and ``n``; then every run on its own), ``table.csv`` (the rows as numbers:
-``<metric>_mean``, ``_std``, ``_n``), ``fid_vs_g_steps.png``, ``fid_vs_wall_time.png``,
-``is_vs_g_steps.png`` (toy data: ``modes_covered_vs_epoch.png``, ``hq_percent_vs_epoch.png``;
-one line per row: mean over seeds, band from the lowest to the highest seed) with their
-numbers in ``curves.csv``, ``grids/<row>.png`` (the final grid of each row's best run: lowest
-FID, or most modes covered), ``grids_over_time/<row>.png`` (that run's periodic grids side by
-side) and ``runs.json`` (per run its resolved config, seed, final metrics and
-environment: what ``ganzoo reproduce`` re-runs).
-
-Values are each run's final evaluation. A diverged run counts in ``n`` as diverged, never as
-numbers; runs still running, failed or interrupted are listed as excluded. pandas groups and
-aggregates (``groupby().agg``) and writes the CSV files and the W&B table; the markdown keeps
-unpadded ``| a | b |`` lines (``to_markdown`` pads every cell to its column's width, which
-would rewrite every line of the committed tables).
+Writes ``table.md`` (a header with command, date, commit, machine, versions, protocol and budget;
+one row per variant, i.e. per set of runs that differ only in ``seed_everything``: metrics and
+cost as ``mean ± std`` over seeds with ``n``; then every run), ``table.csv`` (``<metric>_mean``,
+``_std``, ``_n``), ``curves.csv`` with its plots (toy data: modes covered and HQ share versus
+epoch), ``grids/<row>.png`` (each row's best run: lowest FID, or most modes covered),
+``grids_over_time/<row>.png`` (that run's periodic grids side by side) and ``runs.json`` (what
+``ganzoo reproduce`` re-runs). pandas groups, aggregates and writes the CSV files and the W&B
+table; the markdown is written here, unpadded (``to_markdown`` pads every cell to its column's
+width, which would rewrite every line of the committed tables).
 """
 
 from __future__ import annotations
@@ -26,7 +17,7 @@ import datetime as dt
 import json
 import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +61,7 @@ MANIFEST_KEYS = ("run_name", "run_dir", "variant", "status", "seed", "config", "
 
 # ------------------------------------------------------------------ loading and grouping
 def find_records(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
-    """Every record.json under the given run or benchmark directories (or record files)."""
+    """Every record.json under ``paths`` (run or benchmark directories, or record files)."""
     records = []
     for path in map(Path, paths):
         for file in [path] if path.is_file() else sorted(path.rglob("record.json")):
@@ -94,9 +85,8 @@ def final_metrics(record: dict[str, Any]) -> dict[str, float]:
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (lists, scalars and empty dicts are leaves).
-    Not ``pandas.json_normalize``: it turns None into NaN and, beside a NaN, ints into floats,
-    which would change the row labels."""
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (not ``pandas.json_normalize``: it turns None
+    into NaN and, beside a NaN, ints into floats, which would change the row labels)."""
     flat: dict[str, Any] = {}
     for key, value in tree.items():
         if isinstance(value, dict) and value:
@@ -107,14 +97,11 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def row_labels(done: list[dict[str, Any]]) -> list[str]:
-    """Each run's row: its variant, plus the config values that tell apart rows of the same
-    variant (``DCGAN (lr_g=0.001)``); runs that differ only in :data:`NOT_IN_ROW` share one.
-
-    A key whose value most runs of the variant share (a strict majority: a baseline with
-    one-setting departures, such as the tricks of a mode-collapse table) is shown only on the
-    runs that depart from it, so the baseline reads ``VanillaGAN`` and a trick
-    ``VanillaGAN (label_smoothing=0.1)``; a key with no such value (a search over equal
-    groups, such as three learning rates) is shown on every run."""
+    """Each run's row: its variant, plus the config values that tell rows of one variant apart
+    (``DCGAN (lr_g=0.001)``). A key whose value a strict majority of the variant's runs share
+    (a baseline with one-setting departures, as in a mode-collapse table) is shown only on
+    the runs that depart from it; a key with no such value (a search over equal groups) is
+    shown on every run."""
     configs = [flatten(r.get("config") or {}) for r in done]
     idents = [{k: v for k, v in c.items() if not is_under(k, NOT_IN_ROW)} for c in configs]
     labels = [r.get("variant", "?") for r in done]
@@ -138,8 +125,8 @@ def row_labels(done: list[dict[str, Any]]) -> list[str]:
 
 
 def load_runs(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One line per finished or diverged run, in table order (row label, then seed and run
-    name): ``model`` (its row), status, seed, run name, final metrics, cost, and ``record``."""
+    """One line per finished or diverged run in table order: ``model`` (its row), ``status``,
+    ``seed``, ``run``, ``record``, its cost and final metrics."""
     done = [r for r in records if r.get("status") in DONE_STATUSES]
     lines = [
         {"model": label, "status": r["status"], "seed": r.get("seed"), "run": r.get("run_name"),
@@ -153,19 +140,23 @@ def load_runs(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def metric_names(runs: pd.DataFrame, details: bool = True) -> list[str]:
-    """FID, IS, KID first, then the toy mode metrics side by side, then the other
-    model-specific metrics; per-class breakdowns such as ``fid_class_3`` only with
+    """The metric columns in table order; per-class breakdowns (``fid_class_3``) only with
     ``details`` (the CSV and W&B table, not the markdown)."""
     fixed = {"model", "status", "seed", "run", "record", *COST}
     names = {c for c in runs.columns if c not in fixed and (details or "_class_" not in c)}
-    first = [m for m in (*MAIN_METRICS, *TOY_METRICS) if m in names]
-    return first + sorted(names - set(first))
+    return in_order(names, (*MAIN_METRICS, *TOY_METRICS))
+
+
+def in_order(names: Iterable[str], first: Iterable[str]) -> list[str]:
+    """``first`` (those in ``names``), then the other ``names`` sorted."""
+    names = set(names)
+    head = [m for m in first if m in names]
+    return head + sorted(names - set(head))
 
 
 def row_stats(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Per row (index: ``model``, in table order): ``status`` (finished if any run finished),
-    ``n_finished``, ``n_diverged`` and, over its finished runs, ``<column>_mean``, ``_std``
-    (sample std, NaN for one value) and ``_n`` (NaN excluded): the rows of ``table.csv``."""
+    """Per row (index ``model``): ``n_finished``, ``n_diverged``, ``status`` and over its
+    finished runs ``<column>_mean``, ``_std`` (sample std) and ``_n`` (NaN left out)."""
     finished = runs[runs.status == "finished"][["model", *columns]]
     stats = finished.astype(dict.fromkeys(columns, float)).groupby("model")
     stats = stats.agg(["mean", "std", "count"])
@@ -174,8 +165,8 @@ def row_stats(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         {f"n_{s}": runs[runs.status == s].model.value_counts() for s in DONE_STATUSES}
     )
     stats = counts.join(stats).reindex(runs.model.unique()).rename_axis("model")
-    stats = stats.fillna({c: 0 for c in stats.columns if c.endswith("_n") or c.startswith("n_")})
-    stats = stats.astype({c: int for c in stats.columns if c.endswith("_n") or c.startswith("n_")})
+    counts = [c for c in stats.columns if c.endswith("_n") or c.startswith("n_")]
+    stats = stats.fillna(dict.fromkeys(counts, 0)).astype(dict.fromkeys(counts, int))
     return stats.assign(status=stats.n_finished.map(lambda n: "finished" if n else "diverged"))
 
 
@@ -192,15 +183,18 @@ def fmt(value: float | None, metric: str) -> str:
     return format(value, FORMATS.get(metric, ".4g"))
 
 
+def mean_std(mean: Any, std: Any, metric: str, number: Callable = fmt) -> str:
+    """``mean ± std``, the mean alone for one value or a constant counter."""
+    if pd.isna(mean) or pd.isna(std) or (metric in COUNTERS and std == 0):
+        return number(mean, metric)
+    return f"{number(mean, metric)} ± {number(std, metric)}"
+
+
 def cell(stats: pd.Series, metric: str) -> str:
-    """``mean ± std`` of a row's finished runs (the mean alone for one run or a constant
-    counter), ``diverged`` when all its runs diverged."""
+    """A row's cell over its finished runs, ``diverged`` when all its runs diverged."""
     if not stats["n_finished"]:
         return "diverged" if stats["n_diverged"] else "—"
-    mean, std = stats[f"{metric}_mean"], stats[f"{metric}_std"]
-    if pd.isna(mean) or pd.isna(std) or (metric in COUNTERS and std == 0):
-        return fmt(mean, metric)
-    return f"{fmt(mean, metric)} ± {fmt(std, metric)}"
+    return mean_std(stats[f"{metric}_mean"], stats[f"{metric}_std"], metric)
 
 
 def markdown_table(columns: list[str], rows: Iterable[Iterable[Any]]) -> list[str]:
@@ -228,11 +222,8 @@ def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, 
     per_run = markdown_table(
         ["model", "seed", "status", *titles, "G steps", "wall time", "images/s", "run"], every
     )
-    excluded = [
-        f"{r.get('run_name')} ({r.get('status')})"
-        for r in records
-        if r.get("status") not in DONE_STATUSES
-    ]
+    excluded = [f"{r.get('run_name')} ({r.get('status')})" for r in records
+                if r.get("status") not in DONE_STATUSES]
     tail = ["", "Excluded (not finished): " + ", ".join(excluded)] if excluded else []
     head = header(benchmark, runs, command, notes or [])
     return "\n".join([head, *main, "", "### Every run", "", *per_run, *tail]) + "\n"
@@ -256,7 +247,7 @@ def header(benchmark: str, runs: pd.DataFrame, command: str, notes: list[str]) -
 
 
 def provenance(done: list[dict[str, Any]]) -> list[str]:
-    """When the runs ended and at which commit(s), with a warning for mixed commits."""
+    """When the runs ended and at which commit(s)."""
     commits = sorted({(r.get("git") or {}).get("commit") or "unknown" for r in done})
     dirty = any((r.get("git") or {}).get("dirty") for r in done)
     dates = sorted(r.get("ended_at") or "" for r in done)
@@ -309,10 +300,8 @@ def method(done: list[dict[str, Any]], protocols: list[str]) -> list[str]:
 
 
 def budget_protocol(runs: pd.DataFrame) -> str:
-    """One line naming the budget the finished runs share, read from their records: equal real
-    images (= equal D steps: the mnist5k protocol, README "Budget protocol"), or equal generator
-    steps (StudioGAN, compare_gan, Kurach et al. 2019), with the counts of the other kind; or
-    that the runs share neither."""
+    """The budget the finished runs share: equal real images (= equal D steps: README "Budget
+    protocol"), or equal generator steps (StudioGAN, Kurach et al. 2019), or neither."""
     finished = runs[runs.status == "finished"]
     if finished.empty:
         return "Budget: no finished run to state it"
@@ -321,7 +310,6 @@ def budget_protocol(runs: pd.DataFrame) -> str:
         return finished[kind].nunique(dropna=False) == 1 and finished[kind].notna().all()
 
     def count(kind: str, unit: str = "") -> str:
-        """``750 G steps`` when every run has the same, else ``G steps: 750 (WGAN-gp); ...``."""
         if shared(kind):
             return f"{fmt(finished[kind].iloc[0], kind)} {unit}".strip()
         rows = finished.groupby(finished[kind].astype(float), dropna=False).model.unique()
@@ -343,7 +331,7 @@ def budget_protocol(runs: pd.DataFrame) -> str:
 
 def budget_settings(record: dict[str, Any]) -> str:
     """``DCGAN: max_epochs=15, batch_size=16, world_size=1, global batch=16``: the settings
-    that bound a run, those at their default left out."""
+    that bound a run, but those at their default."""
     flat = flatten(record.get("config") or {})
     unset = {"trainer.max_epochs": (None, -1), "trainer.max_steps": (None, -1),
              "trainer.limit_train_batches": (None, 1.0), "model.init_args.max_g_steps": (None,),
@@ -361,8 +349,7 @@ def budget_settings(record: dict[str, Any]) -> str:
 
 
 def csv_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """``table.csv``: per row ``model``, ``status``, ``n_finished``, ``n_diverged`` and per metric
-    (per-class breakdowns included) and cost ``_mean``, ``_std`` and ``_n``."""
+    """The rows of ``table.csv``: the row statistics of every metric and cost."""
     stats = row_stats(runs, [*metric_names(runs), *COST]).reset_index()
     head = ["model", "status", "n_finished", "n_diverged"]
     return stats[head + [c for c in stats.columns if c not in head]]
@@ -382,15 +369,12 @@ def curves(runs: pd.DataFrame) -> pd.DataFrame:
         for entry in run["record"].get("history") or []
     ]
     frame = pd.DataFrame(lines or None, columns=None if lines else fixed, dtype=object)
-    names = set(frame.columns) - set(fixed)
-    metrics = [m for m in MAIN_METRICS if m in names] + sorted(names - set(MAIN_METRICS))
-    return frame[fixed + metrics]
+    return frame[fixed + in_order(set(frame.columns) - set(fixed), MAIN_METRICS)]
 
 
 def mean_curve(history: pd.DataFrame, metric: str, x: str) -> pd.DataFrame:
-    """Per evaluation point (the G step it was made at, else its epoch) of the finished runs in
-    ``history`` (one row's): ``x`` (mean over seeds), ``mean``, ``low`` and ``high`` of
-    ``metric``; points where no seed has both finite values are left out."""
+    """Per evaluation point (its G step, else its epoch) of the finished runs in ``history``:
+    ``x`` (mean over seeds), ``mean``, ``low`` and ``high`` of ``metric`` (finite values)."""
     finished = history[history.status == "finished"]
     points = pd.DataFrame(
         {"point": finished.g_steps.where(finished.g_steps.notna(), finished.epoch),
@@ -403,8 +387,8 @@ def mean_curve(history: pd.DataFrame, metric: str, x: str) -> pd.DataFrame:
 
 
 def plot_curve(history: pd.DataFrame, n_finished: pd.Series, curve: tuple, path: Path) -> bool:
-    """``metric`` against ``x`` (a :data:`CURVES` entry), one line per row (mean over seeds,
-    band from the lowest to the highest seed); False (no file) if there is nothing to draw."""
+    """A :data:`CURVES` plot, one line per row (mean over seeds, band from the lowest to the
+    highest seed); False (no file) if there is nothing to draw."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -519,8 +503,8 @@ def write_grids_over_time(runs: pd.DataFrame, out: Path) -> None:
 def write_table(paths: Iterable[str | Path], out_root: str | Path = "results",
                 command: str = "ganzoo table", wandb_dir: str | Path | None = None,
                 use_wandb: bool = True, notes: list[str] | None = None) -> dict[str, Path]:
-    """Aggregate the records under ``paths`` into ``<out_root>/<benchmark>/`` per benchmark
-    (``notes``: extra header lines, such as ``ganzoo compare``'s wall time); the directories."""
+    """Aggregate the records under ``paths`` into ``<out_root>/<benchmark>/`` (``notes``: extra
+    header lines); the directories written, by benchmark."""
     paths = list(paths)
     records = find_records(paths)
     if not records:

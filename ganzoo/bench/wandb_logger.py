@@ -1,13 +1,11 @@
 """W&B logging that never costs a run: offline without credentials, no-op when W&B fails.
 
 :class:`FailSafeWandbLogger` is every run's default logger (``trainer.logger`` in
-:mod:`ganzoo.cli`). Without credentials (no ``WANDB_API_KEY``, no entry for the W&B host in
-``~/.netrc``) it runs offline: the run lands in ``<run dir>/wandb/offline-run-*`` and can be
-uploaded later with ``wandb sync <that dir>``. If starting W&B fails online it retries
-offline once; if that fails too it warns once and the run goes on without W&B. An error
-raised inside W&B while logging does the same; an error raised by the caller (a wrong
-argument: our bug) propagates. Under DDP Lightning creates the W&B run on global rank 0
-only, so one training run is one W&B run.
+:mod:`ganzoo.cli`). Lightning's ``WandbLogger`` lets a W&B failure (service down, no network,
+full disk) fail the run and asks for a login without credentials; this one logs offline without
+credentials (``wandb sync`` later), retries offline once when starting online fails, and else,
+or when W&B fails while logging, warns once and goes on without W&B. Errors raised by its caller
+(a wrong argument: our bug) propagate.
 """
 
 from __future__ import annotations
@@ -40,14 +38,6 @@ def has_wandb_credentials(
         return False
 
 
-def wandb_mode(environ: dict[str, str] | None = None) -> str:
-    """``WANDB_MODE`` if the user set it, else ``online`` with credentials, ``offline`` without."""
-    environ = os.environ if environ is None else environ
-    if environ.get("WANDB_MODE"):
-        return environ["WANDB_MODE"]
-    return "online" if has_wandb_credentials(environ) else "offline"
-
-
 def raised_inside_wandb(err: BaseException) -> bool:
     """Whether ``err`` came through W&B's own code (service down, disk full, bad key) rather than
     from its caller alone, whose errors (a wrong argument: our bug) must propagate."""
@@ -58,58 +48,35 @@ def raised_inside_wandb(err: BaseException) -> bool:
 
 
 class FailSafeWandbLogger(WandbLogger):
-    """Lightning's :class:`WandbLogger` that never fails or stalls a run.
+    """Lightning's :class:`WandbLogger` that never fails or stalls a run (the CLI sets
+    ``save_dir`` to the run directory, ``name`` to the run name, ``group`` to the benchmark).
 
     Args:
-        save_dir: directory of the ``wandb/`` folder; the CLI sets it to the run directory.
-        name: W&B run name; the CLI sets the ganzoo run name.
-        group: W&B group; the CLI sets the benchmark name.
         project: W&B project (``$WANDB_PROJECT`` wins when set).
-        mode: ``online``, ``offline`` or ``disabled``; None picks online only with credentials.
+        mode: ``online``, ``offline`` or ``disabled``; default: ``$WANDB_MODE``, else online
+            only with credentials.
         init_timeout: seconds W&B may take to start before falling back (offline, then none).
         log_model: upload checkpoints as W&B artifacts (online only).
         **kwargs: passed on to ``wandb.init``.
     """
 
-    def __init__(
-        self,
-        *,
-        save_dir: str | None = None,
-        name: str | None = None,
-        group: str | None = None,
-        project: str = "ganzoo",
-        mode: str | None = None,
-        init_timeout: float = 30.0,
-        log_model: bool = False,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, save_dir: str | None = None, name: str | None = None,
+                 group: str | None = None, project: str = "ganzoo", mode: str | None = None,
+                 init_timeout: float = 30.0, log_model: bool = False, **kwargs: Any) -> None:
         os.environ.setdefault("WANDB_SILENT", "true")
-        self._mode = mode or wandb_mode()
-        super().__init__(
-            save_dir=save_dir or ".",
-            name=name,
-            project=os.environ.get("WANDB_PROJECT", project),
-            log_model=log_model and self._mode == "online",
-            group=group,
-            **kwargs,
-        )
+        self.mode = mode or os.environ.get("WANDB_MODE") or (
+            "online" if has_wandb_credentials() else "offline")
+        super().__init__(save_dir=save_dir or ".", name=name, group=group,
+                         project=os.environ.get("WANDB_PROJECT", project),
+                         log_model=log_model and self.mode == "online", **kwargs)
         self._wandb_init.pop("anonymous", None)  # deprecated in wandb, warns when passed
-        self._wandb_init["mode"] = self._mode
+        self._wandb_init["mode"] = self.mode
         self._init_timeout = init_timeout
-        self._failed = False
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @property
-    def failed(self) -> bool:
-        """True once W&B could not start or failed; the logger then does nothing."""
-        return self._failed
+        self.failed = False  # once W&B could not start or failed: the logger does nothing
 
     @property
     def experiment(self):
-        if self._failed or rank_zero_only.rank != 0:
+        if self.failed or rank_zero_only.rank != 0:
             return DummyExperiment()
         if self._experiment is None:
             self._start()
@@ -121,9 +88,9 @@ class FailSafeWandbLogger(WandbLogger):
         if self._save_dir:
             Path(self._save_dir).mkdir(parents=True, exist_ok=True)
         self._wandb_init["settings"] = wandb.Settings(init_timeout=self._init_timeout)
-        modes = ["online", "offline"] if self._mode == "online" else [self._mode]
+        modes = ["online", "offline"] if self.mode == "online" else [self.mode]
         for mode in modes:
-            self._mode = self._wandb_init["mode"] = mode
+            self.mode = self._wandb_init["mode"] = mode
             try:
                 WandbLogger.experiment.fget(self)
             # wandb.init fails in many ways (down, bad key, no network, full disk): all are
@@ -137,12 +104,12 @@ class FailSafeWandbLogger(WandbLogger):
         self._fail(f"could not start ({error!r})")
 
     def _fail(self, why: str) -> None:
-        self._failed = True
+        self.failed = True
         self._experiment = None
         rank_zero_warn(f"W&B {why}; this run goes on without W&B")
 
     def _guarded(self, what: str, call, *args: Any, **kwargs: Any) -> None:
-        if self._failed:
+        if self.failed:
             return
         try:
             call(*args, **kwargs)
@@ -151,11 +118,9 @@ class FailSafeWandbLogger(WandbLogger):
                 raise
             self._fail(f"failed in {what} ({err!r})")
 
-    @rank_zero_only
     def log_hyperparams(self, params, *args: Any, **kwargs: Any) -> None:
         self._guarded("log_hyperparams", super().log_hyperparams, params, *args, **kwargs)
 
-    @rank_zero_only
     def log_metrics(self, metrics, step=None) -> None:
         self._guarded("log_metrics", super().log_metrics, metrics, step)
 
@@ -165,10 +130,9 @@ class FailSafeWandbLogger(WandbLogger):
     def log_table(self, key, columns=None, data=None, dataframe=None, step=None) -> None:
         self._guarded("log_table", super().log_table, key, columns, data, dataframe, step)
 
-    @rank_zero_only
     def finalize(self, status: str) -> None:
         """Finish the W&B run (so the next run in this process gets its own)."""
         self._guarded("finalize", super().finalize, status)
-        if self._experiment is not None and not self._failed:
+        if self._experiment is not None and not self.failed:
             self._guarded("finish", self._experiment.finish, exit_code=int(status != "success"))
         self._experiment = None

@@ -40,6 +40,7 @@ from ganzoo.nets.factory import Arch, make_discriminator, make_generator
 from ganzoo.regularizers import (
     add_instance_noise,
     instance_noise_std,
+    random_affine,
     smoothed_targets,
     weight_penalty,
 )
@@ -147,6 +148,11 @@ class GANModule(L.LightningModule):
         instance_noise: initial std of Gaussian noise added to every D input (seed 001).
         instance_noise_anneal_steps: D steps over which that std decays linearly to 0
             (0 = constant).
+        d_augment: differentiable augmentation of every D input, real and fake, in D's and
+            G's steps (Zhao et al. 2020): a random rotation (up to 15 degrees), scaling (10%)
+            and shift (1/16 of the side) per image (:func:`ganzoo.regularizers.random_affine`).
+            Images only. InfoGAN's Q head then reads augmented fakes, so G can only encode
+            the codes in what the augmentation keeps (the digit, not its slant or position).
         d_weight_penalty: lambda of an L2 penalty on D's weights (seed 001, "Penalizing
             discriminator weights"): ``lambda * sum ||W||^2`` over the discriminator's weight
             matrices and kernels, not its biases or norm parameters
@@ -204,6 +210,7 @@ class GANModule(L.LightningModule):
         fake_label: float = 0.0,
         instance_noise: float = 0.0,
         instance_noise_anneal_steps: int = 0,
+        d_augment: bool = False,
         d_weight_penalty: float = 0.0,
         max_g_steps: int | None = None,
         max_images: int | None = None,
@@ -249,6 +256,10 @@ class GANModule(L.LightningModule):
             hp.loss != "wasserstein" or self.lipschitz_critic,
             "model.loss: 'wasserstein' needs a Lipschitz constraint on the critic; "
             "use ganzoo.models.WGAN (penalty: clip or gp)",
+        )
+        require(
+            not hp.d_augment or len(hp.data_shape) == 3,
+            f"model.d_augment: augments images; this data has shape {tuple(hp.data_shape)}",
         )
         require(hp.arch in ("mlp", "dcgan"), f"model.arch: unknown {hp.arch!r}; allowed: mlp, dcgan")
         require(
@@ -461,7 +472,9 @@ class GANModule(L.LightningModule):
         )
 
     def d_inputs(self, x: Tensor) -> Tensor:
-        return add_instance_noise(x, self.noise_std())
+        """What D sees of a batch in training: instance noise, then the augmentation."""
+        x = add_instance_noise(x, self.noise_std())
+        return random_affine(x) if self.hparams.d_augment and self.training else x
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch

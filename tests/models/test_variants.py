@@ -26,6 +26,7 @@ CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (DCGAN, {"minibatch_features": True, "label_smoothing": 0.1, "instance_noise": 0.1,
                    "instance_noise_anneal_steps": 10}),
           (ConditionalGAN, {"conditioning": "projection", "arch": "mlp"}),
+          (InfoGAN, {"d_augment": True}),
           (WGAN, {"penalty": "gp", "d_weight_penalty": 1e-3}),
           (WGAN, {"penalty": "gp", "arch": "mlp"})]
 
@@ -388,6 +389,35 @@ def test_instance_noise_reaches_d_with_the_annealed_std():
             else:
                 assert noise.std().item() == pytest.approx(std, rel=0.1)
                 assert abs(noise.mean().item()) < 0.1 * std
+
+
+def test_d_augment_moves_every_d_input_in_training_only():
+    """Differentiable augmentation: D sees transformed reals and fakes in the D step and
+    transformed fakes in the G step (InfoGAN's Q reads those), each image its own way, and G
+    gets gradients through the transform; evaluation sees the images as they are."""
+    model, data = fitted(InfoGAN, d_augment=True)
+    opt_g, opt_d = model.optimizers()
+    x, y = data.x[:16], data.y[:16]
+    d_in, g_out = [], []
+    model.discriminator.register_forward_pre_hook(lambda m, args: d_in.append(args[0]))
+    model.generator.register_forward_hook(lambda m, args, out: g_out.append(out.detach()))
+    model.discriminator_step(opt_d, x, y, stats=False)
+    before = snapshot(model.generator.parameters())
+    model.generator_step(opt_g, 16, y, stats=False)
+    seen = [(d_in[0], x), (d_in[1], g_out[0]), (d_in[2], g_out[1])]
+    for inp, original in seen:
+        assert inp.shape == original.shape
+        assert (inp.detach() - original).abs().amax(dim=(1, 2, 3)).min() > 1e-3  # every image moved
+    assert d_in[2].requires_grad  # G's step goes through the transform
+    assert all(changed(before, model.generator.parameters()))
+    assert not torch.equal(model.d_inputs(x), x)
+    model.eval()
+    assert torch.equal(model.d_inputs(x), x)
+
+
+def test_d_augment_needs_images():
+    with pytest.raises(ConfigError, match="model.d_augment"):
+        VanillaGAN(**tiny_kwargs(data_shape=(2,), d_augment=True))
 
 
 def test_d_weight_penalty_adds_two_lambda_w_to_ds_gradient_and_is_logged():
