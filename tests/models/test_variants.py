@@ -27,6 +27,7 @@ CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
                    "instance_noise_anneal_steps": 10}),
           (ConditionalGAN, {"conditioning": "projection", "arch": "mlp"}),
           (InfoGAN, {"d_augment": True}),
+          (InfoGAN, {"q_augment": True}),
           (WGAN, {"penalty": "gp", "d_weight_penalty": 1e-3}),
           (WGAN, {"penalty": "gp", "arch": "mlp"})]
 
@@ -418,6 +419,33 @@ def test_d_augment_moves_every_d_input_in_training_only():
 def test_d_augment_needs_images():
     with pytest.raises(ConfigError, match="model.d_augment"):
         VanillaGAN(**tiny_kwargs(data_shape=(2,), d_augment=True))
+    with pytest.raises(ConfigError, match="model.q_augment"):
+        InfoGAN(**tiny_kwargs(data_shape=(2,), arch="mlp", q_augment=True))
+
+
+def test_q_augment_moves_only_qs_input_in_training_only():
+    """InfoGAN's q_augment: in D's and G's steps D's logits read the fakes as they are and Q
+    reads a second trunk pass over a transformed copy (every image moved, G's gradients
+    flowing through it); in evaluation Q reads D's own features."""
+    model, data = fitted(InfoGAN, q_augment=True)
+    opt_g, opt_d = model.optimizers()
+    x, y = data.x[:16], data.y[:16]
+    trunk_in, g_out = [], []
+    features = model.discriminator.features
+    model.discriminator.features = lambda inp: (trunk_in.append(inp), features(inp))[1]
+    model.generator.register_forward_hook(lambda m, args, out: g_out.append(out.detach()))
+    model.discriminator_step(opt_d, x, y, stats=False)
+    model.generator_step(opt_g, 16, y, stats=False)
+    assert len(trunk_in) == 5  # D step: real, fake, Q's copy; G step: fake, Q's copy
+    assert torch.equal(trunk_in[0], x)
+    for plain, q_copy, fake in ((trunk_in[1], trunk_in[2], g_out[0]),
+                                (trunk_in[3], trunk_in[4], g_out[1])):
+        assert torch.equal(plain.detach(), fake)
+        assert (q_copy.detach() - fake).abs().amax(dim=(1, 2, 3)).min() > 1e-3
+    assert trunk_in[4].requires_grad
+    model.eval()
+    h = torch.randn(4, model.discriminator.feature_dim)
+    assert model.q_features(g_out[1][:4], h) is h
 
 
 def test_d_weight_penalty_adds_two_lambda_w_to_ds_gradient_and_is_logged():
