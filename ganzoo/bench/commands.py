@@ -164,8 +164,8 @@ def cmd_table(args: argparse.Namespace) -> int:
     command = args.command_line or "ganzoo " + shlex.join(args.argv)
     for out in write_table(args.dirs, args.out, command, use_wandb=not args.no_wandb).values():
         print((out / "table.md").read_text())
-        print(f"written: {out}/table.md, table.csv, curves.csv, fid_vs_g_steps.png, "
-              "fid_vs_wall_time.png, is_vs_g_steps.png, grids/, runs.json")
+        held = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir())
+        print(f"{out}/ holds: " + ", ".join(held))
     return 0
 
 
