@@ -35,7 +35,7 @@ from torch import nn
 from ganzoo.errors import ConfigError, require
 from ganzoo.losses import get_loss
 from ganzoo.models.codes import LatentCodes
-from ganzoo.nets.blocks import REFERENCE_NORMS, GNorm, eval_mode
+from ganzoo.nets.blocks import REFERENCE_NORMS, Conditioning, GNorm, eval_mode
 from ganzoo.nets.factory import Arch, make_discriminator, make_generator
 from ganzoo.regularizers import (
     add_instance_noise,
@@ -197,7 +197,7 @@ class GANModule(L.LightningModule):
         g_norm: GNorm = "batch",
         d_norm: Literal["batch", "layer", "none"] = "batch",
         minibatch_features: bool = False,
-        conditioning: Literal["concat", "projection"] = "concat",
+        conditioning: Conditioning = "concat",
         loss: str = "nonsaturating",
         n_critic: int = 1,
         optimizer: Literal["adam", "rmsprop", "sgd"] = "adam",

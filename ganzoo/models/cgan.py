@@ -10,7 +10,8 @@ from ganzoo.models.base import GANModule
 class ConditionalGAN(GANModule):
     """GAN on p(x | y): labels enter G as an embedding concatenated to z, and D either by
     concatenation (``conditioning="concat"``, the paper's way) or through a projection
-    head ``<embed(y), phi(x)>`` (``"projection"``, Miyato & Koyama 2018).
+    head ``<embed(y), phi(x)>`` (``"projection"``, Miyato & Koyama 2018), or both (``"both"``:
+    the label maps at D's input and the projection at its head).
 
     D steps use the labels of the real batch for the fakes too, so both halves of D's batch
     follow the data's label distribution.

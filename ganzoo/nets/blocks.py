@@ -80,6 +80,19 @@ class QHead(nn.Module):
         return out[:, : self.categorical_dim], out[:, self.categorical_dim :]
 
 
+Conditioning = Literal["concat", "projection", "both"]
+"""How a conditional D reads the label: concatenated to its input (Mirza & Osindero), as a
+projection term on its features (Miyato & Koyama), or both."""
+
+
+def concatenates(conditioning: str) -> bool:
+    return conditioning in ("concat", "both")
+
+
+def projects(conditioning: str) -> bool:
+    return conditioning in ("projection", "both")
+
+
 class LabelProjection(nn.Module):
     """Projection discriminator term ``<embed(y), h>`` (Miyato & Koyama 2018, Eq. 3)."""
 

@@ -23,11 +23,14 @@ from torch import nn
 from ganzoo.errors import ConfigError
 from ganzoo.nets.blocks import (
     REFERENCE_NORMS,
+    Conditioning,
     GNorm,
     LabelProjection,
     MinibatchDiscrimination,
     ReferenceBatch,
+    concatenates,
     generator_norm,
+    projects,
 )
 
 Tensor = torch.Tensor
@@ -143,7 +146,8 @@ class DCGANDiscriminator(nn.Module):
     """``C x H x W -> padded to the canvas -> n strided convs -> 4 x 4 -> flatten -> one logit``.
 
     ``conditioning="concat"`` appends one-hot label maps to the input channels (Mirza &
-    Osindero's concatenation for conv nets); ``"projection"`` adds ``<embed(y), h>``.
+    Osindero's concatenation for conv nets); ``"projection"`` adds ``<embed(y), h>``;
+    ``"both"`` does both.
     """
 
     def __init__(
@@ -153,7 +157,7 @@ class DCGANDiscriminator(nn.Module):
         ndf: int = 64,
         norm: Literal["batch", "layer", "none"] = "batch",
         num_classes: int = 0,
-        conditioning: Literal["concat", "projection"] = "concat",
+        conditioning: Conditioning = "concat",
         minibatch_features: bool = False,
     ) -> None:
         super().__init__()
@@ -161,7 +165,7 @@ class DCGANDiscriminator(nn.Module):
         canvas, n = dcgan_canvas(height)
         self.pad = _margins(canvas, height)
         self.num_classes = num_classes
-        self.concat = bool(num_classes) and conditioning == "concat"
+        self.concat = bool(num_classes) and concatenates(conditioning)
         c_in = channels + (num_classes if self.concat else 0)
         layers: list[nn.Module] = [nn.Conv2d(c_in, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         c = ndf
@@ -181,7 +185,7 @@ class DCGANDiscriminator(nn.Module):
         self.head = nn.Linear(head_in, 1)
         self.projection = (
             LabelProjection(num_classes=num_classes, features=head_in)
-            if num_classes and conditioning == "projection"
+            if num_classes and projects(conditioning)
             else None
         )
         self.apply(init_dcgan_weights)

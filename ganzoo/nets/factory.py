@@ -12,7 +12,7 @@ from typing import Literal
 from torch import nn
 
 from ganzoo.errors import ConfigError
-from ganzoo.nets.blocks import GNorm
+from ganzoo.nets.blocks import Conditioning, GNorm
 from ganzoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganzoo.nets.mlp import MLPDiscriminator, MLPGenerator
 
@@ -55,7 +55,7 @@ def make_discriminator(
     num_classes: int,
     width: int,
     norm: Literal["batch", "layer", "none"],
-    conditioning: Literal["concat", "projection"],
+    conditioning: Conditioning,
     minibatch_features: bool,
 ) -> nn.Module:
     if arch == "dcgan":

@@ -16,11 +16,14 @@ from torch import nn
 
 from ganzoo.nets.blocks import (
     REFERENCE_NORMS,
+    Conditioning,
     GNorm,
     LabelProjection,
     MinibatchDiscrimination,
     ReferenceBatch,
+    concatenates,
     generator_norm,
+    projects,
 )
 
 Tensor = torch.Tensor
@@ -105,14 +108,14 @@ class MLPDiscriminator(nn.Module):
         data_shape: tuple[int, ...],
         hidden: tuple[int, ...] = (512, 256),
         num_classes: int = 0,
-        conditioning: Literal["concat", "projection"] = "concat",
+        conditioning: Conditioning = "concat",
         embed_dim: int = 16,
         minibatch_features: bool = False,
     ) -> None:
         super().__init__()
         in_dim = math.prod(data_shape)
         self.concat_embed = (
-            nn.Embedding(num_classes, embed_dim) if num_classes and conditioning == "concat" else None
+            nn.Embedding(num_classes, embed_dim) if num_classes and concatenates(conditioning) else None
         )
         if self.concat_embed is not None:
             in_dim += embed_dim
@@ -125,7 +128,7 @@ class MLPDiscriminator(nn.Module):
         self.head = nn.Linear(head_in, 1)
         self.projection = (
             LabelProjection(num_classes=num_classes, features=head_in)
-            if num_classes and conditioning == "projection"
+            if num_classes and projects(conditioning)
             else None
         )
 
