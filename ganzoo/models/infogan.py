@@ -35,7 +35,7 @@ class InfoGAN(GANModule):
             1/65 of G's input variance instead of 1/21, G learned the digits from z first, and
             the code ended up selecting style more than digit: code accuracy 0.38-0.48 against
             0.47-0.66 (median 0.64, 3 seeds) with the paper's noise at the same budget, with
-            FID 0.95-1.63 (README, "Main job").
+            FID 0.95-1.63 (experiments/infogan_mnist5k.yaml).
         q_augment: Q reads D's trunk features of a randomly rotated, zoomed and shifted copy
             of each fake (:func:`ganzoo.regularizers.random_affine`, one extra trunk pass per
             step), while D's real/fake logits see the fakes as they are. G must then make the
