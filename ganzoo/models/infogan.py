@@ -64,6 +64,10 @@ class InfoGAN(GANModule):
             not q_augment or len(self.hparams.data_shape) == 3,
             f"model.q_augment: augments images; this data has shape {tuple(self.hparams.data_shape)}",
         )
+        require(
+            not (q_augment and self.hparams.d_augment),
+            "model.q_augment: d_augment already shows Q (and D) augmented fakes; set one of them",
+        )
 
     def latent_codes(self) -> LatentCodes:
         return LatentCodes(self.hparams.categorical_dim, self.hparams.continuous_dim)

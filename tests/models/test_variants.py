@@ -422,6 +422,8 @@ def test_d_augment_needs_images():
         VanillaGAN(**tiny_kwargs(data_shape=(2,), d_augment=True))
     with pytest.raises(ConfigError, match="model.q_augment"):
         InfoGAN(**tiny_kwargs(data_shape=(2,), arch="mlp", q_augment=True))
+    with pytest.raises(ConfigError, match="model.q_augment: d_augment already"):
+        InfoGAN(**tiny_kwargs(q_augment=True, d_augment=True))
 
 
 def test_q_augment_moves_only_qs_input_in_training_only():
