@@ -27,6 +27,7 @@ from ganzoo.atomic import atomic_path, write_text_atomic
 from ganzoo.bench.naming import NOT_IN_NAME, is_under, sanitize
 from ganzoo.bench.records import DONE_STATUSES, cost, write_json_atomic
 from ganzoo.errors import ConfigError
+from ganzoo.plotting import pyplot
 
 MAIN_METRICS = ("fid", "is", "kid")
 WITHIN_RUN_SPREAD = ("is_std", "kid_std")  # spread inside one evaluation, not across seeds
@@ -389,11 +390,7 @@ def mean_curve(history: pd.DataFrame, metric: str, x: str) -> pd.DataFrame:
 def plot_curve(history: pd.DataFrame, n_finished: pd.Series, curve: tuple, path: Path) -> bool:
     """A :data:`CURVES` plot, one line per row (mean over seeds, band from the lowest to the
     highest seed); False (no file) if there is nothing to draw."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     metric, x, _, log = curve
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     drawn, positive = False, True
@@ -470,12 +467,7 @@ def write_grids_over_time(runs: pd.DataFrame, out: Path) -> None:
     """``grids_over_time/<row>.png``: the periodic grids (``grids/epoch_*.png``) of each row's
     best run side by side, :data:`GRIDS_OVER_TIME` of them evenly spaced over training, the
     last one included; rows whose run kept fewer than two are skipped."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.image as mpimg
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     if out.exists():
         shutil.rmtree(out)
     for label, best in best_runs(runs).items():
@@ -484,7 +476,7 @@ def write_grids_over_time(runs: pd.DataFrame, out: Path) -> None:
             continue
         count = min(GRIDS_OVER_TIME, len(snapshots))
         picked = [snapshots[round(i * (len(snapshots) - 1) / (count - 1))] for i in range(count)]
-        images = [mpimg.imread(path) for path in picked]
+        images = [plt.imread(path) for path in picked]
         height, width = images[0].shape[:2]
         fig, axes = plt.subplots(1, count, figsize=(count * width / 200, height / 200 + 0.3),
                                  dpi=100, squeeze=False)

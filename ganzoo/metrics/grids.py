@@ -21,6 +21,7 @@ from ganzoo.atomic import atomic_path
 from ganzoo.data.sources import toy_centers
 from ganzoo.metrics.plan import EvalPlan, plan_for
 from ganzoo.metrics.toy import GeneratorDensity, optimal_discriminator
+from ganzoo.plotting import pyplot
 
 Tensor = torch.Tensor
 
@@ -64,11 +65,7 @@ def image_grid(model, datamodule) -> Tensor:
 
 
 def toy_figure(model, datamodule, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
 
     centers = toy_centers(datamodule.dataset_name)
     std = datamodule.hparams.toy_std
