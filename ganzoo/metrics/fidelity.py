@@ -27,7 +27,8 @@ import torch.distributed as dist
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.inception import InceptionScore
-from torchmetrics.image.kid import KernelInceptionDistance
+from torchmetrics.image.kid import KernelInceptionDistance, maximum_mean_discrepancy, poly_kernel
+from torchmetrics.utilities import dim_zero_cat
 
 Tensor = torch.Tensor
 
@@ -97,6 +98,35 @@ def _quiet(cls, *args, **kwargs):
         return cls(*args, **kwargs)
 
 
+class WholeRealSetKID(KernelInceptionDistance):
+    """torchmetrics' KID with one saving it lacks: when every real subset is the whole real
+    set (the usual protocol here: 1,000 test images, subsets of 1,000), the real-real kernel
+    is the same matrix in every subset up to a permutation, which changes none of the sums the
+    unbiased MMD takes, so it is computed once instead of ``subsets`` times (a third of KID's
+    time). The subsets drawn, the kernels and the MMD are torchmetrics' own
+    (``torch.randperm`` per subset for the real then the fake set, ``poly_kernel``,
+    ``maximum_mean_discrepancy``); otherwise ``compute`` is torchmetrics' unchanged."""
+
+    def compute(self) -> tuple[Tensor, Tensor]:
+        real = dim_zero_cat(self.real_features)
+        if len(real) != self.subset_size:
+            return super().compute()
+        fake = dim_zero_cat(self.fake_features)
+        if len(fake) < self.subset_size:
+            return super().compute()  # its error message
+        kernel = {"degree": self.degree, "gamma": self.gamma, "coef": self.coef}
+        k_real = poly_kernel(real, real, **kernel)
+        scores = []
+        for _ in range(self.subsets):
+            torch.randperm(len(real))  # the draw torchmetrics makes, so the fake subsets match
+            f_fake = fake[torch.randperm(len(fake))[: self.subset_size]]
+            k_fake = poly_kernel(f_fake, f_fake, **kernel)
+            k_cross = poly_kernel(real, f_fake, **kernel)
+            scores.append(maximum_mean_discrepancy(k_real, k_cross, k_fake))
+        kid = torch.stack(scores)
+        return kid.mean(), kid.std(unbiased=False)
+
+
 def frechet_distance(real: Tensor, fake: Tensor) -> float:
     """FID between two feature sets (this rank's shares; synced across ranks)."""
     metric = FrechetInceptionDistance(feature=Precomputed(real.shape[1])).to(real.device)
@@ -133,7 +163,7 @@ def kernel_distance(
     if size == n_real == n_fake:
         subsets = 1
     metric = _quiet(
-        KernelInceptionDistance,
+        WholeRealSetKID,
         feature=Precomputed(real.shape[1], torch.float32),
         subset_size=size,
         subsets=subsets,

@@ -7,7 +7,7 @@ import torch
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from ganzoo.metrics import extract, frechet_distance, inception_score, kernel_distance
-from ganzoo.metrics.fidelity import Precomputed
+from ganzoo.metrics.fidelity import Precomputed, WholeRealSetKID, seeded
 
 
 def test_fid_of_a_set_against_itself_is_zero(mnist_test_features):
@@ -93,3 +93,21 @@ def test_kid_with_whole_sets_as_subsets_computes_one_subset(mnist_test_features)
     many.update(a, real=True)
     many.update(b, real=False)
     assert float(many.compute()[0]) == pytest.approx(one[0], rel=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:Metric `Kernel Inception Distance` will save")
+@pytest.mark.parametrize("n_real", [200, 300])
+def test_whole_real_set_kid_equals_torchmetrics(mnist_test_features, n_real):
+    """The real kernel computed once (real set = subset size) or torchmetrics' path (larger
+    real set): the same subsets and the same values as torchmetrics' own KID."""
+    features, _ = mnist_test_features
+    real, fake = features[:n_real], features[300:800] + 0.05
+    values = []
+    for cls in (KernelInceptionDistance, WholeRealSetKID):
+        metric = cls(feature=Precomputed(real.shape[1], torch.float32), subset_size=200, subsets=7)
+        metric.update(real, real=True)
+        metric.update(fake, real=False)
+        with seeded(3):
+            values.append([float(v) for v in metric.compute()])
+    assert values[1] == pytest.approx(values[0], rel=1e-4)
+    assert values[0][1] > 0  # the fake subsets differ, so the subsets' values do
