@@ -130,8 +130,10 @@ class GANModule(L.LightningModule):
             (reference batch norm, seed 003: every sample normalised with the statistics of a
             fixed reference batch alone, 64 latents drawn once from this model's latent
             distribution and kept in the checkpoint), ``"virtual"`` (virtual batch norm,
-            seed 003: with those of the reference batch plus the sample itself) or ``"none"``.
-            Under both, a sample does not depend on the rest of its minibatch.
+            seed 003: with those of the reference batch plus the sample itself), ``"class"``
+            (class-conditional batch norm, conditional models only: each sample's label picks
+            the norm's scale and shift) or ``"none"``. Under reference and virtual batch norm,
+            a sample does not depend on the rest of its minibatch.
         d_norm: normalisation in D's conv layers: ``"batch"``, ``"layer"`` or ``"none"``.
         minibatch_features: append Salimans et al. minibatch features in D (seed 003).
         loss: a name from :data:`ganzoo.losses.LOSSES`.
@@ -309,7 +311,7 @@ class GANModule(L.LightningModule):
             hp.arch,
             latent_dim=self.latent_dim + self.latent_codes().input_dim,
             data_shape=self.data_shape,
-            num_classes=cond_classes,
+            num_classes=self.generator_classes(),
             width=hp.g_width,
             norm=hp.g_norm,
         )
@@ -358,6 +360,15 @@ class GANModule(L.LightningModule):
             return f"{name} ({loss})"
         return name
 
+    def generator_classes(self) -> int:
+        """How many values the labels G takes have (0: G takes none): the data's classes for a
+        conditional model."""
+        return self.num_classes if self.conditional else 0
+
+    def generator_labels(self, latent: Latent) -> Tensor | None:
+        """The labels G takes from a latent dict (see :meth:`generator_classes`)."""
+        return latent.get("labels")
+
     def build_extra_modules(self) -> None:
         """Create modules beyond G and D (InfoGAN's Q head)."""
 
@@ -398,7 +409,7 @@ class GANModule(L.LightningModule):
         return torch.cat([latent["z"], *codes], dim=1) if codes else latent["z"]
 
     def generate(self, latent: Latent) -> Tensor:
-        return self.generator(self.generator_input(latent), latent.get("labels"))
+        return self.generator(self.generator_input(latent), self.generator_labels(latent))
 
     def discriminate(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """D's logits on ``x`` and auxiliary outputs for :meth:`extra_d_loss` (default none)."""

@@ -42,6 +42,9 @@ class InfoGAN(GANModule):
             code recognisable under small rotations and shifts, so it cannot carry it in a
             digit's slant or position and puts it in the digit's identity. Unlike
             ``d_augment`` (which augments every D input), the adversarial game is untouched.
+        g_norm: as for every model; ``"class"`` here makes the categorical code act as G's
+            class (class-conditional batch norm on ``c_cat``: the code picks every norm
+            layer's scale and shift, besides entering G's input).
     """
 
     def __init__(
@@ -71,6 +74,12 @@ class InfoGAN(GANModule):
 
     def latent_codes(self) -> LatentCodes:
         return LatentCodes(self.hparams.categorical_dim, self.hparams.continuous_dim)
+
+    def generator_classes(self) -> int:
+        return self.hparams.categorical_dim if self.hparams.g_norm == "class" else 0
+
+    def generator_labels(self, latent):
+        return latent["cat"] if self.hparams.g_norm == "class" else None
 
     def model_metrics(self) -> tuple[str, ...]:
         return (*super().model_metrics(), "code_accuracy")

@@ -194,7 +194,34 @@ class VirtualBatchNorm(ReferenceBatchNorm):
         return mean, (sq - mean**2).clamp_min(0)
 
 
-GNorm = Literal["batch", "virtual", "reference", "none"]
+class ClassBatchNorm(nn.Module):
+    """Class-conditional batch norm (de Vries et al. 2017; the generator of Miyato & Koyama
+    2018): batch norm without its own affine, then a scale and shift looked up for each
+    sample's label, so the label acts on every layer of G, not only through its input.
+    Scales start at N(1, 0.02) and shifts at 0, the DCGAN init of batch norm. Called as
+    ``norm(h, labels)`` (see :func:`run_generator_layers`)."""
+
+    def __init__(self, channels: int, num_classes: int, batch_norm: type[nn.Module]) -> None:
+        super().__init__()
+        self.norm = batch_norm(channels, affine=False)
+        self.scale = nn.Embedding(num_classes, channels)
+        self.shift = nn.Embedding(num_classes, channels)
+        nn.init.normal_(self.scale.weight, 1.0, 0.02)
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, h: Tensor, labels: Tensor) -> Tensor:
+        shape = (len(h), -1) + (1,) * (h.dim() - 2)
+        return self.norm(h) * self.scale(labels).view(shape) + self.shift(labels).view(shape)
+
+
+def run_generator_layers(layers: nn.Sequential, h: Tensor, labels: Tensor | None) -> Tensor:
+    """``layers(h)``, handing ``labels`` to the :class:`ClassBatchNorm` layers among them."""
+    for layer in layers:
+        h = layer(h, labels) if isinstance(layer, ClassBatchNorm) else layer(h)
+    return h
+
+
+GNorm = Literal["batch", "class", "virtual", "reference", "none"]
 REFERENCE_NORMS: dict[str, type[ReferenceBatchNorm]] = {
     "reference": ReferenceBatchNorm,
     "virtual": VirtualBatchNorm,
@@ -202,16 +229,30 @@ REFERENCE_NORMS: dict[str, type[ReferenceBatchNorm]] = {
 
 
 def generator_norm(
-    kind: GNorm, channels: int, *, batch_norm: type[nn.Module], reference_size: int
+    kind: GNorm,
+    channels: int,
+    *,
+    batch_norm: type[nn.Module],
+    reference_size: int,
+    num_classes: int = 0,
 ) -> nn.Module:
     """One norm layer of a generator: ``batch_norm(channels)`` (``nn.BatchNorm1d`` or ``2d``),
-    a :data:`REFERENCE_NORMS` layer over the first ``reference_size`` rows, or none."""
+    its class-conditional form (``"class"``, a generator with labels only), a
+    :data:`REFERENCE_NORMS` layer over the first ``reference_size`` rows, or none."""
     if kind in REFERENCE_NORMS:
         return REFERENCE_NORMS[kind](channels, reference_size)
     if kind == "batch":
         return batch_norm(channels)
+    if kind == "class":
+        if not num_classes:
+            raise ConfigError(
+                "model.g_norm: 'class' (class-conditional batch norm) needs a generator that "
+                "gets labels (ganzoo.models.ConditionalGAN)"
+            )
+        return ClassBatchNorm(channels, num_classes, batch_norm)
     if kind == "none":
         return nn.Identity()
     raise ConfigError(
-        f"model.g_norm: unknown {kind!r}; allowed: batch, {', '.join(REFERENCE_NORMS)}, none"
+        f"model.g_norm: unknown {kind!r}; allowed: batch, class, {', '.join(REFERENCE_NORMS)}, "
+        f"none"
     )

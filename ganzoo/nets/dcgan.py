@@ -31,6 +31,7 @@ from ganzoo.nets.blocks import (
     concatenates,
     generator_norm,
     projects,
+    run_generator_layers,
 )
 
 Tensor = torch.Tensor
@@ -70,7 +71,7 @@ def init_dcgan_weights(module: nn.Module) -> None:
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
+    elif isinstance(module, nn.BatchNorm2d) and module.affine:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
 
@@ -115,7 +116,11 @@ class DCGANGenerator(nn.Module):
 
         def g_norm(channels: int) -> nn.Module:
             return generator_norm(
-                norm, channels, batch_norm=nn.BatchNorm2d, reference_size=reference_size
+                norm,
+                channels,
+                batch_norm=nn.BatchNorm2d,
+                reference_size=reference_size,
+                num_classes=num_classes,
             )
 
         layers: list[nn.Module] = [g_norm(c), nn.ReLU(True)]
@@ -137,7 +142,8 @@ class DCGANGenerator(nn.Module):
             skip = self.reference.size
         if self.label_embed is not None:
             z = torch.cat([z, self.label_embed(labels)], dim=1)
-        out = self.net(self.project(z).view(-1, self.base_channels, 4, 4))
+        h = self.project(z).view(-1, self.base_channels, 4, 4)
+        out = run_generator_layers(self.net, h, labels)
         (top, bottom), side = self.crop, out.shape[-1]
         return out[skip:, :, top : side - bottom, top : side - bottom]
 

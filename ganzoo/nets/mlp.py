@@ -24,6 +24,7 @@ from ganzoo.nets.blocks import (
     concatenates,
     generator_norm,
     projects,
+    run_generator_layers,
 )
 
 Tensor = torch.Tensor
@@ -77,7 +78,11 @@ class MLPGenerator(nn.Module):
 
         def g_norm(units: int) -> nn.Module:
             return generator_norm(
-                norm, units, batch_norm=nn.BatchNorm1d, reference_size=reference_size
+                norm,
+                units,
+                batch_norm=nn.BatchNorm1d,
+                reference_size=reference_size,
+                num_classes=num_classes,
             )
 
         layers = _mlp([in_dim, *hidden], nn.ReLU(), norm=None if norm == "none" else g_norm)
@@ -93,7 +98,7 @@ class MLPGenerator(nn.Module):
             skip = self.reference.size
         if self.label_embed is not None:
             z = torch.cat([z, self.label_embed(labels)], dim=1)
-        return self.net(z)[skip:].view(-1, *self.data_shape)
+        return run_generator_layers(self.net, z, labels)[skip:].view(-1, *self.data_shape)
 
 
 class MLPDiscriminator(nn.Module):

@@ -22,7 +22,8 @@ CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (DCGAN, {"g_norm": "virtual", "loss": "hinge"}),
           (DCGAN, {"g_norm": "reference"}), (ConditionalGAN, {"g_norm": "reference"}),
           (VanillaGAN, {"g_norm": "reference"}), (VanillaGAN, {"g_norm": "virtual"}),
-          (InfoGAN, {"g_norm": "reference"}),
+          (InfoGAN, {"g_norm": "reference"}), (InfoGAN, {"g_norm": "class"}),
+          (ConditionalGAN, {"g_norm": "class"}),
           (DCGAN, {"minibatch_features": True, "label_smoothing": 0.1, "instance_noise": 0.1,
                    "instance_noise_anneal_steps": 10}),
           (ConditionalGAN, {"conditioning": "projection", "arch": "mlp"}),
@@ -142,6 +143,27 @@ def test_sample_api_labels_and_codes():
     assert info.sample(2, codes=codes).shape == (2, 1, 8, 8)
     assert set(info.fixed_latent()) == {"z", "cat", "cont"}
     assert set(cgan.fixed_latent()) == {"z", "labels"}
+
+
+@pytest.mark.parametrize(("cls", "key"), [(ConditionalGAN, "labels"), (InfoGAN, "cat")])
+def test_class_norm_generator_takes_the_labels_or_the_categorical_code(cls, key):
+    """g_norm class: the conditional GAN's labels, or InfoGAN's categorical code, pick G's norm
+    scales; with the code's input path cut (its weights in G's first layer zeroed) the
+    samples still change with it."""
+    torch.manual_seed(0)
+    model = cls(**tiny_kwargs(g_norm="class"))
+    with torch.no_grad():
+        for module in model.generator.modules():
+            if hasattr(module, "shift") and isinstance(module.shift, torch.nn.Embedding):
+                module.shift.weight.normal_()
+        if key == "labels":
+            model.generator.label_embed.weight.zero_()
+        else:  # the one-hot code's columns of G's first layer
+            k = model.latent_codes().categorical
+            model.generator.project.weight[:, model.latent_dim : model.latent_dim + k].zero_()
+    latent = model.sample_latent(4)
+    other = {**latent, key: (latent[key] + 1) % 4}  # 4 classes, 10 code values: all differ
+    assert not torch.allclose(model.generate_eval(latent), model.generate_eval(other))
 
 
 def test_generator_training_mode_is_restored_after_sample():

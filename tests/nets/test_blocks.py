@@ -65,5 +65,5 @@ def test_virtual_batch_norm_normalises_each_row_with_the_reference_batch_plus_it
 
 def test_generator_norm_names_the_allowed_kinds():
     with pytest.raises(ConfigError, match=r"^model.g_norm: unknown 'group'; allowed: batch, "
-                       r"reference, virtual, none$"):
+                       r"class, reference, virtual, none$"):
         generator_norm("group", 4, batch_norm=nn.BatchNorm2d, reference_size=M)
