@@ -15,7 +15,9 @@ torch thread unless a row says otherwise. Sections:
   every ganzoo epoch the bare loop runs one epoch's worth of batches, so both share the
   machine's state; epoch 0 is warm-up; ratio = ganzoo seconds / bare seconds per round, median
   over rounds. The config's evaluation and grid callbacks are kept but moved past the
-  measured epochs (evaluation is the ``eval`` section's subject).
+  measured epochs (evaluation is the ``eval`` section's subject). Then, for VanillaGAN and
+  DCGAN, Lightning's own floor: the bare step inside a bare ``LightningModule`` and Trainer
+  (:class:`LightningFloor`), with and without ``manual_backward`` and the optimizer wrappers.
 - ``eval``: one FID/IS/KID pass over 5,000 generated samples (domain extractor, real features
   cached) by ``ganzoo.metrics.evaluate`` against torch-fidelity's own ``calculate_metrics`` on
   the same samples and extractor (its real statistics cached too), interleaved rounds.
@@ -57,6 +59,8 @@ VARIANTS = {
     "ConditionalGAN": "cgan_mnist5k.yaml",
     "InfoGAN": "infogan_mnist5k.yaml",
 }
+# the smallest and a typical step: Lightning's own share of the overhead is measured on these
+FLOOR_VARIANTS = ("VanillaGAN", "DCGAN")
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 # what torch-fidelity computes (FID, IS, KID): the evaluation pass is timed on the same work
 SAME_AS_FIDELITY = ["fid", "is", "kid"]
@@ -96,6 +100,7 @@ class BareLoop:
         self.x, self.y, self.batch = images, labels, batch
         self.order: list[torch.Tensor] = []
         self.d_steps = 0
+        self.backward = torch.Tensor.backward  # LightningFloor swaps in manual_backward
 
     def _optimizer(self, params, lr):
         hp = self.hp
@@ -165,7 +170,7 @@ class BareLoop:
         if self.q is not None:
             loss = loss + self._info(h, cat, cont)
         self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
+        self.backward(loss)
         self.opt_d.step()
         if self.penalty == "clip":
             with torch.no_grad():
@@ -182,7 +187,7 @@ class BareLoop:
         if self.q is not None:
             loss = loss + self._info(h, cat, cont)
         self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
+        self.backward(loss)
         self.opt_g.step()
         for p in self.d.parameters():
             p.requires_grad_(True)
@@ -199,9 +204,9 @@ class Interleave(L.Callback):
     times both: ganzoo's epoch e is the time from just after the bare round at its start to
     the start of epoch e + 1 (its epoch-end work, checkpoint included)."""
 
-    def __init__(self, batches: int) -> None:
+    def __init__(self, batches: int, bare: BareLoop | None = None) -> None:
         self.batches = batches
-        self.bare: BareLoop | None = None
+        self.bare = bare  # built from the trained model at the first epoch if not given
         self.ganzoo_s: list[float] = []
         self.bare_s: list[float] = []
         self.mark: float | None = None
@@ -216,6 +221,64 @@ class Interleave(L.Callback):
             self.bare = BareLoop(pl_module, x, y, trainer.datamodule.batch_size)
         self.bare_s.append(self.bare.run(self.batches))
         self.mark = time.perf_counter()
+
+
+class LightningFloor(L.LightningModule):
+    """A BareLoop's step as a manual-optimization ``training_step``, no logging, no callbacks:
+    what Lightning's loop costs by itself around the same work (batch fetching, hooks, the
+    loop's bookkeeping). With ``wrappers`` the step also goes through ``manual_backward`` and
+    Lightning's optimizer wrappers, as every LightningModule with manual optimization does."""
+
+    def __init__(self, bare: BareLoop, wrappers: bool) -> None:
+        super().__init__()
+        self.bare, self.wrappers = bare, wrappers
+        self.nets = torch.nn.ModuleList([m for m in (bare.g, bare.d, bare.q) if m is not None])
+        self.automatic_optimization = False
+
+    def configure_optimizers(self):
+        return [self.bare.opt_g, self.bare.opt_d]
+
+    def training_step(self, batch, batch_idx) -> None:
+        if self.wrappers:
+            self.bare.backward = self.manual_backward
+            self.bare.opt_g, self.bare.opt_d = self.optimizers()
+        self.bare.step()
+
+
+def lightning_floor(rounds: int, variant: str, wrappers: bool) -> dict:
+    """The overhead row of :class:`LightningFloor` for ``variant``'s networks and batches."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cli = build(VARIANTS[variant], runs_dir=tmp)
+        dm = cli.datamodule
+        dm.setup("fit")
+        x, y = dm.split("train").tensors
+        batches = len(x) // dm.batch_size
+        floor = LightningFloor(BareLoop(cli.model, x, y, dm.batch_size), wrappers)
+        watch = Interleave(batches, bare=BareLoop(cli.model, x, y, dm.batch_size))
+        trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=rounds + 2, logger=False,
+                            enable_checkpointing=False, enable_progress_bar=False,
+                            enable_model_summary=False, callbacks=[watch], default_root_dir=tmp)
+        trainer.fit(floor, dm)
+    what = "manual_backward + optimizer wrappers" if wrappers else "plain backward and step"
+    return overhead_row(f"{variant}: Lightning's loop alone ({what})", watch, rounds,
+                        batches * dm.batch_size, batches)
+
+
+def overhead_row(name: str, watch: Interleave, rounds: int, images: int, batches: int) -> dict:
+    # epoch 0 and the bare round before it are warm-up; the Trainer's last epoch is unpaired
+    ours, bare = watch.ganzoo_s[1 : rounds + 1], watch.bare_s[1 : rounds + 1]
+    ratios = [a / b for a, b in zip(ours, bare, strict=True)]
+    row = {
+        "variant": name,
+        "ganzoo img/s": images / statistics.median(ours),
+        "bare img/s": images / statistics.median(bare),
+        "ratio (median)": statistics.median(ratios),
+        "ratio range": f"{min(ratios):.3f}-{max(ratios):.3f}",
+        "extra ms/step": 1000 * (statistics.median(ours) - statistics.median(bare)) / batches,
+        "rounds": len(ratios),
+    }
+    print(row, flush=True)
+    return row
 
 
 def overhead(rounds: int, variants: list[str]) -> list[dict]:
@@ -235,20 +298,10 @@ def overhead(rounds: int, variants: list[str]) -> list[dict]:
             watch = Interleave(batches)
             cli.trainer.callbacks.insert(0, watch)
             cli.trainer.fit(cli.model, dm)
-        # epoch 0 and the bare round before it are warm-up; ganzoo's last epoch is unpaired
-        ours, bare = watch.ganzoo_s[1 : rounds + 1], watch.bare_s[1 : rounds + 1]
-        ratios = [a / b for a, b in zip(ours, bare, strict=True)]
-        images = batches * dm.batch_size
-        row = {
-            "variant": name,
-            "ganzoo img/s": images / statistics.median(ours),
-            "bare img/s": images / statistics.median(bare),
-            "ratio (median)": statistics.median(ratios),
-            "ratio range": f"{min(ratios):.3f}-{max(ratios):.3f}",
-            "rounds": len(ratios),
-        }
-        print(row, flush=True)
-        rows.append(row)
+        rows.append(overhead_row(name, watch, rounds, batches * dm.batch_size, batches))
+    for name in FLOOR_VARIANTS:
+        if name in variants:
+            rows += [lightning_floor(rounds, name, wrappers) for wrappers in (False, True)]
     return rows
 
 
@@ -423,7 +476,7 @@ def markdown(rows: list[dict], floats: str = ".3f") -> str:
         for k in keys:
             v = row[k]
             if isinstance(v, float):
-                cells.append(f"{v:,.0f}" if "/s" in k else format(v, floats))
+                cells.append(f"{v:,.0f}" if k.endswith("/s") else format(v, floats))
             else:
                 cells.append(str(v))
         out.append("| " + " | ".join(cells) + " |")
@@ -435,7 +488,11 @@ OVERHEAD_NOTE = (
     "run record, checkpoints, callbacks; evaluation excluded) against a bare loop over copies "
     "of the same networks, losses, optimizers and n_critic; one epoch (the config's batches) "
     "each per round, interleaved, after a warm-up epoch. Ratio = ganzoo s / bare s (goal <= "
-    "1.05)."
+    "1.05); extra ms/step = (ganzoo s - bare s) / batches, medians. The rows \"Lightning's loop "
+    "alone\" run the bare loop's own step as a manual-optimization `training_step` in a "
+    "Trainer with no logger and no callbacks, with plain `backward()` and `step()`, then "
+    "through `manual_backward` and Lightning's optimizer wrappers: the part of the overhead "
+    "that is Lightning's, whatever ganzoo does."
 )
 EVAL_NOTE = (
     "One evaluation of a DCGAN (widths 32): generate 5,000 samples, FID/IS/KID (KID 100 "
