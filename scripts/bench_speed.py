@@ -50,6 +50,8 @@ import lightning as L  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from ganzoo.regularizers import random_affine  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "VanillaGAN": "vanilla_mnist5k.yaml",
@@ -79,7 +81,8 @@ class BareLoop:
     """Plain PyTorch over deep copies of a ganzoo model's networks: the same algorithm as
     ``GANModule.training_step`` (a D step on every batch with fresh noise, a G step with fresh
     noise after every ``n_critic``-th D step), written without Lightning or ganzoo's model
-    code. Covers the losses and extras the mnist5k configs use."""
+    code (the one shared piece is :func:`ganzoo.regularizers.random_affine`, the transform of
+    InfoGAN's ``q_augment``). Covers the losses and extras the mnist5k configs use."""
 
     def __init__(self, model, images: torch.Tensor, labels: torch.Tensor, batch: int) -> None:
         hp = model.hparams
@@ -134,7 +137,9 @@ class BareLoop:
         h = self.d.features(x)
         return self.d(x, h=h), h
 
-    def _info(self, h, cat, cont):
+    def _info(self, h, cat, cont, fake):
+        if self.hp.get("q_augment"):  # Q reads a randomly moved copy of the fakes
+            h = self.d.features(random_affine(fake))
         logits, mean = self.q(h)
         loss = self.hp.info_weight * F.cross_entropy(logits, cat)
         return loss + self.hp.continuous_weight * 0.5 * ((mean - cont) ** 2).sum(1).mean()
@@ -168,7 +173,7 @@ class BareLoop:
             (grad,) = torch.autograd.grad(self.d(mix, labels).sum(), mix, create_graph=True)
             loss = loss + self.hp.gp_weight * ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
         if self.q is not None:
-            loss = loss + self._info(h, cat, cont)
+            loss = loss + self._info(h, cat, cont, fake)
         self.opt_d.zero_grad(set_to_none=True)
         self.backward(loss)
         self.opt_d.step()
@@ -182,10 +187,11 @@ class BareLoop:
         z, labels, cat, cont = self._latent(len(x), y)
         for p in self.d.parameters():
             p.requires_grad_(False)
-        fake_out, h = self._d_out(self.g(z, labels), labels)
+        fake = self.g(z, labels)
+        fake_out, h = self._d_out(fake, labels)
         loss = self._g_loss(fake_out)
         if self.q is not None:
-            loss = loss + self._info(h, cat, cont)
+            loss = loss + self._info(h, cat, cont, fake)
         self.opt_g.zero_grad(set_to_none=True)
         self.backward(loss)
         self.opt_g.step()
