@@ -131,8 +131,8 @@ class GANModule(L.LightningModule):
             fixed reference batch alone, 64 latents drawn once from this model's latent
             distribution and kept in the checkpoint), ``"virtual"`` (virtual batch norm,
             seed 003: with those of the reference batch plus the sample itself), ``"class"``
-            (class-conditional batch norm, conditional models only: each sample's label picks
-            the norm's scale and shift) or ``"none"``. Under reference and virtual batch norm,
+            (class-conditional batch norm: each sample's label, or InfoGAN's categorical code,
+            picks the norm's scale and shift) or ``"none"``. Under reference and virtual batch norm,
             a sample does not depend on the rest of its minibatch.
         d_norm: normalisation in D's conv layers: ``"batch"``, ``"layer"`` or ``"none"``.
         minibatch_features: append Salimans et al. minibatch features in D (seed 003).

@@ -247,7 +247,7 @@ def generator_norm(
         if not num_classes:
             raise ConfigError(
                 "model.g_norm: 'class' (class-conditional batch norm) needs a generator that "
-                "gets labels (ganzoo.models.ConditionalGAN)"
+                "gets labels: ganzoo.models.ConditionalGAN, or InfoGAN (its categorical code)"
             )
         return ClassBatchNorm(channels, num_classes, batch_norm)
     if kind == "none":
