@@ -31,6 +31,7 @@ import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganzoo.errors import ConfigError, require
 from ganzoo.losses import get_loss
@@ -162,6 +163,12 @@ class GANModule(L.LightningModule):
             D), added to D's loss in every D step as the term ``d_weight_penalty`` (logged as
             ``train/d_weight_penalty``). A loss term, not the optimizer's weight decay.
             0 (default) = off.
+        g_ema: decay of an exponential moving average of G's weights and batch-norm
+            statistics, updated after every G step (Yazici et al. 2019, "The Unusual
+            Effectiveness of Averaging in GAN Training"; Karras et al. 2018). Sampling and
+            evaluation then use the averaged G; training uses G itself. 0 (default) = off. The
+            average is torch's ``AveragedModel`` with ``get_ema_multi_avg_fn``; it starts as a
+            copy of G at the first G step.
         max_g_steps: stop after this many generator steps (None = no limit here). Optimizer
             steps are global under DDP: N devices take the same G steps as one.
         max_images: stop once this many real images were shown to D, counted over all
@@ -214,6 +221,7 @@ class GANModule(L.LightningModule):
         instance_noise_anneal_steps: int = 0,
         d_augment: bool = False,
         d_weight_penalty: float = 0.0,
+        g_ema: float = 0.0,
         max_g_steps: int | None = None,
         max_images: int | None = None,
         num_fixed_samples: int = 64,
@@ -290,6 +298,7 @@ class GANModule(L.LightningModule):
         require(
             hp.instance_noise >= 0, f"model.instance_noise: must be >= 0, got {hp.instance_noise}"
         )
+        require(0.0 <= hp.g_ema < 1.0, f"model.g_ema: a decay in [0, 1), got {hp.g_ema}")
         require(
             hp.d_weight_penalty >= 0,
             f"model.d_weight_penalty: must be >= 0, got {hp.d_weight_penalty}",
@@ -326,6 +335,11 @@ class GANModule(L.LightningModule):
             conditioning=hp.conditioning,
             minibatch_features=hp.minibatch_features,
         )
+        self.generator_ema = None
+        if hp.g_ema > 0:
+            self.generator_ema = AveragedModel(
+                self.generator, multi_avg_fn=get_ema_multi_avg_fn(hp.g_ema), use_buffers=True
+            ).requires_grad_(False)
 
     def _draw_reference_batch(self) -> None:
         """Reference and virtual batch norm normalise with the features of G's fixed reference
@@ -408,8 +422,10 @@ class GANModule(L.LightningModule):
         codes = self.latent_codes().as_input(latent, latent["z"].dtype)
         return torch.cat([latent["z"], *codes], dim=1) if codes else latent["z"]
 
-    def generate(self, latent: Latent) -> Tensor:
-        return self.generator(self.generator_input(latent), self.generator_labels(latent))
+    def generate(self, latent: Latent, generator: nn.Module | None = None) -> Tensor:
+        """``generator`` (default: G) applied to ``latent``."""
+        generator = self.generator if generator is None else generator
+        return generator(self.generator_input(latent), self.generator_labels(latent))
 
     def discriminate(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """D's logits on ``x`` and auxiliary outputs for :meth:`extra_d_loss` (default none)."""
@@ -456,9 +472,11 @@ class GANModule(L.LightningModule):
 
     @torch.no_grad()
     def generate_eval(self, latent: Latent) -> Tensor:
-        """G(latent) with G in eval mode (batch norm on running statistics)."""
-        with eval_mode(self.generator):
-            return self.generate({k: v.to(self.device) for k, v in latent.items()})
+        """G(latent) with G in eval mode (batch norm on running statistics); with ``g_ema``,
+        the averaged G."""
+        net = self.generator if self.generator_ema is None else self.generator_ema.module
+        with eval_mode(net):
+            return self.generate({k: v.to(self.device) for k, v in latent.items()}, net)
 
     @torch.no_grad()
     def d_probability(self, x: Tensor) -> Tensor:
@@ -564,6 +582,8 @@ class GANModule(L.LightningModule):
             self.manual_backward(loss)
             norm = grad_norm(self.generator.parameters()) if stats else None
             opt_g.step()
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
         self.g_steps += 1
         logs = {"train/g_loss": loss.detach()}
         logs.update({f"train/g_{k}": v.detach() for k, v in extra.items()})
@@ -613,6 +633,8 @@ class GANModule(L.LightningModule):
             torch.backends.cudnn.allow_tf32 = True
         if hp.channels_last:
             self.generator.to(memory_format=torch.channels_last)
+            if self.generator_ema is not None:
+                self.generator_ema.to(memory_format=torch.channels_last)
             self.discriminator.to(memory_format=torch.channels_last)
         if hp.compile:
             missing = compile_unavailable(self.trainer.accelerator)

@@ -1,6 +1,6 @@
 """Every variant x every loss it supports trains on tiny data; each optimizer step changes
 only the network it belongs to; each training option (algorithm1, minibatch features, label
-smoothing, instance noise, D weight penalty) has a test of its defining effect, which fails if
+smoothing, instance noise, D weight penalty, G's moving average) has a test of its defining effect, which fails if
 it did nothing."""
 
 import copy
@@ -32,7 +32,8 @@ CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (InfoGAN, {"d_augment": True}),
           (InfoGAN, {"q_augment": True}),
           (WGAN, {"penalty": "gp", "d_weight_penalty": 1e-3}),
-          (WGAN, {"penalty": "gp", "arch": "mlp"})]
+          (WGAN, {"penalty": "gp", "arch": "mlp"}),
+          (DCGAN, {"g_ema": 0.9}), (InfoGAN, {"g_ema": 0.9, "channels_last": True})]
 
 
 def ids(case):
@@ -538,3 +539,52 @@ def test_minibatch_features_are_salimans_sum_of_exp_minus_l1_distances():
     out = layer(h)
     assert torch.equal(out[:, :6], h)
     torch.testing.assert_close(out[:, 6:], expected, rtol=1e-5, atol=1e-6)
+
+
+class GStates(DCGAN):
+    """Records G's weights and buffers after every G step."""
+
+    def generator_step(self, *args, **kwargs):
+        logs = super().generator_step(*args, **kwargs)
+        self.g_states = [*getattr(self, "g_states", []), copy.deepcopy(self.generator.state_dict())]
+        return logs
+
+
+def test_g_ema_averages_g_after_every_g_step_and_sampling_uses_the_average():
+    decay = 0.75
+    model = GStates(**tiny_kwargs(g_ema=decay))
+    cpu_trainer(limit_train_batches=3).fit(model, TinyData())
+    g1, g2, g3 = model.g_states
+    # the first update copies G; each later one is decay * average + (1 - decay) * G
+    expected = {
+        k: decay * (decay * g1[k] + (1 - decay) * g2[k]) + (1 - decay) * g3[k]
+        for k, v in g3.items() if v.is_floating_point()
+    }
+    averaged = model.generator_ema.module.state_dict()
+    assert {k for k in averaged if averaged[k].is_floating_point()} == set(expected)
+    for k, v in expected.items():  # weights and batch-norm statistics alike
+        torch.testing.assert_close(averaged[k], v, msg=k)
+    assert not torch.allclose(averaged["project.weight"], g3["project.weight"])
+    assert not any(p.requires_grad for p in model.generator_ema.parameters())
+
+    def draw(m):
+        return m.sample(4, generator=torch.Generator().manual_seed(1))
+
+    from_average = draw(model)
+    model.generator_ema.module.load_state_dict(model.generator.state_dict())
+    assert not torch.allclose(from_average, draw(model))  # sampling read the average
+    assert model.generator.training  # G's own mode untouched by sampling
+
+
+def test_g_ema_is_saved_and_must_be_a_decay(tmp_path):
+    model = DCGAN(**tiny_kwargs(g_ema=0.5))
+    trainer = cpu_trainer(limit_train_batches=2)
+    trainer.fit(model, TinyData())
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    restored = DCGAN.load_from_checkpoint(tmp_path / "last.ckpt")
+    for a, b in zip(restored.generator_ema.parameters(), model.generator_ema.parameters(),
+                    strict=True):
+        assert torch.equal(a, b)
+    assert DCGAN(**tiny_kwargs()).generator_ema is None
+    with pytest.raises(ConfigError, match="model.g_ema: a decay in"):
+        DCGAN(**tiny_kwargs(g_ema=1.0))
