@@ -12,6 +12,7 @@ import torch
 from ganzoo.errors import ConfigError
 from ganzoo.losses import LOSSES
 from ganzoo.models import DCGAN, WGAN, ConditionalGAN, GANModule, InfoGAN, VanillaGAN
+from ganzoo.models.base import ema_warmup
 from ganzoo.nets.blocks import ClassBatchNorm
 from tests.helpers import TinyData, cpu_trainer, tiny_kwargs
 
@@ -551,13 +552,14 @@ class GStates(DCGAN):
 
 
 def test_g_ema_averages_g_after_every_g_step_and_sampling_uses_the_average():
-    decay = 0.75
-    model = GStates(**tiny_kwargs(g_ema=decay))
+    model = GStates(**tiny_kwargs(g_ema=0.2))
     cpu_trainer(limit_train_batches=3).fit(model, TinyData())
     g1, g2, g3 = model.g_states
-    # the first update copies G; each later one is decay * average + (1 - decay) * G
+    # the first update copies G; the n-th after it is beta * average + (1 - beta) * G with
+    # beta = min(g_ema, (1 + n) / (10 + n)): 2/11 (the ramp), then 0.2 (g_ema)
+    b1, b2 = 2 / 11, 0.2
     expected = {
-        k: decay * (decay * g1[k] + (1 - decay) * g2[k]) + (1 - decay) * g3[k]
+        k: b2 * (b1 * g1[k] + (1 - b1) * g2[k]) + (1 - b2) * g3[k]
         for k, v in g3.items() if v.is_floating_point()
     }
     averaged = model.generator_ema.module.state_dict()
@@ -574,6 +576,20 @@ def test_g_ema_averages_g_after_every_g_step_and_sampling_uses_the_average():
     model.generator_ema.module.load_state_dict(model.generator.state_dict())
     assert not torch.allclose(from_average, draw(model))  # sampling read the average
     assert model.generator.training  # G's own mode untouched by sampling
+
+
+def test_g_ema_warmup_forgets_the_initial_weights():
+    """A fixed decay of 0.999 keeps 0.999 ** 750 = 47% of the first copy (random weights) after
+    750 updates (WGAN's G steps in the mnist5k budget); the ramp leaves under 1%."""
+    averaged, current = [torch.zeros(3)], [torch.ones(3)]
+    update = ema_warmup(0.999)
+    for n in range(1, 751):
+        update(averaged, current, torch.tensor(n))
+    assert averaged[0].min() > 0.99
+    fixed = [torch.zeros(3)]
+    for _ in range(1, 751):
+        fixed[0].lerp_(current[0], 1 - 0.999)
+    assert fixed[0].max() < 0.55  # what the ramp avoids
 
 
 def test_g_ema_is_saved_and_must_be_a_decay(tmp_path):
