@@ -82,7 +82,8 @@ class BareLoop:
     ``GANModule.training_step`` (a D step on every batch with fresh noise, a G step with fresh
     noise after every ``n_critic``-th D step), written without Lightning or ganzoo's model
     code (the one shared piece is :func:`ganzoo.regularizers.random_affine`, the transform of
-    InfoGAN's ``q_augment``). Covers the losses and extras the mnist5k configs use."""
+    InfoGAN's ``q_augment``). Covers the losses and extras the mnist5k configs use, G's moving
+    average (``g_ema``) included."""
 
     def __init__(self, model, images: torch.Tensor, labels: torch.Tensor, batch: int) -> None:
         hp = model.hparams
@@ -104,6 +105,7 @@ class BareLoop:
         self.order: list[torch.Tensor] = []
         self.d_steps = 0
         self.backward = torch.Tensor.backward  # LightningFloor swaps in manual_backward
+        self.g_ema, self.g_avg, self.g_updates = hp.get("g_ema") or 0.0, None, 0
 
     def _optimizer(self, params, lr):
         hp = self.hp
@@ -197,6 +199,22 @@ class BareLoop:
         self.opt_g.step()
         for p in self.d.parameters():
             p.requires_grad_(True)
+        if self.g_ema:
+            self._average_g()
+
+    @torch.no_grad()
+    def _average_g(self) -> None:
+        """G's moving average as ``g_ema`` keeps it: a copy first, then decay
+        min(g_ema, (1 + n) / (10 + n)) after n updates."""
+        if self.g_avg is None:
+            self.g_avg = copy.deepcopy(self.g).requires_grad_(False)
+        else:
+            beta = min(self.g_ema, (1 + self.g_updates) / (10 + self.g_updates))
+            pairs = zip([*self.g_avg.parameters(), *self.g_avg.buffers()],
+                        [*self.g.parameters(), *self.g.buffers()], strict=True)
+            for avg, now in pairs:
+                avg.lerp_(now, 1 - beta) if avg.is_floating_point() else avg.copy_(now)
+        self.g_updates += 1
 
     def run(self, batches: int) -> float:
         start = time.perf_counter()
