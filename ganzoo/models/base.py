@@ -36,7 +36,13 @@ from torch.optim.swa_utils import AveragedModel
 from ganzoo.errors import ConfigError, require
 from ganzoo.losses import get_loss
 from ganzoo.models.codes import LatentCodes
-from ganzoo.nets.blocks import REFERENCE_NORMS, Conditioning, GNorm, eval_mode
+from ganzoo.nets.blocks import (
+    REFERENCE_NORMS,
+    Conditioning,
+    GNorm,
+    MinibatchFeatures,
+    eval_mode,
+)
 from ganzoo.nets.factory import Arch, make_discriminator, make_generator
 from ganzoo.regularizers import (
     add_instance_noise,
@@ -158,7 +164,10 @@ class GANModule(L.LightningModule):
             picks the norm's scale and shift) or ``"none"``. Under reference and virtual batch norm,
             a sample does not depend on the rest of its minibatch.
         d_norm: normalisation in D's conv layers: ``"batch"``, ``"layer"`` or ``"none"``.
-        minibatch_features: append Salimans et al. minibatch features in D (seed 003).
+        minibatch_features: append Salimans et al. minibatch features in D (seed 003): True
+            for their sum over the other samples of the batch, ``"mean"`` for its mean (in
+            [0, 1] at any batch size; :class:`ganzoo.nets.blocks.MinibatchDiscrimination` says
+            why the sum fails at the toy configs' batch of 256).
         loss: a name from :data:`ganzoo.losses.LOSSES`.
         n_critic: D steps per G step (k in Algorithm 1).
         optimizer: ``"adam"``, ``"rmsprop"`` or ``"sgd"``, used for both players.
@@ -228,7 +237,7 @@ class GANModule(L.LightningModule):
         d_width: int = 64,
         g_norm: GNorm = "batch",
         d_norm: Literal["batch", "layer", "none"] = "batch",
-        minibatch_features: bool = False,
+        minibatch_features: MinibatchFeatures = False,
         conditioning: Conditioning = "concat",
         loss: str = "nonsaturating",
         n_critic: int = 1,
@@ -293,6 +302,10 @@ class GANModule(L.LightningModule):
         require(
             not hp.d_augment or len(hp.data_shape) == 3,
             f"model.d_augment: augments images; this data has shape {tuple(hp.data_shape)}",
+        )
+        require(
+            hp.minibatch_features in (False, True, "mean"),
+            f"model.minibatch_features: true, false or 'mean', got {hp.minibatch_features!r}",
         )
         require(hp.arch in ("mlp", "dcgan"), f"model.arch: unknown {hp.arch!r}; allowed: mlp, dcgan")
         require(

@@ -32,10 +32,20 @@ class MinibatchDiscrimination(nn.Module):
     for every row, ``o_b(x_i) = sum_j exp(-||M_i,b - M_j,b||_1)`` measures how close the other
     samples of the batch are. A collapsed batch gives large values, which D can detect.
     The output is the input with the ``B`` minibatch features appended.
+
+    With ``average`` the sum is divided by ``N - 1``: the mean closeness to the other samples,
+    in [0, 1] at any batch size. Salimans et al.'s sum grows with the batch: at the toy
+    configs' batch of 256, a collapsed batch gives features near 255 against D's other
+    features of std 0.25, D's logits start at about 20, the non-saturating G loss gives G
+    almost no gradient, and G then gets the kernel's cusp gradients at a near-collapse
+    (``scripts/minibatch_features_gradient.py``; README, "Mode collapse on toy data").
     """
 
-    def __init__(self, *, in_features: int, num_kernels: int = 16, kernel_dim: int = 8) -> None:
+    def __init__(
+        self, *, in_features: int, num_kernels: int = 16, kernel_dim: int = 8, average: bool = False
+    ) -> None:
         super().__init__()
+        self.average = average
         self.num_kernels = num_kernels
         self.kernel_dim = kernel_dim
         self.T = nn.Parameter(torch.randn(in_features, num_kernels * kernel_dim) * 0.1)
@@ -50,7 +60,20 @@ class MinibatchDiscrimination(nn.Module):
         # faster for N = 256, B = 16, C = 8 (136 against 17 ms forward and backward, one thread)
         l1 = torch.cdist(m, m, p=1)  # (B, N, N)
         o = torch.exp(-l1).sum(dim=2).T - 1.0  # (N, B); exclude the sample itself (exp(0) = 1)
+        if self.average:
+            o = o / max(1, h.shape[0] - 1)
         return torch.cat([h, o], dim=1)
+
+
+MinibatchFeatures = bool | Literal["mean"]
+
+
+def minibatch_layer(in_features: int, kind: MinibatchFeatures) -> MinibatchDiscrimination | None:
+    """D's minibatch-features layer for the ``minibatch_features`` option: none for False,
+    Salimans et al.'s sum for True, the mean over the other samples for ``"mean"``."""
+    if not kind:
+        return None
+    return MinibatchDiscrimination(in_features=in_features, average=kind == "mean")
 
 
 class QHead(nn.Module):

@@ -26,10 +26,11 @@ from ganzoo.nets.blocks import (
     Conditioning,
     GNorm,
     LabelProjection,
-    MinibatchDiscrimination,
+    MinibatchFeatures,
     ReferenceBatch,
     concatenates,
     generator_norm,
+    minibatch_layer,
     projects,
     run_generator_layers,
 )
@@ -164,7 +165,7 @@ class DCGANDiscriminator(nn.Module):
         norm: Literal["batch", "layer", "none"] = "batch",
         num_classes: int = 0,
         conditioning: Conditioning = "concat",
-        minibatch_features: bool = False,
+        minibatch_features: MinibatchFeatures = False,
     ) -> None:
         super().__init__()
         channels, height, _ = data_shape
@@ -184,9 +185,7 @@ class DCGANDiscriminator(nn.Module):
             c *= 2
         self.trunk = nn.Sequential(*layers, nn.Flatten())
         self.feature_dim = c * 4 * 4
-        self.minibatch = (
-            MinibatchDiscrimination(in_features=self.feature_dim) if minibatch_features else None
-        )
+        self.minibatch = minibatch_layer(self.feature_dim, minibatch_features)
         head_in = self.feature_dim + (self.minibatch.out_extra if self.minibatch else 0)
         self.head = nn.Linear(head_in, 1)
         self.projection = (

@@ -12,7 +12,7 @@ from typing import Literal
 from torch import nn
 
 from ganzoo.errors import ConfigError
-from ganzoo.nets.blocks import Conditioning, GNorm
+from ganzoo.nets.blocks import Conditioning, GNorm, MinibatchFeatures
 from ganzoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganzoo.nets.mlp import MLPDiscriminator, MLPGenerator
 
@@ -56,7 +56,7 @@ def make_discriminator(
     width: int,
     norm: Literal["batch", "layer", "none"],
     conditioning: Conditioning,
-    minibatch_features: bool,
+    minibatch_features: MinibatchFeatures,
 ) -> nn.Module:
     if arch == "dcgan":
         _require_images(data_shape)

@@ -19,10 +19,11 @@ from ganzoo.nets.blocks import (
     Conditioning,
     GNorm,
     LabelProjection,
-    MinibatchDiscrimination,
+    MinibatchFeatures,
     ReferenceBatch,
     concatenates,
     generator_norm,
+    minibatch_layer,
     projects,
     run_generator_layers,
 )
@@ -115,7 +116,7 @@ class MLPDiscriminator(nn.Module):
         num_classes: int = 0,
         conditioning: Conditioning = "concat",
         embed_dim: int = 16,
-        minibatch_features: bool = False,
+        minibatch_features: MinibatchFeatures = False,
     ) -> None:
         super().__init__()
         in_dim = math.prod(data_shape)
@@ -126,9 +127,7 @@ class MLPDiscriminator(nn.Module):
             in_dim += embed_dim
         self.trunk = nn.Sequential(*_mlp([in_dim, *hidden], nn.LeakyReLU(0.2)))
         self.feature_dim = hidden[-1] if hidden else in_dim
-        self.minibatch = (
-            MinibatchDiscrimination(in_features=self.feature_dim) if minibatch_features else None
-        )
+        self.minibatch = minibatch_layer(self.feature_dim, minibatch_features)
         head_in = self.feature_dim + (self.minibatch.out_extra if self.minibatch else 0)
         self.head = nn.Linear(head_in, 1)
         self.projection = (

@@ -34,7 +34,7 @@ CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (InfoGAN, {"q_augment": True}),
           (WGAN, {"penalty": "gp", "d_weight_penalty": 1e-3}),
           (WGAN, {"penalty": "gp", "arch": "mlp"}),
-          (DCGAN, {"g_ema": 0.9}), (InfoGAN, {"g_ema": 0.9, "channels_last": True})]
+          (DCGAN, {"g_ema": 0.9}), (VanillaGAN, {"minibatch_features": "mean"}), (InfoGAN, {"g_ema": 0.9, "channels_last": True})]
 
 
 def ids(case):
@@ -540,6 +540,18 @@ def test_minibatch_features_are_salimans_sum_of_exp_minus_l1_distances():
     out = layer(h)
     assert torch.equal(out[:, :6], h)
     torch.testing.assert_close(out[:, 6:], expected, rtol=1e-5, atol=1e-6)
+    layer.average = True  # the mean over the 4 other samples, in [0, 1]
+    torch.testing.assert_close(layer(h)[:, 6:], expected / 4, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind, top", [(True, 63.0), ("mean", 1.0)])
+def test_minibatch_features_of_a_collapsed_batch_sum_or_average(kind, top):
+    """A batch of 64 equal samples: each feature is 63 (the sum) or 1 (the mean); the mean
+    keeps D's input on the scale of its other features whatever the batch size."""
+    model = VanillaGAN(**tiny_kwargs(arch="mlp", minibatch_features=kind))
+    layer = model.discriminator.minibatch
+    h = torch.randn(1, layer.T.shape[0]).expand(64, -1)
+    torch.testing.assert_close(layer(h)[:, h.shape[1]:], torch.full((64, 16), top))
 
 
 class GStates(DCGAN):
