@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent(
 
     out = sys.argv[1]
     results = {}
-    for cls, kw in [(DCGAN, {}), (WGAN, {"penalty": "gp", "n_critic": 2}), (InfoGAN, {}),
+    for cls, kw in [(DCGAN, {"g_ema": 0.9}), (WGAN, {"penalty": "gp", "n_critic": 2}), (InfoGAN, {}),
                     (ConditionalGAN, {"conditioning": "projection"})]:
         L.seed_everything(0)
         dm = GANDataModule(dataset="digits", batch_size=16)
@@ -42,6 +42,9 @@ SCRIPT = textwrap.dedent(
             "g_moved": any(not torch.equal(a, b) for a, b in zip(g0, model.generator.parameters())),
             "d_moved": any(not torch.equal(a, b) for a, b in zip(d0, model.d_parameters())),
         }
+        if model.generator_ema is not None:  # G's moving average, kept by every rank alike
+            avg = torch.cat([p.detach().flatten() for p in model.generator_ema.parameters()])
+            results[cls.__name__]["ema_sum"] = avg.double().sum().item()
     with open(f"{out}.rank{trainer.global_rank}.json", "w") as f:
         json.dump(results, f)
     """
@@ -63,6 +66,9 @@ def test_both_networks_train_under_ddp_on_two_processes(tmp_path):
         assert r0["g_moved"] and r0["d_moved"], name
         # gradients are averaged across ranks, so the replicas stay identical
         assert r0["g_sum"] == r1["g_sum"] and r0["d_sum"] == r1["d_sum"], name
+        assert r0.get("ema_sum") == r1.get("ema_sum"), name
+        assert r0.get("ema_sum", 0.0) != r0["g_sum"], name  # the average is not G itself
+    assert "ema_sum" in ranks[0]["DCGAN"]
 
 
 def test_cli_picks_the_unused_parameter_strategy_for_several_devices():
