@@ -213,7 +213,10 @@ class BareLoop:
             pairs = zip([*self.g_avg.parameters(), *self.g_avg.buffers()],
                         [*self.g.parameters(), *self.g.buffers()], strict=True)
             for avg, now in pairs:
-                avg.lerp_(now, 1 - beta) if avg.is_floating_point() else avg.copy_(now)
+                if avg.is_floating_point():
+                    avg.lerp_(now, 1 - beta)
+                else:  # batch norm's step counter
+                    avg.copy_(now)
         self.g_updates += 1
 
     def run(self, batches: int) -> float:

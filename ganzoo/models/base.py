@@ -458,10 +458,10 @@ class GANModule(L.LightningModule):
         codes = self.latent_codes().as_input(latent, latent["z"].dtype)
         return torch.cat([latent["z"], *codes], dim=1) if codes else latent["z"]
 
-    def generate(self, latent: Latent, generator: nn.Module | None = None) -> Tensor:
-        """``generator`` (default: G) applied to ``latent``."""
-        generator = self.generator if generator is None else generator
-        return generator(self.generator_input(latent), self.generator_labels(latent))
+    def generate(self, latent: Latent, net: nn.Module | None = None) -> Tensor:
+        """G, or the generator network ``net`` (G's moving average), applied to ``latent``."""
+        net = self.generator if net is None else net
+        return net(self.generator_input(latent), self.generator_labels(latent))
 
     def discriminate(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """D's logits on ``x`` and auxiliary outputs for :meth:`extra_d_loss` (default none)."""

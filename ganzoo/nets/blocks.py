@@ -36,8 +36,9 @@ class MinibatchDiscrimination(nn.Module):
     With ``average`` the sum is divided by ``N - 1``: the mean closeness to the other samples,
     in [0, 1] at any batch size. Salimans et al.'s sum grows with the batch: at the toy
     configs' batch of 256, a collapsed batch gives features near 255 against D's other
-    features of std 0.25, D's logits start at about 20, the non-saturating G loss gives G
-    almost no gradient, and G then gets the kernel's cusp gradients at a near-collapse
+    features of std 0.25, D's logits on G's samples start in the tens (of either sign), so
+    the non-saturating G loss gives G no gradient or a very large one, and G then gets the
+    kernel's cusp gradients at a near-collapse
     (``scripts/minibatch_features_gradient.py``; README, "Mode collapse on toy data").
     """
 
