@@ -458,9 +458,11 @@ class GANModule(L.LightningModule):
         codes = self.latent_codes().as_input(latent, latent["z"].dtype)
         return torch.cat([latent["z"], *codes], dim=1) if codes else latent["z"]
 
-    def generate(self, latent: Latent, net: nn.Module | None = None) -> Tensor:
-        """G, or the generator network ``net`` (G's moving average), applied to ``latent``."""
-        net = self.generator if net is None else net
+    def generate(self, latent: Latent) -> Tensor:
+        return self.run_generator(self.generator, latent)
+
+    def run_generator(self, net: nn.Module, latent: Latent) -> Tensor:
+        """A generator network (G, or its moving average) applied to ``latent``."""
         return net(self.generator_input(latent), self.generator_labels(latent))
 
     def discriminate(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
@@ -510,9 +512,12 @@ class GANModule(L.LightningModule):
     def generate_eval(self, latent: Latent) -> Tensor:
         """G(latent) with G in eval mode (batch norm on running statistics); with ``g_ema``,
         the averaged G."""
-        net = self.generator if self.generator_ema is None else self.generator_ema.module
-        with eval_mode(net):
-            return self.generate({k: v.to(self.device) for k, v in latent.items()}, net)
+        latent = {k: v.to(self.device) for k, v in latent.items()}
+        if self.generator_ema is None:
+            with eval_mode(self.generator):
+                return self.generate(latent)
+        with eval_mode(self.generator_ema.module):
+            return self.run_generator(self.generator_ema.module, latent)
 
     @torch.no_grad()
     def d_probability(self, x: Tensor) -> Tensor:
