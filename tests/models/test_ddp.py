@@ -22,8 +22,8 @@ SCRIPT = textwrap.dedent(
 
     out = sys.argv[1]
     results = {}
-    for cls, kw in [(DCGAN, {"g_ema": 0.9}), (WGAN, {"penalty": "gp", "n_critic": 2}), (InfoGAN, {}),
-                    (ConditionalGAN, {"conditioning": "projection"})]:
+    for cls, kw in [(DCGAN, {"g_ema": 0.9}), (WGAN, {"penalty": "gp", "n_critic": 2}),
+                    (InfoGAN, {}), (ConditionalGAN, {"conditioning": "projection"})]:
         L.seed_everything(0)
         dm = GANDataModule(dataset="digits", batch_size=16)
         model = cls(data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=8, d_width=8,

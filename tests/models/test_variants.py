@@ -1,7 +1,7 @@
 """Every variant x every loss it supports trains on tiny data; each optimizer step changes
 only the network it belongs to; each training option (algorithm1, minibatch features, label
-smoothing, instance noise, D weight penalty, G's moving average) has a test of its defining effect, which fails if
-it did nothing."""
+smoothing, instance noise, D weight penalty, G's moving average) has a test of its defining
+effect, which fails if it did nothing."""
 
 import copy
 
@@ -34,7 +34,8 @@ CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (InfoGAN, {"q_augment": True}),
           (WGAN, {"penalty": "gp", "d_weight_penalty": 1e-3}),
           (WGAN, {"penalty": "gp", "arch": "mlp"}),
-          (DCGAN, {"g_ema": 0.9}), (VanillaGAN, {"minibatch_features": "mean"}), (InfoGAN, {"g_ema": 0.9, "channels_last": True})]
+          (DCGAN, {"g_ema": 0.9}), (InfoGAN, {"g_ema": 0.9, "channels_last": True}),
+          (VanillaGAN, {"minibatch_features": "mean"})]
 
 
 def ids(case):
@@ -598,10 +599,6 @@ def test_g_ema_warmup_forgets_the_initial_weights():
     for n in range(1, 751):
         update(averaged, current, torch.tensor(n))
     assert averaged[0].min() > 0.99
-    fixed = [torch.zeros(3)]
-    for _ in range(1, 751):
-        fixed[0].lerp_(current[0], 1 - 0.999)
-    assert fixed[0].max() < 0.55  # what the ramp avoids
 
 
 def test_g_ema_is_saved_and_must_be_a_decay(tmp_path):
