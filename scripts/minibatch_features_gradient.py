@@ -9,8 +9,8 @@ the mean minibatch feature ``o`` and the norm of the gradient that a random line
 features sends back to the samples. The exp(-L1) kernel of Salimans et al. has a cusp at zero
 distance: the gradient is 0 for samples that coincide exactly and largest just next to them.
 
-Then, for the toy configs' VanillaGAN (experiments/vanilla_ring8.yaml: MLP D of width 32,
-batch 256) at initialisation, for Salimans et al.'s sum and for ``minibatch_features: mean``:
+Then, for the toy configs' VanillaGAN (experiments/vanilla_ring8.yaml, built as ``ganzoo fit``
+builds it: MLP D of width 32, batch 256) at initialisation, for Salimans et al.'s sum and for ``minibatch_features: mean``:
 the mean minibatch feature and D's mean logit on a ring8 batch and on G's first batch, and the
 norm of the gradient the non-saturating loss sends to G's weights. The sum over 255 other
 samples puts D's logits in the tens from the first step; the mean keeps them near 0.
@@ -19,14 +19,16 @@ samples puts D's logits in the tens from the first step; the mean keeps them nea
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 import torch
 
-from ganzoo.data.sources import toy
-from ganzoo.models import VanillaGAN
+from ganzoo.cli import run_lightning_cli
 from ganzoo.nets.blocks import MinibatchDiscrimination
 
 SPREADS = (0.0, 1e-6, 1e-3, 1e-1, 1.0)
+CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "vanilla_ring8.yaml"
 
 
 def main() -> None:
@@ -49,18 +51,24 @@ def main() -> None:
     initial_d(args.seed)
 
 
-def initial_d(seed: int, batch: int = 256) -> None:
-    """D and G's gradient at initialisation on ring8, minibatch features summed or averaged."""
-    real = toy("ring8", batch, 0.05, seed)[0].tensors[0]  # the config's std
+def initial_d(seed: int) -> None:
+    """D and G's gradient at initialisation on ring8, minibatch features summed or averaged:
+    the model and data of ``experiments/vanilla_ring8.yaml`` as ``ganzoo fit`` builds them."""
     print("| minibatch features | mean o (real / fake) | mean D logit (real / fake) "
           "| G's gradient norm (non-saturating) |")
     print("|---|---|---|---|")
     for kind in (True, "mean"):
-        torch.manual_seed(seed)
-        model = VanillaGAN(data_shape=(2,), num_classes=0, latent_dim=16, g_width=32,
-                           g_norm="none", d_width=32, minibatch_features=kind)
+        with tempfile.TemporaryDirectory() as tmp:
+            cli = run_lightning_cli(
+                ["--config", str(CONFIG), f"--seed_everything={seed}", f"--runs_dir={tmp}",
+                 f"--model.init_args.minibatch_features={kind}", "--trainer.logger=false"],
+                run=False,
+            )
+        model, dm = cli.model, cli.datamodule
+        dm.setup("fit")
+        real = next(iter(dm.train_dataloader()))[0]  # a training batch of the config's size
         d = model.discriminator
-        fake = model.generate(model.sample_latent(batch))
+        fake = model.generate(model.sample_latent(len(real)))
         extra = d.minibatch.out_extra
         o = [d.minibatch(d.features(x))[:, -extra:].mean().item() for x in (real, fake)]
         with torch.no_grad():
