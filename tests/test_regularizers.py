@@ -124,6 +124,79 @@ def test_random_affine_moves_each_image_its_own_way_and_keeps_the_background():
     assert torch.allclose((out + 1).sum(dim=(1, 2, 3)), ink, rtol=0.25)
 
 
+def _ink_columns(x: torch.Tensor, rows: slice) -> torch.Tensor:
+    """Per image, the mean column of the ink in ``rows``."""
+    ink = (x[:, 0, rows] + 1).sum(dim=1)  # (N, W)
+    return (ink * torch.arange(x.shape[-1])).sum(dim=1) / ink.sum(dim=1)
+
+
+def test_random_affine_shear_slants_a_vertical_bar_about_the_centre():
+    """shear alone: x' = x + k y, so the bar's top and bottom move sideways in opposite
+    directions by up to k times their height (k <= 0.3), its middle stays, its ink too."""
+    torch.manual_seed(0)
+    x = _digit_like(16)
+    out = random_affine(x, rotation=0, scale=0, translation=0, shear=0.3)
+    top, middle, bottom = (_ink_columns(out, rows) for rows in (slice(6, 9), slice(13, 15),
+                                                                slice(19, 22)))
+    assert torch.allclose(middle, _ink_columns(x, slice(13, 15)), atol=0.5)
+    slant = top - bottom  # 0 for the upright bar
+    assert slant.abs().max() > 1.5 and slant.abs().max() <= 0.3 * 13 + 0.5
+    assert (slant > 0).any() and (slant < 0).any()  # each image its own draw
+    assert torch.allclose((out + 1).sum(dim=(1, 2, 3)), (x + 1).sum(dim=(1, 2, 3)), rtol=0.05)
+
+
+def _ink_spread(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Per image, the standard deviation of the ink's coordinate along ``dim`` (2: rows)."""
+    ink = (x[:, 0] + 1).sum(dim=1 if dim == 3 else 2)  # (N, side): the profile along dim
+    pos = torch.arange(ink.shape[1], dtype=x.dtype)
+    mean = (ink * pos).sum(1) / ink.sum(1)
+    return ((ink * (pos - mean[:, None]) ** 2).sum(1) / ink.sum(1)).sqrt()
+
+
+def test_random_affine_aspect_widens_and_shortens_together():
+    """aspect alone: one axis stretched by s, the other by 1 / s (s in [0.85, 1.15]): the
+    ink's spread across is multiplied by about s and its spread along by about 1 / s."""
+    torch.manual_seed(0)
+    x = -torch.ones(16, 1, 28, 28)
+    x[:, :, 6:22, 8:20] = 1.0  # a block 12 wide: interpolation blurs it by little
+    out = random_affine(x, rotation=0, scale=0, translation=0, aspect=0.15)
+    across = _ink_spread(out, 3) / _ink_spread(x, 3)
+    along = _ink_spread(out, 2) / _ink_spread(x, 2)
+    assert (across > 1.05).any() and (across < 0.95).any()
+    assert ((across - 1) * (along - 1) < 0).all()  # wider and shorter, or narrower and taller
+    assert torch.allclose(across * along, torch.ones(16), atol=0.03)
+    assert across.min() > 0.85 and across.max() < 1.16
+
+
+def test_random_affine_stroke_lies_between_the_erosion_and_the_dilation():
+    """stroke alone: each image blends with its 3x3 dilation (thicker) or erosion (thinner),
+    by up to ``stroke``; both directions are drawn."""
+    torch.manual_seed(0)
+    x = _digit_like(16)
+    out = random_affine(x, rotation=0, scale=0, translation=0, stroke=0.5)
+    dilated = torch.nn.functional.max_pool2d(x, 3, 1, 1)
+    eroded = -torch.nn.functional.max_pool2d(-x, 3, 1, 1)
+    assert (out >= eroded - 1e-5).all() and (out <= dilated + 1e-5).all()
+    ink, before = (out + 1).sum(dim=(1, 2, 3)), (x + 1).sum(dim=(1, 2, 3))
+    assert (ink > before * 1.05).any() and (ink < before * 0.95).any()
+    # up to half of the way from the image to its dilation or its erosion
+    grown, shrunk = ((y + 1).sum(dim=(1, 2, 3)) - before for y in (dilated, eroded))
+    assert (ink <= before + 0.5 * grown + 1e-3).all() and (ink >= before + 0.5 * shrunk - 1e-3).all()
+
+
+def test_random_affine_draws_nothing_more_for_a_range_left_at_zero():
+    """The shape ranges draw only when set: the default call keeps its random stream (the
+    committed d_augment and q_augment runs replay), and a set range changes the result."""
+    x = _digit_like(4)
+    torch.manual_seed(3)
+    plain, after = random_affine(x), torch.rand(1)
+    torch.manual_seed(3)
+    zeros, after_zeros = random_affine(x, stroke=0.0, shear=0.0, aspect=0.0), torch.rand(1)
+    assert torch.equal(plain, zeros) and torch.equal(after, after_zeros)
+    torch.manual_seed(3)
+    assert not torch.allclose(random_affine(x, shear=0.3), plain, atol=1e-3)
+
+
 def test_random_affine_is_differentiable_and_reproducible():
     x = _digit_like(3).requires_grad_()
     torch.manual_seed(1)

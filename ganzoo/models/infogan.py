@@ -3,7 +3,7 @@ variational lower bound of the mutual information I(c; G(z, c))."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +42,9 @@ class InfoGAN(GANModule):
             code recognisable under small rotations and shifts, so it cannot carry it in a
             digit's slant or position and puts it in the digit's identity. Unlike
             ``d_augment`` (which augments every D input), the adversarial game is untouched.
+            ``"shape"``: the same, plus a random slant (shear up to 0.3), width (aspect up to
+            15%) and stroke width (up to half a pixel) per copy, so that G cannot carry the
+            code in those either (``True`` is ``"affine"``, the rotation, zoom and shift alone).
         g_norm: as for every model; ``"class"`` here makes the categorical code act as G's
             class (class-conditional batch norm on ``c_cat``: the code picks every norm
             layer's scale and shift, besides entering G's input).
@@ -57,11 +60,13 @@ class InfoGAN(GANModule):
         arch: str = "dcgan",
         latent_dim: int = 62,
         noise: str = "uniform",
-        q_augment: bool = False,
+        q_augment: bool | Literal["affine", "shape"] = False,
         **kwargs: Any,
     ) -> None:
         require(categorical_dim >= 2, f"model.categorical_dim: must be >= 2, got {categorical_dim}")
         require(continuous_dim >= 0, f"model.continuous_dim: must be >= 0, got {continuous_dim}")
+        require(q_augment in (False, True, "affine", "shape"),
+                f"model.q_augment: false, true (= affine), affine or shape; got {q_augment!r}")
         super().__init__(arch=arch, latent_dim=latent_dim, noise=noise, **kwargs)
         require(
             not q_augment or len(self.hparams.data_shape) == 3,
@@ -112,9 +117,12 @@ class InfoGAN(GANModule):
 
     def q_features(self, fake, fake_aux):
         """D's trunk features that Q reads: those of D's own input, or with ``q_augment`` (in
-        training) those of a randomly rotated, zoomed and shifted copy (one extra trunk pass)."""
+        training) those of a randomly rotated, zoomed and shifted copy, with ``"shape"`` also
+        slanted, stretched and with its strokes thickened or thinned (one extra trunk pass)."""
         if self.hparams.q_augment and self.training:
-            return self.discriminator.features(random_affine(self.d_inputs(fake)))
+            shape = self.hparams.q_augment == "shape"
+            ranges = {"stroke": 0.5, "shear": 0.3, "aspect": 0.15} if shape else {}
+            return self.discriminator.features(random_affine(self.d_inputs(fake), **ranges))
         return fake_aux
 
     def extra_d_loss(self, real, fake, latent, fake_aux):

@@ -12,8 +12,10 @@ import torch
 from ganzoo.errors import ConfigError
 from ganzoo.losses import LOSSES
 from ganzoo.models import DCGAN, WGAN, ConditionalGAN, GANModule, InfoGAN, VanillaGAN
+from ganzoo.models import infogan as infogan_module
 from ganzoo.models.base import ema_warmup
 from ganzoo.nets.blocks import ClassBatchNorm
+from ganzoo.regularizers import random_affine
 from tests.helpers import TinyData, cpu_trainer, tiny_kwargs
 
 # the Wasserstein loss needs a Lipschitz critic: WGAN only (its penalties are cased below)
@@ -31,7 +33,7 @@ CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (ConditionalGAN, {"conditioning": "projection", "arch": "mlp"}),
           (ConditionalGAN, {"conditioning": "both"}),
           (InfoGAN, {"d_augment": True}),
-          (InfoGAN, {"q_augment": True}),
+          (InfoGAN, {"q_augment": True}), (InfoGAN, {"q_augment": "shape"}),
           (WGAN, {"penalty": "gp", "d_weight_penalty": 1e-3}),
           (WGAN, {"penalty": "gp", "arch": "mlp"}),
           (DCGAN, {"g_ema": 0.9}), (InfoGAN, {"g_ema": 0.9, "channels_last": True}),
@@ -450,13 +452,21 @@ def test_d_augment_needs_images():
         InfoGAN(**tiny_kwargs(data_shape=(2,), arch="mlp", q_augment=True))
     with pytest.raises(ConfigError, match="model.q_augment: d_augment already"):
         InfoGAN(**tiny_kwargs(q_augment=True, d_augment=True))
+    with pytest.raises(ConfigError, match="model.q_augment: false, true .* got 'slant'"):
+        InfoGAN(**tiny_kwargs(q_augment="slant"))
 
 
-def test_q_augment_moves_only_qs_input_in_training_only():
+@pytest.mark.parametrize("q_augment", [True, "shape"])
+def test_q_augment_moves_only_qs_input_in_training_only(q_augment, monkeypatch):
     """InfoGAN's q_augment: in D's and G's steps D's logits read the fakes as they are and Q
     reads a second trunk pass over a transformed copy (every image moved, G's gradients
-    flowing through it); in evaluation Q reads D's own features."""
-    model, data = fitted(InfoGAN, q_augment=True)
+    flowing through it); in evaluation Q reads D's own features. ``"shape"`` adds the
+    stroke, shear and aspect ranges to the transform; ``True`` uses rotation, zoom and shift
+    alone."""
+    model, data = fitted(InfoGAN, q_augment=q_augment)
+    ranges = []
+    monkeypatch.setattr(infogan_module, "random_affine",
+                        lambda x, **kw: (ranges.append(kw), random_affine(x, **kw))[1])
     opt_g, opt_d = model.optimizers()
     x, y = data.x[:16], data.y[:16]
     trunk_in, g_out = [], []
@@ -472,6 +482,8 @@ def test_q_augment_moves_only_qs_input_in_training_only():
         assert torch.equal(plain.detach(), fake)
         assert (q_copy.detach() - fake).abs().amax(dim=(1, 2, 3)).min() > 1e-3
     assert trunk_in[4].requires_grad
+    shape = {"stroke": 0.5, "shear": 0.3, "aspect": 0.15}
+    assert ranges == [shape if q_augment == "shape" else {}] * 2
     model.eval()
     h = torch.randn(4, model.discriminator.feature_dim)
     assert model.q_features(g_out[1][:4], h) is h
