@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import shutil
 import sys
 from collections.abc import Callable, Iterable
@@ -136,8 +137,17 @@ def load_runs(records: list[dict[str, Any]]) -> pd.DataFrame:
     ]
     empty = ["model", "status", "seed", "run", "record", *COST]
     frame = pd.DataFrame(lines or None, columns=None if lines else empty)
-    order = frame.assign(seed_order=frame.seed.astype(str), run_order=frame.run.fillna(""))
+    order = frame.assign(seed_order=frame.seed.map(seed_order), run_order=frame.run.fillna(""))
     return frame.loc[order.sort_values(["model", "seed_order", "run_order"]).index]
+
+
+def seed_order(seed: Any) -> tuple[bool, float, str]:
+    """Sort key of seeds: numbers by value (2 before 10), then anything else as text."""
+    try:
+        value = float(seed)
+    except (TypeError, ValueError):  # None, or a seed that is not a number
+        value = math.nan
+    return (math.isnan(value), 0.0 if math.isnan(value) else value, str(seed))
 
 
 def metric_names(runs: pd.DataFrame, details: bool = True) -> list[str]:
@@ -282,7 +292,7 @@ def machine(done: list[dict[str, Any]]) -> list[str]:
 
 def method(done: list[dict[str, Any]], protocols: list[str]) -> list[str]:
     """What the values and the cost are, and the evaluation protocol(s)."""
-    seeds = sorted({str(r.get("seed")) for r in done})
+    seeds = [str(s) for s in sorted({r.get("seed") for r in done}, key=seed_order)]
     lines = [
         "- Values: each run's final evaluation; mean ± std (sample std) over training seeds "
         f"(`seed_everything` in {{{', '.join(seeds)}}}); n = runs per row.",

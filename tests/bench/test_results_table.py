@@ -118,6 +118,19 @@ def test_mean_std_n_per_variant(tmp_path):
     assert len(manifest["runs"]) == 4 and manifest["runs"][0]["config"]["model"]
 
 
+def test_seeds_are_listed_in_numeric_order(tmp_path):
+    """Seed 2 before seed 10, in the header and in the list of every run (as text, 10 would
+    come first)."""
+    for seed in (10, 3, 2):
+        record(tmp_path, "DCGAN", seed, fid=float(seed))
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    md = (out / "table.md").read_text()
+    assert "`seed_everything` in {2, 3, 10}" in md
+    every = md.split("### Every run")[1]
+    assert every.index("| DCGAN | 2 |") < every.index("| DCGAN | 3 |") < every.index("| DCGAN | 10 |")
+    assert list(json.loads((out / "runs.json").read_text())["runs"][i]["seed"] for i in range(3)) == [2, 3, 10]
+
+
 def test_reverse_kl_sits_beside_modes_covered_and_high_quality_share(tmp_path):
     record(tmp_path, "VanillaGAN", 0, fid=1.0, reverse_kl=0.5, d_optimal_gap=0.1,
            modes_covered=3.0, hq_percent=40.0)

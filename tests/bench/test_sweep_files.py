@@ -3,6 +3,7 @@
 import math
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,15 @@ def test_a_command_that_names_no_program_fails_its_run_in_one_line(tmp_path):
     assert runs[0].status == "failed"
     assert any("failed" in line and "cannot start 'no-such-program-ganzoo': No such file or "
                "directory; check the sweep file's command" in line for line in lines), lines
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(subprocess_env):
+    """``ganzoo sweep FILE --dry-run | head -1``: once the reader has closed the pipe, the
+    command's next write fails; it ends with status 1 and no traceback."""
+    command = [sys.executable, "-m", "ganzoo", "sweep", str(SWEEPS[0]), "--dry-run"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=subprocess_env, cwd=REPO)
+    proc.stdout.close()  # before the command writes its first line (it imports for seconds)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
