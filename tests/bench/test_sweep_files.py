@@ -222,10 +222,12 @@ def test_a_command_that_names_no_program_fails_its_run_in_one_line(tmp_path):
                "directory; check the sweep file's command" in line for line in lines), lines
 
 
-def test_a_reader_that_stops_early_ends_the_command_quietly(subprocess_env):
+@pytest.mark.parametrize("args", [["sweep", str(SWEEPS[0]), "--dry-run"],
+                                  ["fit", "--config", "experiments/dcgan_digits.yaml", "--print_config"]])
+def test_a_reader_that_stops_early_ends_the_command_quietly(subprocess_env, args):
     """``ganzoo sweep FILE --dry-run | head -1``: once the reader has closed the pipe, the
-    command's next write fails; it ends with status 1 and no traceback."""
-    command = [sys.executable, "-m", "ganzoo", "sweep", str(SWEEPS[0]), "--dry-run"]
+    command's next write fails; it ends with status 1 and no traceback (``fit`` alike)."""
+    command = [sys.executable, "-m", "ganzoo", *args]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=subprocess_env, cwd=REPO)
     proc.stdout.close()  # before the command writes its first line (it imports for seconds)
