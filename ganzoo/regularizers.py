@@ -149,6 +149,22 @@ def random_affine(
     return F.grid_sample(x + 1, grid, align_corners=False) - 1
 
 
+def clustering_loss(logits: Tensor) -> Tensor:
+    """Minus the mutual information between a batch's images and the classes a classifier
+    gives them, from the classifier's ``logits`` ``(N, K)``: ``E_x H[p(c|x)] - H[E_x p(c|x)]``,
+    in nats. It is lowest (``-log K``) when each image gets one class with certainty and the
+    classes are used equally; it is 0 when every image gets the same distribution. CatGAN's
+    discriminator maximises this on real data (Springenberg 2016, "Unsupervised and
+    Semi-supervised Learning with Categorical Generative Adversarial Networks", Eq. 7), so that
+    it sorts the unlabelled images into K confident, balanced clusters. The marginal
+    ``E_x p(c|x)`` is the batch's, so small batches estimate it with some noise."""
+    log_p = F.log_softmax(logits, dim=1)
+    p = log_p.exp()
+    conditional = -(p * log_p).sum(dim=1).mean()
+    marginal = p.mean(dim=0)
+    return conditional + (marginal * marginal.clamp_min(1e-12).log()).sum()
+
+
 def smoothed_targets(
     label_smoothing: float = 0.0, fake_label: float = 0.0
 ) -> tuple[float, float]:

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -5,6 +7,7 @@ from torch import nn
 from ganzoo.regularizers import (
     add_instance_noise,
     clip_weights,
+    clustering_loss,
     gradient_penalty,
     instance_noise_std,
     random_affine,
@@ -205,3 +208,22 @@ def test_random_affine_is_differentiable_and_reproducible():
     assert x.grad is not None and x.grad.abs().sum() > 0
     torch.manual_seed(1)
     assert torch.equal(random_affine(x.detach()), a.detach())
+
+
+def test_clustering_loss_is_lowest_for_confident_balanced_classes():
+    """-I(x; c): -log K when each image gets one class for sure and the K classes are used
+    equally; 0 when every image gets the same distribution, confident (one class for all) or
+    not (uniform); in between for a confident split that leaves classes unused."""
+    k, big = 4, 30.0
+    balanced = torch.eye(k).repeat(2, 1) * big
+    assert clustering_loss(balanced).item() == pytest.approx(-math.log(k), abs=1e-6)
+    one_class = torch.zeros(8, k)
+    one_class[:, 2] = big
+    assert clustering_loss(one_class).item() == pytest.approx(0.0, abs=1e-6)
+    assert clustering_loss(torch.zeros(8, k)).item() == pytest.approx(0.0, abs=1e-6)
+    two_classes = torch.eye(k)[[0, 1] * 4] * big  # half the images each in 2 of 4 classes
+    assert clustering_loss(two_classes).item() == pytest.approx(-math.log(2), abs=1e-6)
+    logits = torch.randn(8, k, requires_grad=True)
+    loss = clustering_loss(logits)
+    loss.backward()
+    assert -math.log(k) < loss.item() < 0 and logits.grad.abs().sum() > 0

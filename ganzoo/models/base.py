@@ -470,9 +470,11 @@ class GANModule(L.LightningModule):
         return self.discriminator(x, labels if self.conditional else None), None
 
     def extra_d_loss(
-        self, real: Tensor, fake: Tensor, latent: Latent, fake_aux: Tensor | None
+        self, real: Tensor, fake: Tensor, latent: Latent, fake_aux: Tensor | None,
+        real_aux: Tensor | None = None,
     ) -> dict[str, Tensor]:
-        """Named extra terms of D's loss (gradient penalty, InfoGAN's info loss)."""
+        """Named extra terms of D's loss (gradient penalty, InfoGAN's info loss); ``fake_aux``
+        and ``real_aux`` are :meth:`discriminate`'s auxiliary outputs on the two batches."""
         return {}
 
     def extra_g_loss(self, fake: Tensor, latent: Latent, fake_aux: Tensor | None) -> dict[str, Tensor]:
@@ -581,13 +583,13 @@ class GANModule(L.LightningModule):
             latent = self.sample_latent(x.shape[0], labels=labels)
             with torch.no_grad():
                 fake = self.generate(latent)
-            real_logits, _ = self.discriminate(self.d_inputs(x), labels)
+            real_logits, real_aux = self.discriminate(self.d_inputs(x), labels)
             fake_logits, fake_aux = self.discriminate(self.d_inputs(fake), latent.get("labels"))
             if self.loss_pair.probabilistic:
                 adv = self.loss_pair.d(real_logits, fake_logits, self.real_label, self.fake_label)
             else:
                 adv = self.loss_pair.d(real_logits, fake_logits)
-            extra = self.extra_d_loss(x, fake, latent, fake_aux)
+            extra = self.extra_d_loss(x, fake, latent, fake_aux, real_aux)
             if self.hparams.d_weight_penalty > 0:
                 extra["d_weight_penalty"] = self.hparams.d_weight_penalty * weight_penalty(
                     self.discriminator

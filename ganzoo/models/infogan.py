@@ -12,7 +12,7 @@ from ganzoo.errors import require
 from ganzoo.models.base import GANModule
 from ganzoo.models.codes import LatentCodes
 from ganzoo.nets import QHead
-from ganzoo.regularizers import random_affine
+from ganzoo.regularizers import clustering_loss, random_affine
 
 
 class InfoGAN(GANModule):
@@ -45,6 +45,17 @@ class InfoGAN(GANModule):
             ``"shape"``: the same, plus a random slant (shear up to 0.3), width (aspect up to
             15%) and stroke width (up to half a pixel) per copy, so that G cannot carry the
             code in those either (``True`` is ``"affine"``, the rotation, zoom and shift alone).
+        real_info_weight: weight of a term in D's loss (0, the paper's objective, leaves it
+            out) that makes Q sort the real images too: ``real_info_weight *``
+            :func:`ganzoo.regularizers.clustering_loss` of Q's categorical prediction on each
+            real batch, read from the trunk features D computed for its own logits (the batch
+            as D sees it; no extra trunk pass, and never ``q_augment``'s copy). This is
+            CatGAN's objective on real data (Springenberg 2016). Q must then name one value of
+            the code for each real image, with confidence, and use the K values about equally
+            often. Without it nothing ties the code's values to the data's clusters: G can give
+            two values to two styles of one digit and one value to two look-alike digits, and
+            Q learns to read that split back. With it, Q's split is one of the real images
+            into K balanced clusters, and G must follow it.
         g_norm: as for every model; ``"class"`` here makes the categorical code act as G's
             class (class-conditional batch norm on ``c_cat``: the code picks every norm
             layer's scale and shift, besides entering G's input).
@@ -61,10 +72,13 @@ class InfoGAN(GANModule):
         latent_dim: int = 62,
         noise: str = "uniform",
         q_augment: bool | Literal["affine", "shape"] = False,
+        real_info_weight: float = 0.0,
         **kwargs: Any,
     ) -> None:
         require(categorical_dim >= 2, f"model.categorical_dim: must be >= 2, got {categorical_dim}")
         require(continuous_dim >= 0, f"model.continuous_dim: must be >= 0, got {continuous_dim}")
+        require(real_info_weight >= 0,
+                f"model.real_info_weight: must be >= 0, got {real_info_weight}")
         require(q_augment in (False, True, "affine", "shape"),
                 f"model.q_augment: false, true (= affine), affine or shape; got {q_augment!r}")
         super().__init__(arch=arch, latent_dim=latent_dim, noise=noise, **kwargs)
@@ -125,8 +139,12 @@ class InfoGAN(GANModule):
             return self.discriminator.features(random_affine(self.d_inputs(fake), **ranges))
         return fake_aux
 
-    def extra_d_loss(self, real, fake, latent, fake_aux):
-        return self.info_loss(latent, self.q_features(fake, fake_aux))
+    def extra_d_loss(self, real, fake, latent, fake_aux, real_aux=None):
+        terms = self.info_loss(latent, self.q_features(fake, fake_aux))
+        if self.hparams.real_info_weight:
+            cat_logits, _ = self.q_head(real_aux)  # D's own features of the real batch
+            terms["info_real"] = self.hparams.real_info_weight * clustering_loss(cat_logits)
+        return terms
 
     def extra_g_loss(self, fake, latent, fake_aux):
         return self.info_loss(latent, self.q_features(fake, fake_aux))

@@ -83,7 +83,7 @@ class WGAN(GANModule):
     def table_label(self) -> str:
         return f"{super().table_label()}-{self.penalty}"
 
-    def extra_d_loss(self, real, fake, latent, fake_aux):
+    def extra_d_loss(self, real, fake, latent, fake_aux, real_aux=None):
         if self.penalty != "gp":
             return {}
         labels = latent.get("labels")

@@ -13,7 +13,7 @@ from tests.helpers import TinyData, cpu_trainer, tiny_kwargs
 class NaNAt(DCGAN):
     """D's loss turns NaN at D step 7 (after periodic checkpoints at G steps 3 and 6)."""
 
-    def extra_d_loss(self, real, fake, latent, fake_aux):
+    def extra_d_loss(self, real, fake, latent, fake_aux, real_aux=None):
         return {"bad": torch.tensor(float("nan") if self.d_steps == 6 else 0.0)}
 
 

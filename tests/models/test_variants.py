@@ -15,7 +15,7 @@ from ganzoo.models import DCGAN, WGAN, ConditionalGAN, GANModule, InfoGAN, Vanil
 from ganzoo.models import infogan as infogan_module
 from ganzoo.models.base import ema_warmup
 from ganzoo.nets.blocks import ClassBatchNorm
-from ganzoo.regularizers import random_affine
+from ganzoo.regularizers import clustering_loss, random_affine
 from tests.helpers import TinyData, cpu_trainer, tiny_kwargs
 
 # the Wasserstein loss needs a Lipschitz critic: WGAN only (its penalties are cased below)
@@ -34,6 +34,7 @@ CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (ConditionalGAN, {"conditioning": "both"}),
           (InfoGAN, {"d_augment": True}),
           (InfoGAN, {"q_augment": True}), (InfoGAN, {"q_augment": "shape"}),
+          (InfoGAN, {"q_augment": "shape", "real_info_weight": 1.0}),
           (WGAN, {"penalty": "gp", "d_weight_penalty": 1e-3}),
           (WGAN, {"penalty": "gp", "arch": "mlp"}),
           (DCGAN, {"g_ema": 0.9}), (InfoGAN, {"g_ema": 0.9, "channels_last": True}),
@@ -180,7 +181,7 @@ def test_generator_training_mode_is_restored_after_sample():
 
 
 class NaNAfterThree(DCGAN):
-    def extra_d_loss(self, real, fake, latent, fake_aux):
+    def extra_d_loss(self, real, fake, latent, fake_aux, real_aux=None):
         return {"bad": torch.tensor(float("nan")) if self.d_steps >= 3 else torch.tensor(0.0)}
 
 
@@ -454,6 +455,8 @@ def test_d_augment_needs_images():
         InfoGAN(**tiny_kwargs(q_augment=True, d_augment=True))
     with pytest.raises(ConfigError, match="model.q_augment: false, true .* got 'slant'"):
         InfoGAN(**tiny_kwargs(q_augment="slant"))
+    with pytest.raises(ConfigError, match="model.real_info_weight: must be >= 0, got -1"):
+        InfoGAN(**tiny_kwargs(real_info_weight=-1.0))
 
 
 @pytest.mark.parametrize("q_augment", [True, "shape"])
@@ -487,6 +490,44 @@ def test_q_augment_moves_only_qs_input_in_training_only(q_augment, monkeypatch):
     model.eval()
     h = torch.randn(4, model.discriminator.feature_dim)
     assert model.q_features(g_out[1][:4], h) is h
+
+
+@pytest.mark.parametrize("q_augment", [False, "shape"])
+def test_real_info_weight_makes_q_sort_the_real_batch_in_ds_step_only(q_augment):
+    """real_info_weight adds lambda * clustering_loss of Q's categorical logits on the real
+    batch to D's loss: Q reads the trunk features of D's own pass over the real batch (no extra
+    pass; never q_augment's copy), the term is part of D's loss, and G's step, which has no
+    real images, neither computes nor logs it."""
+    model, data = fitted(InfoGAN, q_augment=q_augment, real_info_weight=2.0)
+    opt_g, opt_d = model.optimizers()
+    x, y = data.x[:16], data.y[:16]
+    trunk_in, trunk_out, q_in, q_cat = [], [], [], []
+    features = model.discriminator.features
+
+    def traced(inp):
+        trunk_in.append(inp)
+        trunk_out.append(features(inp))
+        return trunk_out[-1]
+
+    model.discriminator.features = traced
+
+    def hook(module, args, out):
+        q_in.append(args[0].detach())
+        q_cat.append(out[0].detach())
+
+    model.q_head.register_forward_hook(hook)
+    logs = model.discriminator_step(opt_d, x, y, stats=False)
+    assert len(trunk_in) == (3 if q_augment else 2)  # real, fake, [Q's copy of the fake]
+    assert torch.equal(trunk_in[0], x)
+    assert len(q_in) == 2
+    assert torch.equal(q_in[-1], trunk_out[0].detach())  # the pass D made for the real batch
+    assert logs["train/info_real"].item() == pytest.approx(2 * clustering_loss(q_cat[-1]).item())
+
+    terms = ("d_adv_loss", "info_cat", "info_cont", "info_real")
+    assert logs["train/d_loss"].item() == pytest.approx(sum(logs[f"train/{t}"].item() for t in terms))
+
+    g_logs = model.generator_step(opt_g, 16, y, stats=False)
+    assert not any("info_real" in k for k in g_logs)
 
 
 def test_d_weight_penalty_adds_two_lambda_w_to_ds_gradient_and_is_logged():
