@@ -157,12 +157,24 @@ def clustering_loss(logits: Tensor) -> Tensor:
     discriminator maximises this on real data (Springenberg 2016, "Unsupervised and
     Semi-supervised Learning with Categorical Generative Adversarial Networks", Eq. 7), so that
     it sorts the unlabelled images into K confident, balanced clusters. The marginal
-    ``E_x p(c|x)`` is the batch's, so small batches estimate it with some noise."""
+    ``E_x p(c|x)`` is the batch's (each process's own under DDP), so small batches estimate it
+    with some noise."""
     log_p = F.log_softmax(logits, dim=1)
     p = log_p.exp()
     conditional = -(p * log_p).sum(dim=1).mean()
     marginal = p.mean(dim=0)
     return conditional + (marginal * marginal.clamp_min(1e-12).log()).sum()
+
+
+def self_augmentation_loss(logits: Tensor, copy_logits: Tensor) -> Tensor:
+    """Cross-entropy of a classifier's prediction on transformed copies of a batch
+    (``copy_logits``) against its prediction on the batch itself (``logits``, held fixed): the
+    KL divergence between the two, up to the fixed prediction's entropy. IMSAT's
+    self-augmented training (Hu et al. 2017, "Learning Discrete Representations via
+    Information Maximizing Self-Augmented Training"): the classes must not change under the
+    transform, so a clustering cannot split the images by what the transform changes."""
+    target = logits.detach().softmax(dim=1)
+    return -(target * F.log_softmax(copy_logits, dim=1)).sum(dim=1).mean()
 
 
 def smoothed_targets(

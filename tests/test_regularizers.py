@@ -11,6 +11,7 @@ from ganzoo.regularizers import (
     gradient_penalty,
     instance_noise_std,
     random_affine,
+    self_augmentation_loss,
     smoothed_targets,
     weight_penalty,
 )
@@ -227,3 +228,20 @@ def test_clustering_loss_is_lowest_for_confident_balanced_classes():
     loss = clustering_loss(logits)
     loss.backward()
     assert -math.log(k) < loss.item() < 0 and logits.grad.abs().sum() > 0
+
+
+def test_self_augmentation_loss_pulls_the_copys_prediction_to_the_fixed_original():
+    """IMSAT's term: cross-entropy of the copy's prediction against the original's, which is
+    held fixed: the KL divergence plus the original's entropy, lowest when the two agree, and
+    its gradient reaches the copy's logits only."""
+    torch.manual_seed(0)
+    logits = torch.randn(6, 5, requires_grad=True)
+    copy = torch.randn(6, 5, requires_grad=True)
+    loss = self_augmentation_loss(logits, copy)
+    p, log_q = logits.softmax(1), copy.log_softmax(1)
+    kl = (p * (p.log() - log_q)).sum(1).mean()
+    entropy = -(p * p.log()).sum(1).mean()
+    assert loss.item() == pytest.approx((kl + entropy).item(), rel=1e-6)
+    assert self_augmentation_loss(logits, logits).item() == pytest.approx(entropy.item(), rel=1e-6)
+    loss.backward()
+    assert logits.grad is None and copy.grad.abs().sum() > 0

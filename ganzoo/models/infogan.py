@@ -12,7 +12,7 @@ from ganzoo.errors import require
 from ganzoo.models.base import GANModule
 from ganzoo.models.codes import LatentCodes
 from ganzoo.nets import QHead
-from ganzoo.regularizers import clustering_loss, random_affine
+from ganzoo.regularizers import clustering_loss, random_affine, self_augmentation_loss
 
 
 class InfoGAN(GANModule):
@@ -56,6 +56,13 @@ class InfoGAN(GANModule):
             two values to two styles of one digit and one value to two look-alike digits, and
             Q learns to read that split back. With it, Q's split is one of the real images
             into K balanced clusters, and G must follow it.
+        real_consistency_weight: weight of a second such term (0 leaves it out; needs
+            ``q_augment``): :func:`ganzoo.regularizers.self_augmentation_loss`, Q's categorical
+            prediction on :meth:`q_copy` of each real image against its prediction on the image
+            itself (IMSAT's self-augmented training, Hu et al. 2017; one extra trunk pass per D
+            step). With ``real_info_weight`` alone Q's clusters of the real images can still
+            split a digit by its slant or width and merge two look-alikes; under this term a
+            cluster must not change when the slant, width, stroke, rotation or position does.
         g_norm: as for every model; ``"class"`` here makes the categorical code act as G's
             class (class-conditional batch norm on ``c_cat``: the code picks every norm
             layer's scale and shift, besides entering G's input).
@@ -73,12 +80,18 @@ class InfoGAN(GANModule):
         noise: str = "uniform",
         q_augment: bool | Literal["affine", "shape"] = False,
         real_info_weight: float = 0.0,
+        real_consistency_weight: float = 0.0,
         **kwargs: Any,
     ) -> None:
         require(categorical_dim >= 2, f"model.categorical_dim: must be >= 2, got {categorical_dim}")
         require(continuous_dim >= 0, f"model.continuous_dim: must be >= 0, got {continuous_dim}")
         require(real_info_weight >= 0,
                 f"model.real_info_weight: must be >= 0, got {real_info_weight}")
+        require(real_consistency_weight >= 0,
+                f"model.real_consistency_weight: must be >= 0, got {real_consistency_weight}")
+        require(not real_consistency_weight or q_augment,
+                "model.real_consistency_weight: compares Q's reading of each real image with its "
+                "reading of q_augment's copy; set model.q_augment too")
         require(q_augment in (False, True, "affine", "shape"),
                 f"model.q_augment: false, true (= affine), affine or shape; got {q_augment!r}")
         super().__init__(arch=arch, latent_dim=latent_dim, noise=noise, **kwargs)
@@ -129,21 +142,33 @@ class InfoGAN(GANModule):
             terms["info_cont"] = self.hparams.continuous_weight * sq
         return terms
 
+    def q_copy(self, x):
+        """The copy of D's input that Q reads with ``q_augment``: randomly rotated, zoomed and
+        shifted, with ``"shape"`` also slanted, stretched and with its strokes thickened or
+        thinned."""
+        shape = self.hparams.q_augment == "shape"
+        ranges = {"stroke": 0.5, "shear": 0.3, "aspect": 0.15} if shape else {}
+        return random_affine(self.d_inputs(x), **ranges)
+
     def q_features(self, fake, fake_aux):
         """D's trunk features that Q reads: those of D's own input, or with ``q_augment`` (in
-        training) those of a randomly rotated, zoomed and shifted copy, with ``"shape"`` also
-        slanted, stretched and with its strokes thickened or thinned (one extra trunk pass)."""
+        training) those of :meth:`q_copy` (one extra trunk pass)."""
         if self.hparams.q_augment and self.training:
-            shape = self.hparams.q_augment == "shape"
-            ranges = {"stroke": 0.5, "shear": 0.3, "aspect": 0.15} if shape else {}
-            return self.discriminator.features(random_affine(self.d_inputs(fake), **ranges))
+            return self.discriminator.features(self.q_copy(fake))
         return fake_aux
 
     def extra_d_loss(self, real, fake, latent, fake_aux, real_aux=None):
         terms = self.info_loss(latent, self.q_features(fake, fake_aux))
-        if self.hparams.real_info_weight:
+        hp = self.hparams
+        if hp.real_info_weight or hp.real_consistency_weight:
             cat_logits, _ = self.q_head(real_aux)  # D's own features of the real batch
-            terms["info_real"] = self.hparams.real_info_weight * clustering_loss(cat_logits)
+        if hp.real_info_weight:
+            terms["info_real"] = hp.real_info_weight * clustering_loss(cat_logits)
+        if hp.real_consistency_weight:
+            copy_logits, _ = self.q_head(self.discriminator.features(self.q_copy(real)))
+            terms["info_real_consistency"] = hp.real_consistency_weight * self_augmentation_loss(
+                cat_logits, copy_logits
+            )
         return terms
 
     def extra_g_loss(self, fake, latent, fake_aux):

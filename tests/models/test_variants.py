@@ -15,7 +15,7 @@ from ganzoo.models import DCGAN, WGAN, ConditionalGAN, GANModule, InfoGAN, Vanil
 from ganzoo.models import infogan as infogan_module
 from ganzoo.models.base import ema_warmup
 from ganzoo.nets.blocks import ClassBatchNorm
-from ganzoo.regularizers import clustering_loss, random_affine
+from ganzoo.regularizers import clustering_loss, random_affine, self_augmentation_loss
 from tests.helpers import TinyData, cpu_trainer, tiny_kwargs
 
 # the Wasserstein loss needs a Lipschitz critic: WGAN only (its penalties are cased below)
@@ -35,6 +35,7 @@ CASES += [(WGAN, {"penalty": "clip"}), (WGAN, {"penalty": "gp"}),
           (InfoGAN, {"d_augment": True}),
           (InfoGAN, {"q_augment": True}), (InfoGAN, {"q_augment": "shape"}),
           (InfoGAN, {"q_augment": "shape", "real_info_weight": 1.0}),
+          (InfoGAN, {"q_augment": True, "real_info_weight": 1.0, "real_consistency_weight": 1.0}),
           (WGAN, {"penalty": "gp", "d_weight_penalty": 1e-3}),
           (WGAN, {"penalty": "gp", "arch": "mlp"}),
           (DCGAN, {"g_ema": 0.9}), (InfoGAN, {"g_ema": 0.9, "channels_last": True}),
@@ -457,6 +458,10 @@ def test_d_augment_needs_images():
         InfoGAN(**tiny_kwargs(q_augment="slant"))
     with pytest.raises(ConfigError, match="model.real_info_weight: must be >= 0, got -1"):
         InfoGAN(**tiny_kwargs(real_info_weight=-1.0))
+    with pytest.raises(ConfigError, match="model.real_consistency_weight: must be >= 0, got -1"):
+        InfoGAN(**tiny_kwargs(q_augment=True, real_consistency_weight=-1.0))
+    with pytest.raises(ConfigError, match="model.real_consistency_weight: .* set model.q_augment"):
+        InfoGAN(**tiny_kwargs(real_consistency_weight=1.0))
 
 
 @pytest.mark.parametrize("q_augment", [True, "shape"])
@@ -526,6 +531,38 @@ def test_real_info_weight_makes_q_sort_the_real_batch_in_ds_step_only(q_augment)
     terms = ("d_adv_loss", "info_cat", "info_cont", "info_real")
     assert logs["train/d_loss"].item() == pytest.approx(sum(logs[f"train/{t}"].item() for t in terms))
 
+    g_logs = model.generator_step(opt_g, 16, y, stats=False)
+    assert not any("info_real" in k for k in g_logs)
+
+
+def test_real_consistency_weight_compares_q_on_each_real_image_and_on_its_copy():
+    """real_consistency_weight: one more trunk pass in D's step, over q_augment's copy of the
+    real batch (every image moved, with the q_augment ranges); the logged term is lambda times
+    the cross-entropy of Q's prediction on the copy against its prediction on D's own pass over
+    the batch; it is part of D's loss, and G's step neither computes nor logs it."""
+    model, data = fitted(InfoGAN, q_augment="shape", real_consistency_weight=2.0)
+    opt_g, opt_d = model.optimizers()
+    x, y = data.x[:16], data.y[:16]
+    trunk_in, trunk_out, q_cat = [], [], []
+    features = model.discriminator.features
+
+    def traced(inp):
+        trunk_in.append(inp)
+        trunk_out.append(features(inp))
+        return trunk_out[-1]
+
+    model.discriminator.features = traced
+    model.q_head.register_forward_hook(lambda m, args, out: q_cat.append(out[0].detach()))
+    logs = model.discriminator_step(opt_d, x, y, stats=False)
+    assert len(trunk_in) == 4  # real, fake, Q's copy of the fake, Q's copy of the real batch
+    assert torch.equal(trunk_in[0], x)
+    assert (trunk_in[3].detach() - x).abs().amax(dim=(1, 2, 3)).min() > 1e-3
+    assert len(q_cat) == 3  # the fake's copy, the real batch, the real batch's copy
+    expected = 2 * self_augmentation_loss(q_cat[1], q_cat[2])
+    assert logs["train/info_real_consistency"].item() == pytest.approx(expected.item())
+    assert "train/info_real" not in logs
+    terms = ("d_adv_loss", "info_cat", "info_cont", "info_real_consistency")
+    assert logs["train/d_loss"].item() == pytest.approx(sum(logs[f"train/{t}"].item() for t in terms))
     g_logs = model.generator_step(opt_g, 16, y, stats=False)
     assert not any("info_real" in k for k in g_logs)
 
