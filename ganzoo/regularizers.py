@@ -1,5 +1,6 @@
 """Discriminator regularisers: gradient penalty, weight clipping, weight penalty, instance noise,
-differentiable augmentation, label targets."""
+differentiable augmentation, label targets, and the two terms of InfoGAN's Q on real images
+(clustering, self-augmentation)."""
 
 from __future__ import annotations
 
