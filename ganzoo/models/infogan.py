@@ -55,7 +55,8 @@ class InfoGAN(GANModule):
             often. Without it nothing ties the code's values to the data's clusters: G can give
             two values to two styles of one digit and one value to two look-alike digits, and
             Q learns to read that split back. With it, Q's split is one of the real images
-            into K balanced clusters, and G must follow it.
+            into K balanced clusters, and G must follow it. Alone, on mnist5k, it did not raise
+            code accuracy (results/infogan_real_info): Q's clusters could still follow style.
         real_consistency_weight: weight of a second such term (0 leaves it out; needs
             ``q_augment``): :func:`ganzoo.regularizers.self_augmentation_loss`, Q's categorical
             prediction on :meth:`q_copy` of each real image against its prediction on the image
@@ -63,6 +64,8 @@ class InfoGAN(GANModule):
             step). With ``real_info_weight`` alone Q's clusters of the real images can still
             split a digit by its slant or width and merge two look-alikes; under this term a
             cluster must not change when the slant, width, stroke, rotation or position does.
+            The two together took mnist5k's code accuracy from 0.89 to 0.99 (mean of 8
+            held-out seeds; experiments/infogan_mnist5k.yaml).
         g_norm: as for every model; ``"class"`` here makes the categorical code act as G's
             class (class-conditional batch norm on ``c_cat``: the code picks every norm
             layer's scale and shift, besides entering G's input).
