@@ -497,6 +497,20 @@ def test_q_augment_moves_only_qs_input_in_training_only(q_augment, monkeypatch):
     assert model.q_features(g_out[1][:4], h) is h
 
 
+def trace_trunk(model):
+    """Records every input to D's trunk, and its output, from now on."""
+    inputs, outputs = [], []
+    features = model.discriminator.features
+
+    def traced(inp):
+        inputs.append(inp)
+        outputs.append(features(inp))
+        return outputs[-1]
+
+    model.discriminator.features = traced
+    return inputs, outputs
+
+
 @pytest.mark.parametrize("q_augment", [False, "shape"])
 def test_real_info_weight_makes_q_sort_the_real_batch_in_ds_step_only(q_augment):
     """real_info_weight adds lambda * clustering_loss of Q's categorical logits on the real
@@ -506,15 +520,8 @@ def test_real_info_weight_makes_q_sort_the_real_batch_in_ds_step_only(q_augment)
     model, data = fitted(InfoGAN, q_augment=q_augment, real_info_weight=2.0)
     opt_g, opt_d = model.optimizers()
     x, y = data.x[:16], data.y[:16]
-    trunk_in, trunk_out, q_in, q_cat = [], [], [], []
-    features = model.discriminator.features
-
-    def traced(inp):
-        trunk_in.append(inp)
-        trunk_out.append(features(inp))
-        return trunk_out[-1]
-
-    model.discriminator.features = traced
+    trunk_in, trunk_out = trace_trunk(model)
+    q_in, q_cat = [], []
 
     def hook(module, args, out):
         q_in.append(args[0].detach())
@@ -543,15 +550,8 @@ def test_real_consistency_weight_compares_q_on_each_real_image_and_on_its_copy()
     model, data = fitted(InfoGAN, q_augment="shape", real_consistency_weight=2.0)
     opt_g, opt_d = model.optimizers()
     x, y = data.x[:16], data.y[:16]
-    trunk_in, trunk_out, q_cat = [], [], []
-    features = model.discriminator.features
-
-    def traced(inp):
-        trunk_in.append(inp)
-        trunk_out.append(features(inp))
-        return trunk_out[-1]
-
-    model.discriminator.features = traced
+    trunk_in, _ = trace_trunk(model)
+    q_cat = []
     model.q_head.register_forward_hook(lambda m, args, out: q_cat.append(out[0].detach()))
     logs = model.discriminator_step(opt_d, x, y, stats=False)
     assert len(trunk_in) == 4  # real, fake, Q's copy of the fake, Q's copy of the real batch
