@@ -1,15 +1,18 @@
-"""The benchmark commands of the ``ganzoo`` CLI: ``sweep``, ``table``, ``reproduce``, ``compare``,
-``resume``.
+"""The benchmark commands of the ``ganzoo`` CLI: ``sweep``, ``table``, ``verdict``,
+``reproduce``, ``calibrate``, ``compare``, ``resume``.
 
     ganzoo sweep experiments/sweeps/mnist5k_compare.yaml --workers 2 [-- --key=value ...]
     ganzoo table runs/mnist5k                      # -> results/mnist5k/
-    ganzoo reproduce results/mnist5k --only 'DCGAN*' --limit 3   # statistical verdict
-    ganzoo reproduce results/mnist5k --exact       # same machine: bitwise-ish per cell
+    ganzoo table --rerender results/mnist5k        # table.md/csv again from its runs.json
+    ganzoo verdict results/mnist5k other/mnist5k   # two results sets: same or different?
+    ganzoo reproduce results/mnist5k --only 'DCGAN*'   # re-run with new seeds, then verdict
+    ganzoo reproduce results/mnist5k --exact       # same machine, same seeds: equal per cell
+    ganzoo calibrate results/mnist5k               # simulate the verdict at the table's spreads
     ganzoo compare                                 # the main job: sweep + table, printed
     ganzoo resume runs/mnist5k/<run>               # continue a killed run from its last.ckpt
 
-Exit status: 0 on success; 1 when runs failed or reproduction checks failed; 2 for user errors
-(one line, ``ganzoo: error: ...``).
+Exit status: 0 on success; 1 when runs failed, a cell is DIFFERENT or an exact check failed;
+2 for user errors (one line, ``ganzoo: error: ...``).
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ import zipfile
 from pathlib import Path
 
 from ganzoo.atomic import write_text_atomic
+from ganzoo.bench.calibration import calibrate
 from ganzoo.bench.records import DONE_STATUSES, clock, read_record
-from ganzoo.bench.reproduce import ALPHA, load_manifest, reproduce, statistical_verdict
+from ganzoo.bench.reproduce import reproduce, statistical_verdict
 from ganzoo.bench.sweep import gpu_count, load_sweep, plan_runs, run_all
-from ganzoo.bench.table import write_table
+from ganzoo.bench.table import rerender, write_table
+from ganzoo.bench.verdict import load_manifest, verdict
 from ganzoo.errors import ConfigError
 
 COMPARE_SWEEP = "experiments/sweeps/mnist5k_compare.yaml"
@@ -51,11 +56,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineArgumentParser)
     add_sweep_parser(sub.add_parser("sweep", help="run a W&B-format sweep file locally"))
     table = sub.add_parser("table", help="aggregate run records into results/<benchmark>/")
-    table.add_argument("dirs", nargs="+", help="run or benchmark directories (runs/mnist5k)")
+    table.add_argument("dirs", nargs="+", help="run or benchmark directories (runs/mnist5k); "
+                       "with --rerender, results directories holding runs.json")
     table.add_argument("--out", default="results", help="root of the results directories")
     table.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
+    table.add_argument("--rerender", action="store_true", help="rewrite table.md and table.csv "
+                       "of results directories from their runs.json (no run directories needed; "
+                       "curves, grids and runs.json stay as they are)")
     table.add_argument("--command", dest="command_line", default=None, help=argparse.SUPPRESS)
+    verdict_cmd = sub.add_parser("verdict", help="compare two results directories (runs.json)")
+    verdict_cmd.add_argument("a", help="the reference results directory (A: committed)")
+    verdict_cmd.add_argument("b", help="the results directory compared with it (B: rerun)")
+    verdict_cmd.add_argument("--json", dest="json_path", default=None,
+                             help="also write the verdict as JSON to this file")
     add_reproduce_parser(sub.add_parser("reproduce", help="re-run a results directory and compare"))
+    cal = sub.add_parser("calibrate", help="simulate the verdict and the groups at a table's spreads")
+    cal.add_argument("results", help="a results directory with runs.json (results/mnist5k)")
+    cal.add_argument("--reps", type=int, default=2000, help="simulated comparisons per cell")
+    cal.add_argument("--seed", type=int, default=0, help="seed of the simulation")
     add_compare_parser(sub.add_parser("compare", help="the main job: the default sweep + table"))
     resume = sub.add_parser("resume", help="continue an interrupted or killed run")
     resume.add_argument("run_dir", help="the run's directory (holding record.json)")
@@ -87,12 +105,14 @@ def add_reproduce_parser(repro: argparse.ArgumentParser) -> None:
     add("--workers", type=int, default=None, help="runs at once")
     add("--runs-dir", default="runs", help="where the new runs go")
     add("--exact", action="store_true",
-        help="same-machine check: every cell equal up to rtol 1e-4, atol 1e-6 (default: a "
-        "statistical verdict over seeds, valid across machines)")
-    add("--alpha", type=float, default=None,
-        help="statistical: per-cell false FAIL rate of the seed-variance bound (0.01)")
-    add("--rtol", type=float, default=None, help="relative tolerance (0.10; --exact: 1e-4)")
-    add("--atol", type=float, default=None, help="absolute tolerance (1e-3; --exact: 1e-6)")
+        help="same-machine check with the committed seeds: every cell equal up to rtol 1e-4, "
+        "atol 1e-6 (default: a statistical verdict over new seeds, valid across machines)")
+    add("--seeds", default=None, help="statistical: comma-separated training seeds to re-run "
+        "each selected row with (default: as many as selected, none a committed seed)")
+    add("--same-seeds", action="store_true",
+        help="statistical: re-run the selected runs with their own committed seeds")
+    add("--rtol", type=float, default=None, help="--exact: relative tolerance (1e-4)")
+    add("--atol", type=float, default=None, help="--exact: absolute tolerance (1e-6)")
     add("--report", default=None, help="also write the report to this file")
 
 
@@ -114,8 +134,8 @@ def main(argv: list[str]) -> int:
     argv, extra = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
     args.extra, args.argv = extra, argv
-    command = {"sweep": cmd_sweep, "table": cmd_table, "reproduce": cmd_reproduce,
-               "resume": cmd_resume}
+    command = {"sweep": cmd_sweep, "table": cmd_table, "verdict": cmd_verdict,
+               "reproduce": cmd_reproduce, "calibrate": cmd_calibrate, "resume": cmd_resume}
     return command.get(args.command, cmd_compare)(args)
 
 
@@ -162,6 +182,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_table(args: argparse.Namespace) -> int:
     command = args.command_line or "ganzoo " + shlex.join(args.argv)
+    if args.rerender:
+        for results in args.dirs:
+            print(rerender(results, command).read_text())
+        return 0
     for out in write_table(args.dirs, args.out, command, use_wandb=not args.no_wandb).values():
         print((out / "table.md").read_text())
         held = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir())
@@ -169,15 +193,45 @@ def cmd_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verdict(args: argparse.Namespace) -> int:
+    cells, report = verdict(args.a, args.b, json_path=args.json_path)
+    print(report)
+    return 0 if all(c.ok for c in cells) else 1
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    if args.reps < 100:
+        raise ConfigError(f"calibrate: --reps must be >= 100, got {args.reps}")
+    print(calibrate(args.results, reps=args.reps, seed=args.seed))
+    return 0
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    """``"3,4,5"`` -> ``[3, 4, 5]`` (None stays None); a one-line error otherwise."""
+    if text is None:
+        return None
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"reproduce: --seeds takes integers like 3,4,5; got {text!r}") from None
+    if len(seeds) != len(set(seeds)) or not seeds:
+        raise ConfigError(f"reproduce: --seeds must name distinct seeds; got {text!r}")
+    return seeds
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    if args.exact and args.alpha is not None:
-        raise ConfigError("reproduce: --alpha applies to the statistical verdict, not --exact")
-    if args.alpha is not None and not 0 < args.alpha < 1:
-        raise ConfigError(f"reproduce: --alpha must be in (0, 1), got {args.alpha}")
+    seeds = parse_seeds(args.seeds)
+    if args.exact and (seeds is not None or args.same_seeds):
+        raise ConfigError("reproduce: --exact re-runs the committed seeds; drop --seeds/--same-seeds")
+    if not args.exact and (args.rtol is not None or args.atol is not None):
+        raise ConfigError("reproduce: --rtol/--atol apply to --exact; the statistical verdict "
+                          "takes its margins from the metric registry or margins.yaml")
+    if seeds is not None and args.same_seeds:
+        raise ConfigError("reproduce: give --seeds or --same-seeds, not both")
     cells, report = reproduce(
         args.results, runs_dir=args.runs_dir, only=args.only, limit=args.limit,
         workers=args.workers or default_workers(), exact=args.exact, rtol=args.rtol,
-        atol=args.atol, alpha=ALPHA if args.alpha is None else args.alpha,
+        atol=args.atol, seeds=seeds, same_seeds=args.same_seeds,
     )
     print(report)
     if args.report:
@@ -210,23 +264,25 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"written: {out}/")
         committed = Path(args.out) / benchmark
         if not args.update_results and (committed / "runs.json").is_file():
-            print(compare_with_committed(committed, runs))
+            print(compare_with_committed(committed, out))
     print(f"compare: done in {clock(time.perf_counter() - start)} (sweep, table and W&B log)")
     return 1 if any(r.status == "failed" for r in runs) else 0
 
 
-def compare_with_committed(committed: Path, runs) -> str:
-    """``ganzoo reproduce``'s statistical verdict of ``runs`` against the committed table."""
+def compare_with_committed(committed: Path, out: Path) -> str:
+    """The verdict (``ganzoo verdict``'s cells and report) of the fresh table in ``out``
+    against the committed one, for the rows the fresh table has."""
     try:
-        manifest = load_manifest(committed)
+        manifest = load_manifest(committed, "compare")
+        fresh = load_manifest(out, "compare")
     except ConfigError as err:
         return f"compare: no comparison with the committed table: {err}"
-    new = {run.name: read_record(run.dir) for run in runs}
-    entries = [e for e in manifest["runs"] if e.get("run_name") in new]
-    if not entries:
-        return f"compare: none of these runs is in {committed}/runs.json; no comparison"
-    _, report = statistical_verdict(manifest, entries, new)
+    rows = {e["row"] for e in manifest["runs"]}
+    rerun = [e for e in fresh["runs"] if e["row"] in rows]
+    if not rerun:
+        return f"compare: none of these rows is in {committed}/runs.json; no comparison"
+    _, report = statistical_verdict(manifest, rerun, committed, out)
     return (
-        f"Against the committed {committed}/table.md (`ganzoo reproduce`'s statistical test; "
+        f"Against the committed {committed}/table.md (`ganzoo verdict {committed} {out}`; "
         f"`bash scripts/main.sh --update-results` replaces it):\n\n{report}"
     )

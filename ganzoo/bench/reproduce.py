@@ -1,10 +1,13 @@
 """``ganzoo reproduce results/mnist5k``: re-run committed results and compare them.
 
 Re-runs the selected runs of a results directory's ``runs.json`` from their recorded configs
-(same seeds and torch threads; a new run directory and W&B run) and judges each table cell
-(row x metric). Statistical by default (README, "Reproducing a table"; :class:`Rule`), since
-training is bitwise reproducible only on the same CPU type; ``--exact`` on the same machine:
-``|new - committed| <= atol + rtol * |committed|`` on the means, status and images seen equal.
+(same torch threads; a new run directory and W&B run) and judges each table cell (row x
+metric). By default a statistical verdict, since training is bitwise reproducible only on the
+same CPU type: the re-runs take training seeds disjoint from the committed ones (reusing a
+seed on the same CPU type repeats a run, which proves nothing about seed variance), and
+:mod:`ganzoo.bench.verdict` judges them exactly as ``ganzoo verdict`` does. ``--exact`` re-runs
+the committed seeds on the same machine: ``|new - committed| <= atol + rtol * |committed|`` on
+the means, status and images seen equal.
 """
 
 from __future__ import annotations
@@ -12,26 +15,33 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
+import re
 import statistics
 import sys
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from scipy import stats
 
 from ganzoo.atomic import write_text_atomic
-from ganzoo.bench.records import DONE_STATUSES, cost, git_info, read_record
+from ganzoo.bench.records import cost, git_info, read_record
 from ganzoo.bench.sweep import Run, run_all
-from ganzoo.bench.table import COUNTERS, final_metrics, fmt, markdown_table, mean_std
+from ganzoo.bench.table import final_metrics, markdown_table
+from ganzoo.bench.verdict import (
+    RULE,
+    Cell,
+    by_row,
+    compare_sets,
+    load_manifest,
+    load_margins,
+    render,
+    seeds_line,
+)
 from ganzoo.errors import ConfigError
 
 RTOL, ATOL = 1e-4, 1e-6  # --exact
-ALPHA = 0.01  # statistical: per-cell false FAIL rate when nothing changed
-STAT_RTOL, STAT_ATOL = 0.10, 1e-3
 
 Records = dict[str, dict[str, Any] | None]  # re-run record per run name (None: none written)
 
@@ -52,8 +62,8 @@ class Sample:
 
 
 @dataclass
-class Cell:
-    """One line of a verdict: committed vs re-run values of a row's cell."""
+class ExactCell:
+    """One line of an ``--exact`` check: committed vs re-run values of a row's cell."""
 
     row: str
     metric: str
@@ -62,7 +72,6 @@ class Cell:
     verdict: str  # PASS, FAIL or info
     diff: float | None = None
     bound: float | None = None
-    p_value: float | None = None
     note: str = ""
 
     @property
@@ -70,86 +79,12 @@ class Cell:
         return self.verdict != "FAIL"
 
 
-@dataclass(frozen=True)
-class Rule:
-    """PASS when ``|diff| <= max(t(1 - alpha/2, df) * SE, rtol * |committed mean|, atol)``."""
-
-    alpha: float = ALPHA
-    rtol: float = STAT_RTOL
-    atol: float = STAT_ATOL
-
-    def describe(self, why: bool = True) -> str:
-        """The rule in one line (as the summary line states it), with the reason for each term."""
-        rule = (
-            f"PASS when |re-run mean - committed mean| <= max(t({self.quantile:g}, df) * SE, "
-            f"{100 * self.rtol:g}% of |committed mean|, {self.atol:g}); G/D steps and images "
-            "seen equal"
-        )
-        return rule if not why else (
-            f"{rule}; t({self.quantile:g}, df) * SE is the half-width of the "
-            f"{100 * (1 - self.alpha):g}% confidence interval of a difference due to seed "
-            "variance alone (Student t, SE = s_p * sqrt(1/n_c + 1/n_r) with the pooled std s_p, "
-            f"df = n_c + n_r - 2; t({self.quantile:g}, 4) = {self.t(4):.2f} for 3 vs 3 seeds); "
-            "Welch p is information"
-        )
-
-    @property
-    def quantile(self) -> float:
-        return 1 - self.alpha / 2
-
-    def t(self, df: int) -> float:
-        return float(stats.t.ppf(self.quantile, df))
-
-    def bound(self, committed: Sample, rerun: Sample) -> float:
-        """The largest |re-run mean - committed mean| that passes."""
-        floor = max(self.rtol * abs(committed.mean), self.atol)
-        se = pooled_se(committed, rerun)
-        return floor if se is None else max(self.t(committed.n + rerun.n - 2) * se, floor)
-
-
-def pooled_se(a: Sample, b: Sample) -> float | None:
-    """Standard error of the difference of means with a pooled std (None: no seed variance
-    can be estimated, one run on each side)."""
-    df = a.n + b.n - 2
-    if a.n == 0 or b.n == 0 or df < 1:
-        return None
-    ss = sum((s.n - 1) * s.std**2 for s in (a, b) if s.n > 1)
-    return math.sqrt(ss / df) * math.sqrt(1 / a.n + 1 / b.n)
-
-
 def numbers(values: list[Any]) -> list[float]:
     """The values that are numbers (not None, not NaN) as floats."""
     return [float(v) for v in values if v is not None and not math.isnan(float(v))]
 
 
-def welch_p(committed: list[float], rerun: list[float]) -> float | None:
-    """Two-sided p-value of Welch's t-test (None with fewer than 2 values a side or no spread)."""
-    if len(committed) < 2 or len(rerun) < 2:
-        return None
-    if statistics.stdev(committed) == statistics.stdev(rerun) == 0:
-        return None
-    return float(stats.ttest_ind(rerun, committed, equal_var=False).pvalue)
-
-
 # ------------------------------------------------------------------ the runs to redo
-def load_manifest(results_dir: str | Path) -> dict[str, Any]:
-    path = Path(results_dir) / "runs.json"
-    if not path.is_file():
-        raise ConfigError(
-            f"reproduce: {path} not found; give a directory written by `ganzoo table`"
-        )
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise ConfigError(
-            f"reproduce: {path} is unreadable ({err}); restore it with `git checkout {path}` "
-            f"or rewrite it with `ganzoo table`"
-        ) from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("runs"), list):
-        raise ConfigError(f"reproduce: {path} is not a runs.json written by `ganzoo table`")
-    return manifest
-
-
 def select(runs: list[dict[str, Any]], only: list[str] | None, limit: int | None) -> list[dict]:
     """Runs whose name or row matches any ``only`` pattern (glob or substring), first ``limit``."""
     def matches(run: dict[str, Any]) -> bool:
@@ -172,13 +107,44 @@ def rerun_config(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     return config
 
 
-def plan(manifest: dict[str, Any], runs: list[dict[str, Any]], runs_dir: Path) -> list[Run]:
+def reseeded(entries: list[dict[str, Any]], committed: list[dict[str, Any]],
+             seeds: list[int] | None = None) -> list[tuple[dict[str, Any], int]]:
+    """The runs a statistical re-run trains, as ``(committed entry, seed)``: per row of
+    ``entries``, one run per seed of ``seeds`` (from the row's first entry), or by default one
+    per selected entry with seeds that no committed run of the table used (the next integers
+    above the largest committed seed)."""
+    rows = by_row(entries)
+    if seeds is not None:
+        return [(members[0], seed) for members in rows.values() for seed in seeds]
+    used = [int(s) for s in (e.get("seed") for e in committed) if _is_int(s)]
+    start = max(used, default=-1) + 1
+    return [(entry, start + k) for members in rows.values() for k, entry in enumerate(members)]
+
+
+def _is_int(value: Any) -> bool:
+    try:
+        return int(value) == float(value)
+    except (TypeError, ValueError):
+        return False
+
+
+def seeded_name(run_name: str, seed: Any) -> str:
+    """``dcgan__seed_everything=0`` -> ``dcgan__seed_everything=3`` (appended if absent)."""
+    new, count = re.subn(r"seed_everything=[^_]+", f"seed_everything={seed}", run_name)
+    return new if count else f"{run_name}__seed_everything={seed}"
+
+
+def plan(manifest: dict[str, Any], runs: list[tuple[dict[str, Any], Any]],
+         runs_dir: Path) -> list[Run]:
+    """One :class:`Run` per ``(committed entry, seed)``: its recorded config with that seed."""
     base = runs_dir / f"{manifest.get('benchmark', 'benchmark')}-reproduce"
     planned = []
-    for entry in runs:
-        name = entry["run_name"]
+    for entry, seed in runs:
+        same = seed == entry.get("seed")
+        name = entry["run_name"] if same else seeded_name(entry["run_name"], seed)
         config_path = base / "_configs" / f"{name}.yaml"
         config = rerun_config(entry["config"], base / name)
+        config["seed_everything"] = seed
         write_text_atomic(config_path, yaml.safe_dump(config, sort_keys=False))
         command = [sys.executable, "-m", "ganzoo", "fit", "--config", str(config_path)]
         threads = str((entry.get("device") or {}).get("torch_threads") or 1)
@@ -187,89 +153,44 @@ def plan(manifest: dict[str, Any], runs: list[dict[str, Any]], runs_dir: Path) -
     return planned
 
 
+def rerun_entries(planned: list[tuple[dict[str, Any], Any]], runs: list[Run]) -> list[dict]:
+    """The re-runs' records as table entries of their committed rows (``missing`` where a run
+    wrote no record)."""
+    entries = []
+    for (entry, seed), run in zip(planned, runs, strict=True):
+        record = read_record(run.dir) or {"status": "missing", "seed": seed}
+        entries.append({**record, "row": entry["row"], "run_name": run.name})
+    return entries
+
+
 # ------------------------------------------------------------------ the verdicts
-def by_row(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    rows = dict.fromkeys(e["row"] for e in entries)
-    return {row: [e for e in entries if e["row"] == row] for row in rows}
-
-
-def compare_statistical(
-    committed: list[dict[str, Any]], selected: list[dict[str, Any]], new: Records,
-    rule: Rule = Rule(),
-) -> list[Cell]:
-    """Per row: the re-runs of ``selected`` against all ``committed`` runs of that row (the
-    reference sample): a status cell, the counters (exact), every metric (statistical) and
-    the wall time (information)."""
-    cells: list[Cell] = []
-    for row, members in by_row(selected).items():
-        reference = [e for e in committed if e["row"] == row]
-        records = [new.get(e["run_name"]) or {"status": "missing"} for e in members]
-        cells.append(status_cell(row, reference, records))
-        old_done = [e for e in reference if e.get("status") == "finished"]
-        new_done = [r for r in records if r.get("status") == "finished"]
-        for counter in COUNTERS:
-            old = [cost(e)[counter] for e in old_done]
-            if old and None not in old:
-                fresh = [cost(r)[counter] for r in new_done]
-                cells.append(counter_cell(row, counter, old, fresh, all(v in old for v in fresh)))
-        for metric in sorted({m for e in old_done for m in final_metrics(e) if "_class_" not in m}):
-            old = [final_metrics(e).get(metric) for e in old_done]
-            fresh = [final_metrics(r).get(metric) for r in new_done]
-            cells.append(metric_cell(row, metric, old, fresh, rule))
-        cells.append(wall_time_cell(row, reference, records))
-    return cells
-
-
-def status_cell(row: str, reference: list[dict[str, Any]], records: list[dict[str, Any]]) -> Cell:
-    """FAIL when a re-run did not complete or the row finished on one side only."""
-    old = [e.get("status") for e in reference]
-    fresh = [r.get("status") for r in records]
-    incomplete = sorted({str(s) for s in fresh if s not in DONE_STATUSES})
-    note = "re-run " + "/".join(incomplete) if incomplete else (
-        "finished on one side only" if ("finished" in old) != ("finished" in fresh) else ""
-    )
-    return Cell(row, "status", _counts(old), _counts(fresh), "FAIL" if note else "PASS", note=note)
-
-
-def counter_cell(row: str, counter: str, old: list, fresh: list, ok: bool) -> Cell:
-    """G steps, D steps, images seen: set by the config, so they must be equal."""
+def counter_cell(row: str, counter: str, old: list, fresh: list, ok: bool) -> ExactCell:
+    """Images seen: set by the config, so they must be equal."""
     committed, rerun = Sample.of(old), Sample.of(fresh)
-    return Cell(
+    return ExactCell(
         row, counter.replace("_", " "), committed, rerun, "PASS" if ok else "FAIL",
         diff=_diff(committed, rerun), bound=0.0, note="" if ok else "must be equal",
     )
 
 
-def metric_cell(row: str, metric: str, old: list[Any], fresh: list[Any], rule: Rule) -> Cell:
-    committed, rerun = Sample.of(old), Sample.of(fresh)
-    if committed.n == 0:
-        return Cell(row, metric, committed, rerun, "info", note="no committed value")
-    if rerun.n == 0:
-        return Cell(row, metric, committed, rerun, "FAIL", note="no re-run value")
-    diff, bound = rerun.mean - committed.mean, rule.bound(committed, rerun)
-    p = welch_p(numbers(old), numbers(fresh))
-    verdict = "PASS" if abs(diff) <= bound else "FAIL"
-    return Cell(row, metric, committed, rerun, verdict, diff=diff, bound=bound, p_value=p)
-
-
-def wall_time_cell(row: str, reference: list[dict], records: list[dict | None]) -> Cell:
+def wall_time_cell(row: str, reference: list[dict], records: list[dict | None]) -> ExactCell:
     old = Sample.of([e.get("wall_time_s") for e in reference])
     fresh = Sample.of([(r or {}).get("wall_time_s") for r in records])
-    return Cell(row, "wall time s", old, fresh, "info", diff=_diff(old, fresh))
+    return ExactCell(row, "wall time s", old, fresh, "info", diff=_diff(old, fresh))
 
 
 def compare_exact(
     entries: list[dict[str, Any]], new: Records, rtol: float = RTOL, atol: float = ATOL
-) -> list[Cell]:
+) -> list[ExactCell]:
     """Same machine: per row, status and images seen equal per run, metric means within
     ``atol + rtol * |committed|``."""
-    cells: list[Cell] = []
+    cells: list[ExactCell] = []
     for row, members in by_row(entries).items():
         records = [new.get(e["run_name"]) for e in members]
         old_status = [e["status"] for e in members]
         new_status = [str(r.get("status")) if r else "missing" for r in records]
         verdict = "PASS" if old_status == new_status else "FAIL"
-        cells.append(Cell(row, "status", ",".join(old_status), ",".join(new_status), verdict))
+        cells.append(ExactCell(row, "status", ",".join(old_status), ",".join(new_status), verdict))
         old = [cost(e)["images_seen"] for e in members]
         fresh = [cost(r or {})["images_seen"] for r in records]
         cells.append(counter_cell(row, "images_seen", old, fresh, old == fresh))
@@ -281,46 +202,41 @@ def compare_exact(
             diff, bound = _diff(committed, rerun), atol + rtol * abs(committed.mean or 0.0)
             both = (committed.mean is None) == (rerun.mean is None)
             verdict = "PASS" if both and (diff is None or abs(diff) <= bound) else "FAIL"
-            cells.append(Cell(row, metric, committed, rerun, verdict, diff=diff, bound=bound))
+            cells.append(ExactCell(row, metric, committed, rerun, verdict, diff=diff, bound=bound))
         cells.append(wall_time_cell(row, members, records))
     return cells
-
-
-def _counts(statuses: list[Any]) -> str:
-    return ", ".join(f"{n} {s}" for s, n in Counter(map(str, statuses)).items())
 
 
 def _diff(a: Sample, b: Sample) -> float | None:
     return None if a.mean is None or b.mean is None else b.mean - a.mean
 
 
-def render(cells: list[Cell], title: str, rule: str, number: Callable = fmt) -> str:
-    """The report: ``title``, one table line per cell (values as ``number(value, metric)``
-    writes them), the summary line."""
+def render_exact(cells: list[ExactCell], title: str, rule: str) -> str:
+    """The ``--exact`` report: ``title``, one table line per cell, the summary line."""
+    def number(value: float) -> str:
+        return f"{value:.6g}"
+
     lines = []
     for c in cells:
-        metric = c.metric.replace(" ", "_")
-        sign = "+" if (c.diff or 0) >= 0 else "-"
-        diff = "" if c.diff is None else f"{sign}{number(abs(c.diff), metric)}"
-        bound = "" if c.bound is None else number(c.bound, metric)
-        if bound and isinstance(c.committed, Sample) and c.committed.mean and c.bound:
-            bound += f" ({100 * c.bound / abs(c.committed.mean):.0f}%)"
-        p = "" if c.p_value is None else f"{c.p_value:.3g}"
+        diff = "" if c.diff is None else ("+" if c.diff >= 0 else "-") + number(abs(c.diff))
+        bound = "" if c.bound is None else number(c.bound)
         check = c.verdict + (f" ({c.note})" if c.note else "")
-        samples = [_sample(s, metric, number) for s in (c.committed, c.rerun)]
-        lines.append([c.row, c.metric, *samples, diff, bound, p, check])
+        samples = [_sample(s, number) for s in (c.committed, c.rerun)]
+        lines.append([c.row, c.metric, *samples, diff, bound, check])
     columns = ["model", "cell", "committed mean ± std (n)", "re-run mean ± std (n)", "difference",
-               "bound", "Welch p", "check"]
+               "bound", "check"]
     return "\n".join([title, "", *markdown_table(columns, lines), "", summary_line(cells, rule)])
 
 
-def _sample(s: Sample | str, metric: str, number: Callable = fmt) -> str:
+def _sample(s: Sample | str, number: Callable[[float], str]) -> str:
     if isinstance(s, str):
         return s
-    return f"{'—' if s.mean is None else mean_std(s.mean, s.std, metric, number)} ({s.n})"
+    if s.mean is None:
+        return f"— ({s.n})"
+    return number(s.mean) + ("" if s.std is None else f" ± {number(s.std)}") + f" ({s.n})"
 
 
-def summary_line(cells: list[Cell], rule: str) -> str:
+def summary_line(cells: list[ExactCell], rule: str) -> str:
     """``reproduce: 12/14 cells PASS, 2 FAIL (<rule>)``; information cells are not counted."""
     checked = [c for c in cells if c.verdict != "info"]
     failed = sum(not c.ok for c in checked)
@@ -333,11 +249,14 @@ def summary_line(cells: list[Cell], rule: str) -> str:
 
 def reproduce(results_dir: str | Path, runs_dir: str | Path = "runs", only: list[str] | None = None,
               limit: int | None = None, workers: int = 1, exact: bool = False,
-              rtol: float | None = None, atol: float | None = None, alpha: float = ALPHA,
-              printer: Callable[[str], None] = print) -> tuple[list[Cell], str]:
-    """Re-run the selected runs of ``results_dir`` and compare them with the committed values
-    (``rtol``/``atol``: the mode's defaults when None); the cells and the printed report."""
-    manifest = load_manifest(results_dir)
+              rtol: float | None = None, atol: float | None = None,
+              seeds: list[int] | None = None, same_seeds: bool = False,
+              printer: Callable[[str], None] = print) -> tuple[list, str]:
+    """Re-run the selected runs of ``results_dir`` and compare them with the committed values;
+    the cells and the printed report. Statistical by default, with ``seeds`` per selected row
+    (default: disjoint from the committed seeds; ``same_seeds``: the selected runs' own);
+    ``exact``: the committed seeds, within ``atol + rtol * |committed|``."""
+    manifest = load_manifest(results_dir, "reproduce")
     entries = select(manifest["runs"], only, limit)
     if not entries:
         raise ConfigError(f"reproduce: no run of {results_dir} matches --only {only}")
@@ -348,27 +267,37 @@ def reproduce(results_dir: str | Path, runs_dir: str | Path = "runs", only: list
                 f" this checkout is at {str(now['commit'])[:12]}"
                 f"{' with uncommitted changes' if now['dirty'] else ''}: code changes since then "
                 "can change the numbers")
-    runs = plan(manifest, entries, Path(runs_dir))
+    if exact or same_seeds:
+        planned = [(entry, entry.get("seed")) for entry in entries]
+    else:
+        planned = reseeded(entries, manifest["runs"], seeds)
+    runs = plan(manifest, planned, Path(runs_dir))
     run_all(runs, workers=workers, printer=printer, skip_done=False)
-    new = {run.name: read_record(run.dir) for run in runs}
     if not exact:
-        rule = Rule(alpha, STAT_RTOL if rtol is None else rtol, STAT_ATOL if atol is None else atol)
-        return statistical_verdict(manifest, entries, new, rule)
+        rerun = rerun_entries(planned, runs)
+        return statistical_verdict(manifest, rerun, Path(results_dir), Path(runs_dir))
+    new = {run.name: read_record(run.dir) for run in runs}
     rtol, atol = RTOL if rtol is None else rtol, ATOL if atol is None else atol
     cells = compare_exact(entries, new, rtol, atol)
     rule = f"exact: |new - committed| <= {atol:g} + {rtol:g} * |committed|"
     title = f"reproduce: {len(entries)} run(s); {rule} (wall time is information, not compared)"
-    return cells, render(cells, title, rule, number=lambda value, _: f"{value:.6g}")
+    return cells, render_exact(cells, title, rule)
 
 
 def statistical_verdict(
-    manifest: dict[str, Any], entries: list[dict[str, Any]], new: Records, rule: Rule = Rule()
+    manifest: dict[str, Any], rerun: list[dict[str, Any]], committed_dir: Path,
+    rerun_label: str | Path = "re-run",
 ) -> tuple[list[Cell], str]:
-    """The cells of re-run records ``new`` (by run name) of the manifest's ``entries`` against
-    all of the manifest's runs, and the printed report (``reproduce`` and ``ganzoo compare``)."""
-    cells = compare_statistical(manifest["runs"], entries, new, rule)
-    title = (
-        f"reproduce: {len(entries)} run(s) re-run against {len(manifest['runs'])} committed "
-        f"run(s); statistical verdict per cell: {rule.describe()}"
-    )
-    return cells, render(cells, title, f"statistical: {rule.describe(why=False)}")
+    """The verdict of the re-run entries ``rerun`` (records with their committed ``row``)
+    against the manifest's runs of the same rows, and the printed report (``reproduce`` and
+    ``ganzoo compare``): the cells and the report of ``ganzoo verdict``."""
+    cells = compare_sets(manifest["runs"], rerun, load_margins(committed_dir))
+    title = [
+        f"reproduce: {len(rerun)} run(s) re-run against the committed runs of their rows in "
+        f"{committed_dir} (A: committed, B: re-run)",
+        seeds_line(str(committed_dir), [e for e in manifest["runs"]
+                                        if e["row"] in {r["row"] for r in rerun}],
+                   str(rerun_label), rerun),
+        f"Rule: {RULE}",
+    ]
+    return cells, render(cells, title)

@@ -22,40 +22,31 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ganzoo.atomic import atomic_path, write_text_atomic
 from ganzoo.bench.naming import NOT_IN_NAME, is_under, sanitize
-from ganzoo.bench.records import DONE_STATUSES, cost, write_json_atomic
+from ganzoo.bench.records import DONE_STATUSES, cost, git_info, write_json_atomic
+from ganzoo.bench.stats import ALPHA, BOOTSTRAP_FROM, mean_interval, rank_text, significance_groups
 from ganzoo.errors import ConfigError
+from ganzoo.metrics import builtin  # noqa: F401  (registers the metrics' measures)
+from ganzoo.metrics.registry import METRICS, measure, measures_in_order
 from ganzoo.plotting import pyplot
 
-MAIN_METRICS = ("fid", "is", "kid")
-WITHIN_RUN_SPREAD = ("is_std", "kid_std")  # spread inside one evaluation, not across seeds
 NOT_IN_ROW = (*NOT_IN_NAME, "seed_everything")  # runs differing only in these share a row
-# Read together, in this order: the reverse KL of the high-quality mode histogram means
-# little without the modes covered and the high-quality share beside it (ganzoo.metrics.toy).
-TOY_METRICS = ("modes_covered", "hq_percent", "reverse_kl")
 # The cost of a row, beside its metrics: set by the budget (counters) or measured.
 COST_TITLES = {"g_steps": "G steps", "d_steps": "D steps", "images_seen": "images seen",
                "wall_time_s": "wall time", "images_per_s": "images/s"}
 COST, COUNTERS = tuple(COST_TITLES), ("g_steps", "d_steps", "images_seen")
-# (metric, x axis, file, log scale): the curves written from the evaluation histories.
-# The toy metrics against epochs: every run of a toy table sees the same real images per
-# epoch, while its G steps differ with n_critic.
-CURVES = (("fid", "g_steps", "fid_vs_g_steps.png", True),
-          ("fid", "wall_time_s", "fid_vs_wall_time.png", True),
-          ("is", "g_steps", "is_vs_g_steps.png", False),
-          ("modes_covered", "epoch", "modes_covered_vs_epoch.png", False),
-          ("hq_percent", "epoch", "hq_percent_vs_epoch.png", False))
+# (metric, x axis, file, log scale): the curves written from the evaluation histories, as
+# the metrics' measures ask for them. The toy metrics run against epochs: every run of a toy
+# table sees the same real images per epoch, while its G steps differ with n_critic.
+CURVES = tuple((m.name, x, f"{m.name}_vs_{x.removesuffix('_s')}.png", m.log_scale)
+               for spec in METRICS.values() for m in spec.measures for x in m.curves)
 AXIS_TITLES = {"g_steps": "generator steps", "wall_time_s": "wall time (s), evaluation included",
-               "epoch": "epochs (passes over the training split in D steps)",
-               "fid": "FID (lower is better)", "is": "IS (higher is better)",
-               "modes_covered": "modes covered (higher is better)",
-               "hq_percent": "high-quality samples, % (higher is better)"}
+               "epoch": "epochs (passes over the training split in D steps)"}
 GRIDS_OVER_TIME = 6  # snapshots per row in grids_over_time/<row>.png
-FORMATS = {"fid": ".2f", "is": ".3f", "kid": ".4f", "label_accuracy": ".3f", "code_accuracy": ".3f",
-           "modes_covered": ".2f", "hq_percent": ".1f", "reverse_kl": ".3f"}
 MANIFEST_KEYS = ("run_name", "run_dir", "variant", "status", "seed", "config", "argv", "final",
                  "best", "wall_time_s", "progress", "git", "versions", "device", "started_at",
                  "ended_at")
@@ -81,9 +72,11 @@ def find_records(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
 
 
 def final_metrics(record: dict[str, Any]) -> dict[str, float]:
+    """The final evaluation's values over which seeds vary (not the spreads inside one
+    evaluation, such as ``is_std``)."""
     metrics = (record.get("final") or {}).get("metrics") or {}
     numbers = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
-    return {k: v for k, v in numbers.items() if k not in WITHIN_RUN_SPREAD}
+    return {k: v for k, v in numbers.items() if measure(k).per_run}
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -155,23 +148,27 @@ def metric_names(runs: pd.DataFrame, details: bool = True) -> list[str]:
     ``details`` (the CSV and W&B table, not the markdown)."""
     fixed = {"model", "status", "seed", "run", "record", *COST}
     names = {c for c in runs.columns if c not in fixed and (details or "_class_" not in c)}
-    return in_order(names, (*MAIN_METRICS, *TOY_METRICS))
+    return measures_in_order(names)
 
 
-def in_order(names: Iterable[str], first: Iterable[str]) -> list[str]:
-    """``first`` (those in ``names``), then the other ``names`` sorted."""
-    names = set(names)
-    head = [m for m in first if m in names]
-    return head + sorted(names - set(head))
+def headline_metrics(runs: pd.DataFrame) -> list[str]:
+    """The table's headline metrics (ranked and grouped), the first one ordering the rows."""
+    return [m for m in metric_names(runs, details=False) if measure(m).headline]
 
 
-def row_stats(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def row_stats(runs: pd.DataFrame, columns: list[str],
+              intervals: Iterable[str] = ()) -> pd.DataFrame:
     """Per row (index ``model``): ``n_finished``, ``n_diverged``, ``status`` and over its
-    finished runs ``<column>_mean``, ``_std`` (sample std) and ``_n`` (NaN left out)."""
+    finished runs ``<column>_mean``, ``_std`` (sample std) and ``_n`` (NaN left out); for the
+    ``intervals`` columns also ``_ci_low`` and ``_ci_high``, the 95% interval of the mean over
+    seeds (:func:`ganzoo.bench.stats.mean_interval`)."""
     finished = runs[runs.status == "finished"][["model", *columns]]
-    stats = finished.astype(dict.fromkeys(columns, float)).groupby("model")
-    stats = stats.agg(["mean", "std", "count"])
+    finished = finished.astype(dict.fromkeys(columns, float))
+    stats = finished.groupby("model").agg(["mean", "std", "count"])
     stats.columns = [f"{column}_{agg.replace('count', 'n')}" for column, agg in stats.columns]
+    for column in intervals:
+        ci = finished.groupby("model")[column].apply(lambda v: mean_interval(v.dropna()))
+        stats[f"{column}_ci_low"], stats[f"{column}_ci_high"] = ci.str[0], ci.str[1]
     counts = pd.DataFrame(
         {f"n_{s}": runs[runs.status == s].model.value_counts() for s in DONE_STATUSES}
     )
@@ -181,17 +178,60 @@ def row_stats(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return stats.assign(status=stats.n_finished.map(lambda n: "finished" if n else "diverged"))
 
 
+def seed_values(runs: pd.DataFrame, metric: str) -> dict[str, np.ndarray]:
+    """Per row with at least one, the finite final values of ``metric`` of its finished runs."""
+    finished = runs[runs.status == "finished"]
+    values = {}
+    for row, group in finished.groupby("model", sort=False):
+        column = pd.to_numeric(group.get(metric, pd.Series(dtype=float)), errors="coerce")
+        column = column[np.isfinite(column)]
+        if len(column):
+            values[row] = column.to_numpy(dtype=float)
+    return values
+
+
+def comparison_scale(values: np.ndarray, metric: str) -> np.ndarray:
+    """``values`` on the metric's comparison scale (log for FID and KID, linear where a value
+    is not positive)."""
+    log = measure(metric).log_scale and bool(np.all(values > 0))
+    return np.log(values) if log else values
+
+
+def best_first(values: dict[str, np.ndarray], metric: str) -> list[str]:
+    """The rows of ``values`` from the best mean of ``metric`` to the worst (stable)."""
+    sign = -1.0 if measure(metric).higher_is_better else 1.0
+    return sorted(values, key=lambda row: sign * float(np.mean(values[row])))
+
+
+def rank_rows(runs: pd.DataFrame) -> tuple[list[str], dict[str, dict[str, tuple[str, str]]]]:
+    """The table's row order (best first by the first headline metric; rows without it after,
+    in their order) and, per headline metric that two or more rows have, each row's
+    significance letters and rank (:func:`ganzoo.bench.stats.significance_groups`)."""
+    groups: dict[str, dict[str, tuple[str, str]]] = {}
+    order: list[str] = []
+    for metric in headline_metrics(runs):
+        values = seed_values(runs, metric)
+        ranked = best_first(values, metric)
+        order = order or ranked
+        if len(ranked) < 2:
+            continue
+        found = significance_groups([comparison_scale(values[row], metric) for row in ranked])
+        groups[metric] = {row: (found.letters[i], rank_text(found.ranks[i]))
+                          for i, row in enumerate(ranked)}
+    rows = list(runs.model.unique())
+    return order + [row for row in rows if row not in order], groups
+
+
 # ------------------------------------------------------------------ formatting
 def fmt(value: float | None, metric: str) -> str:
+    """A value as its column prints it: the metric's declared format (one rule per column)."""
     if value is None or pd.isna(value):
         return "—"
     if metric == "wall_time_s":
         return f"{value:.0f}s" if value < 600 else f"{value / 60:.1f}min"
-    if metric in COUNTERS:
+    if metric in COUNTERS or metric == "images_per_s":
         return f"{value:,.0f}"
-    if metric == "images_per_s":
-        return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
-    return format(value, FORMATS.get(metric, ".4g"))
+    return format(value, measure(metric).format)
 
 
 def mean_std(mean: Any, std: Any, metric: str, number: Callable = fmt) -> str:
@@ -201,11 +241,22 @@ def mean_std(mean: Any, std: Any, metric: str, number: Callable = fmt) -> str:
     return f"{number(mean, metric)} ± {number(std, metric)}"
 
 
+def mean_ci(stats: pd.Series, metric: str) -> str:
+    """``mean [low, high]`` (the 95% interval over seeds), the mean alone for one seed."""
+    mean, low, high = (stats.get(f"{metric}_{k}") for k in ("mean", "ci_low", "ci_high"))
+    if low is None or pd.isna(low) or pd.isna(high):
+        return fmt(mean, metric)
+    return f"{fmt(mean, metric)} [{fmt(low, metric)}, {fmt(high, metric)}]"
+
+
 def cell(stats: pd.Series, metric: str) -> str:
-    """A row's cell over its finished runs, ``diverged`` when all its runs diverged."""
+    """A row's cell over its finished runs, ``diverged`` when all its runs diverged: metrics
+    with their interval, cost as mean ± std."""
     if not stats["n_finished"]:
         return "diverged" if stats["n_diverged"] else "—"
-    return mean_std(stats[f"{metric}_mean"], stats[f"{metric}_std"], metric)
+    if metric in COST:
+        return mean_std(stats[f"{metric}_mean"], stats[f"{metric}_std"], metric)
+    return mean_ci(stats, metric)
 
 
 def markdown_table(columns: list[str], rows: Iterable[Iterable[Any]]) -> list[str]:
@@ -217,18 +268,30 @@ def markdown_table(columns: list[str], rows: Iterable[Iterable[Any]]) -> list[st
 def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, Any]],
                     command: str, notes: list[str] | None = None) -> str:
     metrics = metric_names(runs, details=False)
-    stats = row_stats(runs, [*metrics, *COST])
-    titles = [m.upper() if m in MAIN_METRICS else m for m in metrics]
-    rows = [
-        [label, *(cell(s, c) for c in [*metrics, *COST]), count_cell(s)]
-        for label, s in stats.iterrows()
-    ]
-    main = markdown_table(["model", *titles, *COST_TITLES.values(), "n"], rows)
+    stats = row_stats(runs, [*metrics, *COST], intervals=metrics)
+    order, groups = rank_rows(runs)
+    primary = next(iter(groups), None)
+    columns, titles = ["rank", "model"], [measure(m).label for m in metrics]
+    for metric, title in zip(metrics, titles, strict=True):
+        columns += [title, f"{title} group"] if metric in groups else [title]
+    rows = []
+    for position, label in enumerate(order, start=1):
+        s = stats.loc[label]
+        line = [groups[primary][label][1] if primary and label in groups[primary] else
+                str(position) if s["n_finished"] else "—", label]
+        for metric in metrics:
+            line.append(cell(s, metric))
+            if metric in groups:
+                line.append(groups[metric].get(label, ("—",))[0])
+        rows.append([*line, *(cell(s, c) for c in COST), count_cell(s)])
+    main = markdown_table([*columns, *COST_TITLES.values(), "n"], rows)
+    position = {label: i for i, label in enumerate(order)}
+    ordered = runs.assign(row_order=runs.model.map(position)).sort_values("row_order", kind="stable")
     every = [
         [run["model"], run["seed"], run["status"],
          *("diverged" if run["status"] == "diverged" else fmt(run.get(m), m) for m in metrics),
          *(fmt(run[c], c) for c in ("g_steps", "wall_time_s", "images_per_s")), run["run"]]
-        for run in runs.to_dict("records")
+        for run in ordered.to_dict("records")
     ]
     per_run = markdown_table(
         ["model", "seed", "status", *titles, "G steps", "wall time", "images/s", "run"], every
@@ -236,7 +299,7 @@ def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, 
     excluded = [f"{r.get('run_name')} ({r.get('status')})" for r in records
                 if r.get("status") not in DONE_STATUSES]
     tail = ["", "Excluded (not finished): " + ", ".join(excluded)] if excluded else []
-    head = header(benchmark, runs, command, notes or [])
+    head = header(benchmark, runs, command, notes or [], groups)
     return "\n".join([head, *main, "", "### Every run", "", *per_run, *tail]) + "\n"
 
 
@@ -245,14 +308,16 @@ def count_cell(stats: pd.Series) -> str:
     return f"{n} (+{diverged} diverged)" if diverged else str(n)
 
 
-def header(benchmark: str, runs: pd.DataFrame, command: str, notes: list[str]) -> str:
+def header(benchmark: str, runs: pd.DataFrame, command: str, notes: list[str],
+           groups: dict[str, Any] | None = None) -> str:
     done = list(runs.record)
     found = ((r.get("final") or {}).get("protocol") for r in done)
     protocols = sorted({json.dumps(p, sort_keys=True) for p in found if p})
     lines = [f"# {benchmark}: GAN comparison", "", f"- Command: `{command}`", *provenance(done)]
     if len(protocols) > 1:
         lines.append(f"- WARNING: {len(protocols)} different evaluation protocols below")
-    lines += [*machine(done), *method(done, protocols), f"- {budget_protocol(runs)}"]
+    lines += [*machine(done), *method(done, protocols), *statistics(runs, groups or {})]
+    lines.append(f"- {budget_protocol(runs)}")
     lines.append("- Budget settings: " + "; ".join(sorted({budget_settings(r) for r in done})))
     return "\n".join(lines + [f"- {note}" for note in notes]) + "\n\n"
 
@@ -294,11 +359,13 @@ def method(done: list[dict[str, Any]], protocols: list[str]) -> list[str]:
     """What the values and the cost are, and the evaluation protocol(s)."""
     seeds = [str(s) for s in sorted({r.get("seed") for r in done}, key=seed_order)]
     lines = [
-        "- Values: each run's final evaluation; mean ± std (sample std) over training seeds "
-        f"(`seed_everything` in {{{', '.join(seeds)}}}); n = runs per row.",
+        "- Values: each run's final evaluation; the mean over training seeds "
+        f"(`seed_everything` in {{{', '.join(seeds)}}}) with its 95% interval [low, high] "
+        f"(Student t below {BOOTSTRAP_FROM} seeds, BCa bootstrap from {BOOTSTRAP_FROM}); "
+        "n = runs per row.",
         "- Cost: G and D steps and real images seen (all processes) at the end of training; "
         "wall time from the start of fit to its end, evaluation included; images/s = images "
-        "seen / wall time.",
+        "seen / wall time; mean ± std (sample std) over seeds.",
     ]
     for p in map(json.loads, protocols):
         lines.append(
@@ -308,6 +375,26 @@ def method(done: list[dict[str, Any]], protocols: list[str]) -> list[str]:
             f"subset {p.get('kid_subset_size')}, seed {p.get('seed')}"
         )
     return lines
+
+
+def statistics(runs: pd.DataFrame, groups: dict[str, Any]) -> list[str]:
+    """How the rows are ordered, grouped and ranked, with the test, its level and the n."""
+    if not groups:
+        return []
+    titles = [measure(m).label for m in groups]
+    primary = titles[0]
+    rows = len(next(iter(groups.values())))
+    counts = sorted({int(n) for n in runs[runs.status == "finished"].model.value_counts()})
+    logs = [measure(m).label for m in groups if measure(m).log_scale]
+    return [
+        f"- Rows: by mean {primary}, best first; rank: the ranks by {primary} that the tests "
+        "allow (1 = best; 1-3 = any of the first three).",
+        f"- Groups ({', '.join(titles)}): pairwise Welch t-tests on each metric's scale"
+        + (f" (log for {', '.join(logs)})" if logs else "")
+        + f", Holm-adjusted over all {rows * (rows - 1) // 2} pairs of rows per metric at "
+        f"family α = {ALPHA:g}; rows sharing a letter cannot be told apart (a = best); "
+        f"n = {'/'.join(map(str, counts))} seeds per row.",
+    ]
 
 
 def budget_protocol(runs: pd.DataFrame) -> str:
@@ -360,10 +447,19 @@ def budget_settings(record: dict[str, Any]) -> str:
 
 
 def csv_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``table.csv``: the row statistics of every metric and cost."""
-    stats = row_stats(runs, [*metric_names(runs), *COST]).reset_index()
+    """The rows of ``table.csv`` in table order: the row statistics of every metric (with its
+    95% interval) and cost, and per headline metric the ``_group`` letters and ``_rank``."""
+    metrics = metric_names(runs)
+    order, groups = rank_rows(runs)
+    stats = row_stats(runs, [*metrics, *COST], intervals=metrics).reindex(order)
+    for metric, found in groups.items():
+        stats[f"{metric}_group"] = [found.get(row, ("", ""))[0] for row in order]
+        stats[f"{metric}_rank"] = [found.get(row, ("", ""))[1] for row in order]
+    stats = stats.reset_index()
     head = ["model", "status", "n_finished", "n_diverged"]
-    return stats[head + [c for c in stats.columns if c not in head]]
+    parts = ("mean", "std", "n", "ci_low", "ci_high", "group", "rank")
+    body = [f"{c}_{p}" for c in [*metrics, *COST] for p in parts if f"{c}_{p}" in stats]
+    return stats[head + body]
 
 
 # ------------------------------------------------------------------ curves
@@ -380,7 +476,7 @@ def curves(runs: pd.DataFrame) -> pd.DataFrame:
         for entry in run["record"].get("history") or []
     ]
     frame = pd.DataFrame(lines or None, columns=None if lines else fixed, dtype=object)
-    return frame[fixed + in_order(set(frame.columns) - set(fixed), MAIN_METRICS)]
+    return frame[fixed + measures_in_order(set(frame.columns) - set(fixed))]
 
 
 def mean_curve(history: pd.DataFrame, metric: str, x: str) -> pd.DataFrame:
@@ -415,7 +511,8 @@ def plot_curve(history: pd.DataFrame, n_finished: pd.Series, curve: tuple, path:
         positive, drawn = positive and points.low.min() > 0, True
     if drawn:
         ax.set_xlabel(AXIS_TITLES.get(x, x))
-        ax.set_ylabel(AXIS_TITLES.get(metric, metric))
+        direction = {True: " (higher is better)", False: " (lower is better)"}
+        ax.set_ylabel(measure(metric).label + direction.get(measure(metric).higher_is_better, ""))
         ax.set_title("mean over seeds; band: lowest to highest seed", fontsize=9)
         if log and positive:
             ax.set_yscale("log")
@@ -447,17 +544,15 @@ def write_curves(runs: pd.DataFrame, out: Path) -> None:
 
 
 def best_runs(runs: pd.DataFrame) -> pd.Series:
-    """The record of each row's best finished run: the lowest final FID; on toy data (no FID)
-    the most modes covered, then the largest high-quality share."""
+    """The record of each row's best finished run by the headline metrics in registry order
+    (the lowest final FID; on toy data, with no FID, the most modes covered, then the largest
+    high-quality share)."""
     finished = runs[runs.status == "finished"]
-    if "fid" in finished:
-        ranked = finished.sort_values("fid", kind="stable")
-    elif "modes_covered" in finished:
-        ranked = finished.sort_values(["modes_covered", "hq_percent"], ascending=False,
-                                      kind="stable")
-    else:
-        ranked = finished
-    return ranked.groupby("model", sort=False).head(1).set_index("model").record
+    keys = [m for m in headline_metrics(runs) if m in finished]
+    if keys:
+        ascending = [not measure(m).higher_is_better for m in keys]
+        finished = finished.sort_values(keys, ascending=ascending, kind="stable")
+    return finished.groupby("model", sort=False).head(1).set_index("model").record
 
 
 def write_best_grids(runs: pd.DataFrame, grids: Path) -> None:
@@ -529,6 +624,59 @@ def write_table(paths: Iterable[str | Path], out_root: str | Path = "results",
             log_to_wandb(benchmark, runs, out, Path(wandb_dir or paths[0]))
         outputs[benchmark] = out
     return outputs
+
+
+def load_manifest(results_dir: str | Path, who: str = "table") -> dict[str, Any]:
+    """``results_dir/runs.json`` as :func:`write_table` wrote it; one-line errors naming the
+    command ``who`` for a missing or bad file."""
+    path = Path(results_dir) / "runs.json"
+    if not path.is_file():
+        raise ConfigError(f"{who}: {path} not found; give a directory written by `ganzoo table`")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ConfigError(
+            f"{who}: {path} is unreadable ({err}); restore it with `git checkout {path}` "
+            f"or rewrite it with `ganzoo table`"
+        ) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("runs"), list):
+        raise ConfigError(f"{who}: {path} is not a runs.json written by `ganzoo table`")
+    return manifest
+
+
+def header_notes(table_md: Path) -> list[str]:
+    """The extra header lines (``notes``) of a table written by :func:`render_markdown`: the
+    bullets after its ``Budget settings`` line."""
+    if not table_md.is_file():
+        return []
+    lines = table_md.read_text().split("\n\n\n", 1)[0].splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("- Budget settings:")), None)
+    return [] if start is None else [line[2:] for line in lines[start + 1:] if line.startswith("- ")]
+
+
+def rerender(results_dir: str | Path, command: str) -> Path:
+    """Rewrite ``table.md`` and ``table.csv`` of a results directory from its ``runs.json``
+    (the runs' records as the table kept them) without the run directories: for a new table
+    layout over unchanged runs. The header keeps the command that made the runs and its notes
+    and says how it was re-rendered; runs.json, curves and grids stay as they are."""
+    out = Path(results_dir)
+    manifest = load_manifest(out, "table")
+    records = manifest["runs"]
+    runs = load_runs(records)
+    stored = [r.get("row") for r in records if r.get("status") in DONE_STATUSES]
+    if sorted(map(str, stored)) != sorted(map(str, runs.model)):
+        raise ConfigError(f"table: {out}/runs.json rows do not match its configs; rerun "
+                          "`ganzoo table` on the run directories")
+    notes = header_notes(out / "table.md")
+    notes = [n for n in notes if not n.startswith("Re-rendered from runs.json")]
+    commit = git_info()["commit"]
+    notes.append(f"Re-rendered from runs.json by `{command}` at commit {str(commit)[:12]} "
+                 "(same runs, new table layout)")
+    text = render_markdown(str(manifest.get("benchmark")), runs, records,
+                           str(manifest.get("command")), notes)
+    write_text_atomic(out / "table.md", text)
+    write_csv(out / "table.csv", csv_table(runs))
+    return out / "table.md"
 
 
 def log_to_wandb(benchmark: str, runs: pd.DataFrame, out: Path, save_dir: Path) -> None:

@@ -19,23 +19,35 @@ from ganzoo.metrics.fidelity import (
     shard,
 )
 from ganzoo.metrics.labels import confusion_matrix, label_consistency, matched_accuracy
-from ganzoo.metrics.registry import EvalContext, register
+from ganzoo.metrics.registry import EvalContext, Margin, Measure, register
 from ganzoo.metrics.toy import optimal_discriminator_gap
 
+# Equivalence margins (ganzoo verdict): FID and KID agree when their ratio is within 1.15,
+# IS within 3%, accuracies within 0.015 (absolute); a table may override them in the
+# margins.yaml beside its runs.json.
+FID_MARGIN = Margin("ratio", 1.15)
+ACCURACY_MARGIN = Margin("absolute", 0.015)
 
-@register("fid", applies=lambda plan: plan.fidelity, outputs=("fid",))
+
+@register("fid", applies=lambda plan: plan.fidelity, outputs=(
+    Measure("fid", "FID", ".2f", higher_is_better=False, margin=FID_MARGIN, headline=True,
+            curves=("g_steps", "wall_time_s")),))
 def fid(ctx: EvalContext) -> dict[str, float]:
     return {"fid": frechet_distance(ctx.real_features, ctx.generated["features"])}
 
 
-@register("is", applies=lambda plan: plan.fidelity, outputs=("is", "is_std"),
-          higher_is_better=("is",))
+@register("is", applies=lambda plan: plan.fidelity, outputs=(
+    Measure("is", "IS", ".3f", higher_is_better=True, margin=Margin("relative", 0.03),
+            curves=("g_steps",)),
+    Measure("is_std", format=".3f", per_run=False)))
 def inception(ctx: EvalContext) -> dict[str, float]:
     mean, std = inception_score(ctx.generated["logits"], splits=10, seed=ctx.settings.seed)
     return {"is": mean, "is_std": std}
 
 
-@register("kid", applies=lambda plan: plan.fidelity, outputs=("kid", "kid_std"))
+@register("kid", applies=lambda plan: plan.fidelity, outputs=(
+    Measure("kid", "KID", ".4f", higher_is_better=False, margin=FID_MARGIN, headline=True),
+    Measure("kid_std", format=".4f", per_run=False)))
 def kid(ctx: EvalContext) -> dict[str, float]:
     s = ctx.settings
     mean, std, size, subsets = kernel_distance(
@@ -46,16 +58,18 @@ def kid(ctx: EvalContext) -> dict[str, float]:
     return {"kid": mean, "kid_std": std}
 
 
-@register("label_accuracy", applies=lambda plan: plan.label_metrics,
-          outputs=("label_accuracy",), higher_is_better=("label_accuracy",))
+@register("label_accuracy", applies=lambda plan: plan.label_metrics, outputs=(
+    Measure("label_accuracy", format=".3f", higher_is_better=True, margin=ACCURACY_MARGIN,
+            headline=True),))
 def label_accuracy(ctx: EvalContext) -> dict[str, float]:
     classes = ctx.datamodule.num_classes
     conf = confusion_matrix(ctx.generated["cond"], ctx.generated["pred"], classes, classes)
     return {"label_accuracy": label_consistency(conf)}
 
 
-@register("code_accuracy", applies=lambda plan: plan.code_accuracy,
-          outputs=("code_accuracy",), higher_is_better=("code_accuracy",))
+@register("code_accuracy", applies=lambda plan: plan.code_accuracy, outputs=(
+    Measure("code_accuracy", format=".3f", higher_is_better=True, margin=ACCURACY_MARGIN,
+            headline=True),))
 def code_accuracy(ctx: EvalContext) -> dict[str, float]:
     codes = ctx.model.latent_codes().categorical
     conf = confusion_matrix(
@@ -64,8 +78,9 @@ def code_accuracy(ctx: EvalContext) -> dict[str, float]:
     return {"code_accuracy": matched_accuracy(conf)[0]}
 
 
-@register("fid_per_class", applies=lambda plan: plan.label_metrics and plan.fidelity,
-          outputs=("fid_per_class_mean",))
+@register("fid_per_class", applies=lambda plan: plan.label_metrics and plan.fidelity, outputs=(
+    Measure("fid_per_class_mean", format=".2f", higher_is_better=False, margin=FID_MARGIN),
+    Measure("fid_class_*", format=".2f", higher_is_better=False)))
 def fid_per_class(ctx: EvalContext) -> dict[str, float]:
     """FID of the samples generated for class c against the real images of class c."""
     real_feats = ctx.real_features
@@ -82,14 +97,22 @@ def fid_per_class(ctx: EvalContext) -> dict[str, float]:
     return out
 
 
-@register("modes", applies=lambda plan: plan.toy_modes,
-          outputs=("modes_covered", "hq_percent", "reverse_kl"),
-          higher_is_better=("modes_covered", "hq_percent"))
+# Read together, in this order: the reverse KL of the high-quality mode histogram means little
+# without the modes covered and the high-quality share beside it (ganzoo.metrics.toy).
+@register("modes", applies=lambda plan: plan.toy_modes, outputs=(
+    Measure("modes_covered", format=".2f", higher_is_better=True,
+            margin=Margin("absolute", 0.5), headline=True, curves=("epoch",)),
+    Measure("hq_percent", format=".1f", higher_is_better=True,
+            margin=Margin("absolute", 3.0), headline=True, curves=("epoch",)),
+    Measure("reverse_kl", format=".3f", higher_is_better=False,
+            margin=Margin("absolute", 0.05))))
 def modes(ctx: EvalContext) -> dict[str, float]:
     return {k: float(v) for k, v in ctx.toy[0].compute().items()}
 
 
-@register("d_optimal_gap", applies=lambda plan: plan.optimal_d, outputs=("d_optimal_gap",))
+@register("d_optimal_gap", applies=lambda plan: plan.optimal_d, outputs=(
+    Measure("d_optimal_gap", format=".3f", higher_is_better=False,
+            margin=Margin("absolute", 0.02)),))
 def d_optimal_gap(ctx: EvalContext) -> dict[str, float]:
     """Mean |D - D*| for the optimum of what D is trained on: BCE targets (label smoothing)
     and densities convolved with the current instance noise (ganzoo.metrics.toy)."""

@@ -23,12 +23,13 @@ from __future__ import annotations
 import torch
 
 from ganzoo.metrics.fidelity import gather_rows
-from ganzoo.metrics.registry import EvalContext, register
+from ganzoo.metrics.registry import EvalContext, Margin, Measure, register
 
 Tensor = torch.Tensor
 
 PR_K = 3  # Kynkaanniemi et al. 2019
 DC_K = 5  # Naeem et al. 2020
+PRDC_MARGIN = Margin("absolute", 0.03)  # ganzoo verdict: the four agree within ±0.03
 BLOCK = 1024
 # cdist's fast |a|^2 + |b|^2 - 2ab form rounds d(a, b) and d(b, a) differently (~1e-15
 # relative in float64): a point on a ball's boundary (a k-th neighbour itself) counts as
@@ -86,16 +87,20 @@ def _sets(ctx: EvalContext) -> tuple[Tensor, Tensor]:
     return ctx.real.features.to(ctx.real_features.device), gather_rows(ctx.generated["features"])
 
 
-@register("precision_recall", applies=lambda plan: plan.fidelity,
-          outputs=("precision", "recall"), higher_is_better=("precision", "recall"))
+@register("precision_recall", applies=lambda plan: plan.fidelity, outputs=(
+    Measure("precision", format=".3f", higher_is_better=True, margin=PRDC_MARGIN),
+    Measure("recall", format=".3f", higher_is_better=True, margin=PRDC_MARGIN)))
 def _precision_recall(ctx: EvalContext) -> dict[str, float]:
     precision, recall = precision_recall(*_sets(ctx))
     ctx.protocol["precision_recall_k"] = PR_K
     return {"precision": precision, "recall": recall}
 
 
-@register("density_coverage", applies=lambda plan: plan.fidelity,
-          outputs=("density", "coverage"), higher_is_better=("coverage",))
+@register("density_coverage", applies=lambda plan: plan.fidelity, outputs=(
+    # density estimates the fakes' share of real neighbourhoods and can exceed 1: more is
+    # not always better, so it has no direction
+    Measure("density", format=".3f", margin=PRDC_MARGIN),
+    Measure("coverage", format=".3f", higher_is_better=True, margin=PRDC_MARGIN)))
 def _density_coverage(ctx: EvalContext) -> dict[str, float]:
     density, coverage = density_coverage(*_sets(ctx))
     ctx.protocol["density_coverage_k"] = DC_K

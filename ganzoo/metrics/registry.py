@@ -7,15 +7,23 @@ when it applies. The :class:`~ganzoo.metrics.evaluate.Evaluator` computes every 
 metric that applies (or the ones named in its ``metrics`` setting, as the callback's config
 picks them) and records each one's settings in the protocol it writes.
 
+Each output a metric returns is described by a :class:`Measure`: how tables print it, which
+direction is better, the scale on which two result sets are compared (log for FID and KID,
+whose differences are ratios), the equivalence margin of ``ganzoo verdict`` and whether it is
+a headline metric that tables rank and group. Tables and verdicts ask :func:`measure` instead
+of keeping their own lists of metric names.
+
 Adding a metric is one file that computes and registers it (for example
 :mod:`ganzoo.metrics.prdc`), imported in :mod:`ganzoo.metrics.builtin`, plus its test.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -52,14 +60,87 @@ class EvalContext:
 
 
 @dataclass(frozen=True)
+class Margin:
+    """The equivalence margin of a measure: two result sets agree when the difference of their
+    means lies within ``(-delta, delta)`` on the measure's comparison scale.
+
+    ``ratio`` (FID, KID): ``delta = log(value)`` on the log scale, i.e. the means' ratio within
+    ``[1 / value, value]``; ``relative``: ``delta = value * |reference mean|``; ``absolute``:
+    ``delta = value`` in the measure's own units.
+    """
+
+    kind: Literal["ratio", "relative", "absolute"]
+    value: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("ratio", "relative", "absolute"):
+            raise ConfigError(f"margin: unknown kind {self.kind!r}; allowed: ratio, relative, absolute")
+        if not (self.value > 1 if self.kind == "ratio" else self.value > 0):
+            raise ConfigError(f"margin: {self.kind} {self.value} must be {'> 1' if self.kind == 'ratio' else '> 0'}")
+
+    @property
+    def log_scale(self) -> bool:
+        return self.kind == "ratio"
+
+    def delta(self, reference_mean: float) -> float:
+        """Half-width of the equivalence region on the comparison scale."""
+        if self.kind == "ratio":
+            return math.log(self.value)
+        if self.kind == "relative":
+            return self.value * abs(reference_mean)
+        return self.value
+
+    def describe(self) -> str:
+        return {"ratio": f"ratio within {self.value:g}x", "relative": f"within {100 * self.value:g}%",
+                "absolute": f"within ±{self.value:g}"}[self.kind]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One named output of a metric, as tables and verdicts read it.
+
+    Attributes:
+        name: the key in the evaluation's results (a glob such as ``fid_class_*`` covers a family).
+        title: the column title in tables.
+        format: format spec of its values in tables (one rounding rule per column).
+        higher_is_better: True or False; None for a value with no better direction.
+        margin: the equivalence margin (None: never judged, information only).
+        headline: tables rank it and give it significance groups.
+        per_run: False for a spread inside one evaluation (``is_std``), not a value over seeds.
+        curves: the x axes (``g_steps``, ``wall_time_s``, ``epoch``) tables plot it against.
+    """
+
+    name: str
+    title: str | None = None
+    format: str = ".3g"
+    higher_is_better: bool | None = None
+    margin: Margin | None = None
+    headline: bool = False
+    per_run: bool = True
+    curves: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
+
+    @property
+    def log_scale(self) -> bool:
+        return self.margin is not None and self.margin.log_scale
+
+
+@dataclass(frozen=True)
 class MetricSpec:
-    """A registered metric: ``compute(ctx) -> {name: value}`` where ``applies(plan)``."""
+    """A registered metric: ``compute(ctx) -> {name: value}`` where ``applies(plan)``; one
+    :class:`Measure` per output, the first being its headline value."""
 
     name: str
     applies: Callable[[Any], bool]
     compute: Callable[[EvalContext], dict[str, float]]
-    outputs: tuple[str, ...]
-    higher_is_better: tuple[str, ...] = ()
+    measures: tuple[Measure, ...]
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.measures)
 
 
 METRICS: dict[str, MetricSpec] = {}
@@ -69,20 +150,37 @@ def register(
     name: str,
     *,
     applies: Callable[[Any], bool],
-    outputs: Sequence[str],
-    higher_is_better: Sequence[str] = (),
+    outputs: Sequence[Measure | str],
 ):
-    """Decorator: register ``fn(ctx) -> dict`` as metric ``name``; ``outputs`` are the keys it
-    returns (the first is its headline value) and ``higher_is_better`` those where more is
-    better (the others are lower-is-better or informational)."""
+    """Decorator: register ``fn(ctx) -> dict`` as metric ``name``; ``outputs`` describe the keys
+    it returns (a plain string: a measure with default settings)."""
 
     def add(fn: Callable[[EvalContext], dict[str, float]]):
         if name in METRICS:
             raise ValueError(f"metric {name!r} is registered twice")
-        METRICS[name] = MetricSpec(name, applies, fn, tuple(outputs), tuple(higher_is_better))
+        measures = tuple(o if isinstance(o, Measure) else Measure(o) for o in outputs)
+        METRICS[name] = MetricSpec(name, applies, fn, measures)
         return fn
 
     return add
+
+
+def measure(name: str) -> Measure:
+    """The measure of output ``name`` (a default one for names no metric declares)."""
+    for spec in METRICS.values():
+        for m in spec.measures:
+            if m.name == name or fnmatch.fnmatchcase(name, m.name):
+                return m
+    return Measure(name)
+
+
+def measures_in_order(names) -> list[str]:
+    """``names`` in registry order (the order metrics are registered and list their
+    outputs), names no metric declares last, sorted."""
+    names = set(names)
+    declared = [m.name for spec in METRICS.values() for m in spec.measures]
+    head = [n for n in declared if n in names]
+    return head + sorted(names - set(head))
 
 
 def select(names: Sequence[str] | None) -> list[MetricSpec]:

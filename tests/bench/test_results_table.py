@@ -1,14 +1,17 @@
-"""ganzoo table: rows = variants, mean ± std over seeds with n, diverged runs shown as such."""
+"""ganzoo table: rows = variants, the mean over seeds with its 95% interval and n, sorted by
+the headline metric with significance groups, diverged runs shown as such."""
 
 import csv
 import io
 import json
+import shutil
 import statistics
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from scipy import stats
 
 from ganzoo.bench.records import write_json_atomic
 from ganzoo.bench.table import csv_table, curves, load_runs, mean_curve, write_table
@@ -110,8 +113,10 @@ def test_mean_std_n_per_variant(tmp_path):
     assert float(dcgan["wall_time_s_mean"]) == pytest.approx(41.0)
     assert dcgan["code_accuracy_n"] == "0"
     md = (out / "table.md").read_text()
-    assert f"| DCGAN | {statistics.fmean(fids):.2f} ± {statistics.stdev(fids):.2f} |" in md
-    assert "| InfoGAN | 30.00 |" in md and "0.800" in md  # n = 1: no ± part
+    low, high = stats.t.interval(0.95, 2, statistics.fmean(fids), stats.sem(fids))
+    assert f"| DCGAN | {statistics.fmean(fids):.2f} [{low:.2f}, {high:.2f}] |" in md
+    assert float(dcgan["fid_ci_low"]) == pytest.approx(low)
+    assert "| InfoGAN | 30.00 |" in md and "0.800" in md  # n = 1: no interval
     assert "fid_class_0" not in md and "fid_class_0_mean" in rows[0]  # breakdown: CSV only
     assert "extractor `domain`" in md and "1000 generated vs 1000 real" in md
     manifest = json.loads((out / "runs.json").read_text())
@@ -149,10 +154,11 @@ def test_diverged_runs_show_as_diverged(tmp_path):
     record(tmp_path, "DCGAN", 3, status="running")
     out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
     md = (out / "table.md").read_text()
-    wgan = next(line for line in md.splitlines() if line.startswith("| WGAN-clip |"))
+    wgan = next(line for line in md.splitlines() if "| WGAN-clip |" in line)
     assert wgan.count("diverged") >= 3 and "nan" not in wgan.lower()
-    dcgan = next(line for line in md.splitlines() if line.startswith("| DCGAN |"))
-    assert "12.00 ± 2.83" in dcgan and "2 (+1 diverged)" in dcgan  # 999 never averaged
+    dcgan = next(line for line in md.splitlines() if "| DCGAN |" in line)
+    low, high = stats.t.interval(0.95, 1, 12.0, stats.sem([10.0, 14.0]))
+    assert f"12.00 [{low:.2f}, {high:.2f}]" in dcgan and "2 (+1 diverged)" in dcgan  # not 999
     assert "Excluded (not finished)" in md and "(running)" in md
     rows = {r["model"]: r for r in csv.DictReader(io.StringIO((out / "table.csv").read_text()))}
     assert rows["WGAN-clip"]["status"] == "diverged" and rows["WGAN-clip"]["fid_mean"] == ""
@@ -194,6 +200,8 @@ def test_comparison_is_logged_as_a_wandb_table(tmp_path, monkeypatch):
     data = json.loads(path.read_text())
     assert data["columns"][:4] == ["model", "n", "n_diverged", "fid_mean"]
     assert data["data"][0][:4] == ["DCGAN", 2, 0, 10.5]
+    low = data["columns"].index("fid_ci_low")
+    assert data["data"][0][low] == pytest.approx(stats.t.interval(0.95, 1, 10.5, 0.5)[0])
     for plot in ("fid_vs_wall_time", "fid_vs_g_steps", "is_vs_g_steps"):  # curves as images
         assert any(f"b/{plot}" in row for row in rows), plot
     assert data["columns"][-10:-8] == ["g_steps_mean", "g_steps_std"]
@@ -219,10 +227,10 @@ def test_cost_beside_quality_and_budget_line(tmp_path):
     md = (out / "table.md").read_text()
     assert "| G steps | D steps | images seen | wall time | images/s | n |" in md
     rate = [6400 / (40 + s) for s in range(3)]
-    rate_cell = f"{statistics.fmean(rate):,.0f} ± {statistics.stdev(rate):.3g}"
-    dcgan = next(line for line in md.splitlines() if line.startswith("| DCGAN |"))
+    rate_cell = f"{statistics.fmean(rate):,.0f} ± {statistics.stdev(rate):,.0f}"
+    dcgan = next(line for line in md.splitlines() if "| DCGAN |" in line)
     assert f"| 100 | 100 | 6,400 | 41s ± 1s | {rate_cell} | 3 |" in dcgan
-    wgan = next(line for line in md.splitlines() if line.startswith("| WGAN-gp |"))
+    wgan = next(line for line in md.splitlines() if "| WGAN-gp |" in line)
     assert "| 100 | 500 | 32,000 |" in wgan  # 5 critic steps per generator step
     budget = next(line for line in md.splitlines() if line.startswith("- Budget:"))
     assert budget == (
@@ -351,3 +359,61 @@ def test_toy_tables_plot_modes_and_quality_per_epoch_and_grids_over_time(tmp_pat
     records = [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").rglob("record.json"))]
     points = mean_curve(curves(load_runs(records)), "modes_covered", "epoch")
     assert points.x.tolist() == list(range(1, 9)) and points["mean"].tolist()[-1] == 5.5
+
+
+def test_rows_sorted_by_fid_with_groups_ranks_and_the_test_in_the_header(tmp_path):
+    fids = {"VanillaGAN": [30.0, 31.0, 29.5], "DCGAN": [10.0, 10.4, 9.8], "WGAN-gp": [10.2, 9.9, 10.5]}
+    for variant, values in fids.items():
+        for seed, fid in enumerate(values):
+            record(tmp_path, variant, seed, fid=fid)
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    md = (out / "table.md").read_text()
+    main = md.split("### Every run")[0]
+    head = next(x for x in main.splitlines() if x.startswith("| rank | model |"))
+    assert head.startswith("| rank | model | FID | FID group | IS | KID | KID group |")
+    order = [x.split(" | ")[1] for x in main.splitlines() if x.startswith("| ") and "---" not in x][1:]
+    assert order == ["DCGAN", "WGAN-gp", "VanillaGAN"]  # by mean FID, best first
+    dcgan, wgan, vanilla = (next(x for x in main.splitlines() if f"| {v} |" in x) for v in order)
+    assert dcgan.startswith("| 1-2 | DCGAN |") and "| a |" in dcgan
+    assert wgan.startswith("| 1-2 | WGAN-gp |") and "| a |" in wgan  # not separable from DCGAN
+    assert vanilla.startswith("| 3 | VanillaGAN |") and "| b |" in vanilla
+    assert ("Holm-adjusted over all 3 pairs of rows per metric at family α = 0.05" in md
+            and "pairwise Welch t-tests on each metric's scale (log for FID, KID)" in md
+            and "n = 3 seeds per row" in md)
+    rows = list(csv.DictReader(io.StringIO((out / "table.csv").read_text())))
+    assert [r["model"] for r in rows] == order
+    assert [r["fid_group"] for r in rows] == ["a", "a", "b"] and rows[2]["fid_rank"] == "3"
+
+
+def test_one_rounding_rule_per_column(tmp_path):
+    for seed, (precision, fid) in enumerate([(0.5, 1.234), (0.61234, 12.3), (0.7, 123.456)]):
+        record(tmp_path, "DCGAN", seed, fid=fid, precision=precision)
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False)["b"]
+    every = (out / "table.md").read_text().split("### Every run")[1]
+    cells = [x.split(" | ") for x in every.splitlines() if x.startswith("| DCGAN |")]
+    assert [c[3] for c in cells] == ["1.23", "12.30", "123.46"]  # FID: 2 decimals
+    assert [c[6] for c in cells] == ["0.500", "0.612", "0.700"]  # precision: 3 decimals
+
+
+def test_rerender_rewrites_the_table_from_runs_json_alone(tmp_path):
+    for seed in range(3):
+        record(tmp_path, "DCGAN", seed, fid=10.0 + seed)
+        record(tmp_path, "VanillaGAN", seed, fid=30.0 + seed)
+    notes = ["Wall time of this command: 1m00s"]
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False,
+                      command="ganzoo compare", notes=notes)["b"]
+    before = (out / "table.md").read_text()
+    manifest = (out / "runs.json").read_text()
+    shutil.rmtree(tmp_path / "runs")  # the run directories are not committed
+    (out / "table.md").write_text(before.replace("| rank | model |", "| old layout |"))
+    from ganzoo.bench.table import rerender
+
+    rerender(out, "ganzoo table --rerender results/b")
+    after = (out / "table.md").read_text()
+    assert "- Command: `ganzoo compare`" in after and "- Wall time of this command: 1m00s" in after
+    assert "- Re-rendered from runs.json by `ganzoo table --rerender results/b` at commit" in after
+    assert after.split("### Every run")[1] == before.split("### Every run")[1]
+    assert after.split("\n\n\n")[1] == before.split("\n\n\n")[1]  # the same table as from records
+    assert (out / "runs.json").read_text() == manifest
+    rerender(out, "ganzoo table --rerender results/b")  # again: one re-render note, not two
+    assert (out / "table.md").read_text().count("Re-rendered from runs.json") == 1
