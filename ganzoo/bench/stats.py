@@ -208,7 +208,9 @@ def pairwise_p(samples: list[np.ndarray]) -> dict[tuple[int, int], float]:
         elif a.var(ddof=1) + b.var(ddof=1) == 0:
             p[i, j] = 1.0 if a.mean() == b.mean() else 0.0
         else:
-            p[i, j] = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+            with warnings.catch_warnings():  # nearly equal samples: scipy warns, p is fine
+                warnings.simplefilter("ignore", RuntimeWarning)
+                p[i, j] = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
     return p
 
 

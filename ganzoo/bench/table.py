@@ -166,15 +166,17 @@ def row_stats(runs: pd.DataFrame, columns: list[str],
     finished = finished.astype(dict.fromkeys(columns, float))
     stats = finished.groupby("model").agg(["mean", "std", "count"])
     stats.columns = [f"{column}_{agg.replace('count', 'n')}" for column, agg in stats.columns]
+    bounds = {}
     for column in intervals:
         ci = finished.groupby("model")[column].apply(lambda v: mean_interval(v.dropna()))
-        stats[f"{column}_ci_low"], stats[f"{column}_ci_high"] = ci.str[0], ci.str[1]
+        bounds[f"{column}_ci_low"], bounds[f"{column}_ci_high"] = ci.str[0], ci.str[1]
+    stats = pd.concat([stats, pd.DataFrame(bounds, index=stats.index)], axis=1).copy()
     counts = pd.DataFrame(
         {f"n_{s}": runs[runs.status == s].model.value_counts() for s in DONE_STATUSES}
     )
     stats = counts.join(stats).reindex(runs.model.unique()).rename_axis("model")
     counts = [c for c in stats.columns if c.endswith("_n") or c.startswith("n_")]
-    stats = stats.fillna(dict.fromkeys(counts, 0)).astype(dict.fromkeys(counts, int))
+    stats = stats.fillna(dict.fromkeys(counts, 0)).astype(dict.fromkeys(counts, int)).copy()
     return stats.assign(status=stats.n_finished.map(lambda n: "finished" if n else "diverged"))
 
 
@@ -452,10 +454,9 @@ def csv_table(runs: pd.DataFrame) -> pd.DataFrame:
     metrics = metric_names(runs)
     order, groups = rank_rows(runs)
     stats = row_stats(runs, [*metrics, *COST], intervals=metrics).reindex(order)
-    for metric, found in groups.items():
-        stats[f"{metric}_group"] = [found.get(row, ("", ""))[0] for row in order]
-        stats[f"{metric}_rank"] = [found.get(row, ("", ""))[1] for row in order]
-    stats = stats.reset_index()
+    letters = {f"{metric}_{kind}": [found.get(row, ("", ""))[i] for row in order]
+               for metric, found in groups.items() for i, kind in enumerate(("group", "rank"))}
+    stats = pd.concat([stats, pd.DataFrame(letters, index=stats.index)], axis=1).reset_index()
     head = ["model", "status", "n_finished", "n_diverged"]
     parts = ("mean", "std", "n", "ci_low", "ci_high", "group", "rank")
     body = [f"{c}_{p}" for c in [*metrics, *COST] for p in parts if f"{c}_{p}" in stats]
@@ -669,9 +670,10 @@ def rerender(results_dir: str | Path, command: str) -> Path:
                           "`ganzoo table` on the run directories")
     notes = header_notes(out / "table.md")
     notes = [n for n in notes if not n.startswith("Re-rendered from runs.json")]
-    commit = git_info()["commit"]
-    notes.append(f"Re-rendered from runs.json by `{command}` at commit {str(commit)[:12]} "
-                 "(same runs, new table layout)")
+    now = git_info()
+    dirty = " with uncommitted changes" if now["dirty"] else ""
+    notes.append(f"Re-rendered from runs.json by `{command}` at commit {str(now['commit'])[:12]}"
+                 f"{dirty} (same runs, new table layout)")
     text = render_markdown(str(manifest.get("benchmark")), runs, records,
                            str(manifest.get("command")), notes)
     write_text_atomic(out / "table.md", text)
