@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import lightning as L
-import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler, Subset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from ganzoo.data import registry, sources
 from ganzoo.errors import ConfigError, require
@@ -145,7 +144,7 @@ class GANDataModule(L.LightningDataModule):
     @property
     def data_shape(self) -> tuple[int, ...]:
         if self.is_toy:
-            return (sources.toy_centers(self.dataset_name).shape[1],)
+            return (registry.toy_centers(self.dataset_name).shape[1],)
         return (self.channels, self.image_size, self.image_size)
 
     @property
@@ -164,20 +163,7 @@ class GANDataModule(L.LightningDataModule):
     def _load(self) -> dict[str, Dataset]:
         if self._splits is not None:
             return self._splits
-        hp = self.hparams
-        name = self.dataset_name
-        if self.spec.kind == "embedded":
-            train, test = sources.embedded(name, self.image_size, hp.test_fraction, hp.split_seed)
-        elif self.is_toy:
-            train, test = sources.toy(name, hp.toy_samples, hp.toy_std, hp.seed)
-        else:
-            train, test = sources.torchvision_source(
-                name, hp.root, self.image_size, self.channels, hp.download
-            )
-            if name == "folder":
-                targets = np.asarray(train.targets)
-                tr, te = sources.stratified_split(targets, hp.test_fraction, hp.split_seed)
-                train, test = Subset(train, tr.tolist()), Subset(test, te.tolist())
+        train, test = self.spec.load(self)
         self._splits = {"train": train, "test": test}
         return self._splits
 

@@ -1,10 +1,10 @@
 """The dataset registry: the one place that knows each dataset.
 
 Every consumer (the DataModule, the real-feature cache, the domain classifier, the default
-number of DataLoader workers, the classifier script) asks :func:`spec` for a dataset's
-source kind, native shape and classes, and :func:`cache_key` for the identity of its
-images. Adding a dataset is one :class:`DatasetSpec` line here plus its loader in
-:mod:`ganzoo.data.sources`.
+number of DataLoader workers, the toy metrics, the classifier script) asks :func:`spec` for a
+dataset's source kind, native shape, classes and loader, and :func:`cache_key` for the
+identity of its images; no code branches on a dataset's name. Adding a dataset is one
+:class:`DatasetSpec` line here plus its loader in :mod:`ganzoo.data.sources` and a test.
 
 ``key_fields`` lists the DataModule settings that decide which samples a split holds; a
 cache derived from a split (real features, a trained classifier) is valid only while all of
@@ -14,10 +14,15 @@ them, so a forgotten field cannot silently reuse a stale cache (a test changes e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
+from torch.utils.data import Dataset
+
+from ganzoo.data import sources
 from ganzoo.errors import ConfigError
 
 Kind = Literal["embedded", "torchvision", "toy"]
@@ -37,6 +42,8 @@ class DatasetSpec:
         side: native image side; None for toy data, or when configured (``folder``).
         num_classes: label count; None when counted from the files (``folder``).
         key_fields: DataModule settings that decide which samples the splits hold.
+        load: ``load(datamodule) -> (train, test)`` (:mod:`ganzoo.data.sources`).
+        centers: toy data: the mixture means, one row per mode.
     """
 
     name: str
@@ -45,6 +52,8 @@ class DatasetSpec:
     side: int | None
     num_classes: int | None
     key_fields: tuple[str, ...]
+    load: Callable[[Any], tuple[Dataset, Dataset]]
+    centers: Callable[[], torch.Tensor] | None = None
 
     @property
     def is_toy(self) -> bool:
@@ -61,16 +70,25 @@ _TOY_KEY = ("toy_samples", "toy_std", "seed")
 DATASETS: dict[str, DatasetSpec] = {
     s.name: s
     for s in (
-        DatasetSpec("mnist5k", "embedded", 1, 28, 10, _SPLIT),
-        DatasetSpec("digits", "embedded", 1, 8, 10, _SPLIT),
-        DatasetSpec("mnist", "torchvision", 1, 28, 10, ("root",)),
-        DatasetSpec("fashion_mnist", "torchvision", 1, 28, 10, ("root",)),
-        DatasetSpec("cifar10", "torchvision", 3, 32, 10, ("root",)),
-        DatasetSpec("celeba", "torchvision", 3, 64, 0, ("root",)),
-        DatasetSpec("folder", "torchvision", None, None, None, ("root", "channels", *_SPLIT)),
-        DatasetSpec("gauss1d", "toy", None, None, 2, _TOY_KEY),
-        DatasetSpec("ring8", "toy", None, None, 8, _TOY_KEY),
-        DatasetSpec("grid25", "toy", None, None, 25, _TOY_KEY),
+        DatasetSpec("mnist5k", "embedded", 1, 28, 10, _SPLIT,
+                    sources.embedded(sources.mnist5k_arrays)),
+        DatasetSpec("digits", "embedded", 1, 8, 10, _SPLIT,
+                    sources.embedded(sources.digits_arrays)),
+        DatasetSpec("mnist", "torchvision", 1, 28, 10, ("root",),
+                    sources.torchvision_split("MNIST", "MNIST/raw")),
+        DatasetSpec("fashion_mnist", "torchvision", 1, 28, 10, ("root",),
+                    sources.torchvision_split("FashionMNIST", "FashionMNIST/raw")),
+        DatasetSpec("cifar10", "torchvision", 3, 32, 10, ("root",),
+                    sources.torchvision_split("CIFAR10", "cifar-10-batches-py")),
+        DatasetSpec("celeba", "torchvision", 3, 64, 0, ("root",), sources.celeba),
+        DatasetSpec("folder", "torchvision", None, None, None, ("root", "channels", *_SPLIT),
+                    sources.folder),
+        DatasetSpec("gauss1d", "toy", None, None, 2, _TOY_KEY,
+                    sources.toy(sources.gauss1d_centers), sources.gauss1d_centers),
+        DatasetSpec("ring8", "toy", None, None, 8, _TOY_KEY,
+                    sources.toy(sources.ring8_centers), sources.ring8_centers),
+        DatasetSpec("grid25", "toy", None, None, 25, _TOY_KEY,
+                    sources.toy(sources.grid25_centers), sources.grid25_centers),
     )
 }
 
@@ -80,6 +98,15 @@ def spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
         raise ConfigError(f"data.dataset: unknown {name!r}; allowed: {', '.join(DATASETS)}")
     return DATASETS[name]
+
+
+def toy_centers(name: str) -> torch.Tensor:
+    """The mixture means of toy dataset ``name``, one row per mode."""
+    centers = spec(name).centers
+    if centers is None:
+        raise ConfigError(f"data.dataset: {name!r} is not a toy dataset; allowed: "
+                          f"{', '.join(names('toy'))}")
+    return centers()
 
 
 def names(kind: Kind | None = None) -> tuple[str, ...]:

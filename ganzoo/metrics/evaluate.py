@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ganzoo.data.sources import toy_centers
+from ganzoo.data.registry import toy_centers
 from ganzoo.errors import require
 from ganzoo.metrics import builtin  # noqa: F401  (registers the metrics)
 from ganzoo.metrics.extractor_registry import EXTRACTORS, build_extractor

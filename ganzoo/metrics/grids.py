@@ -18,7 +18,7 @@ import torch
 from torchvision.utils import make_grid, save_image
 
 from ganzoo.atomic import atomic_path
-from ganzoo.data.sources import toy_centers
+from ganzoo.data.registry import toy_centers
 from ganzoo.metrics.plan import EvalPlan, plan_for
 from ganzoo.metrics.toy import GeneratorDensity, optimal_discriminator
 from ganzoo.plotting import pyplot

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganzoo.data import GANDataModule
-from ganzoo.data.sources import toy_centers
+from ganzoo.data.registry import toy_centers
 from ganzoo.errors import ConfigError, DataNotFoundError
 
 

@@ -70,3 +70,29 @@ def test_consumers_share_the_key():
 
     dm.setup()
     assert base.items() <= real_stats_key(dm, "test", Stub(), None, 0).items()
+
+
+def test_a_new_dataset_is_one_spec_and_its_loader(monkeypatch):
+    """Registering a spec is all the DataModule needs: it asks the spec for the loader."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    def load(dm):
+        x = torch.linspace(-1, 1, 2 * 4 * 16).view(-1, 1, 4, 4)
+        y = torch.arange(len(x)) % 2
+        return TensorDataset(x[::2], y[::2]), TensorDataset(x[1::2], y[1::2])
+
+    spec = registry.DatasetSpec("tiny4", "embedded", 1, 4, 2, ("split_seed",), load)
+    monkeypatch.setitem(registry.DATASETS, "tiny4", spec)
+    dm = GANDataModule(dataset="tiny4", batch_size=2)
+    assert dm.data_shape == (1, 4, 4) and dm.num_classes == 2
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (2, 1, 4, 4) and set(y.tolist()) <= {0, 1}
+    assert len(dm.split("test")) == 4
+
+
+def test_toy_centers_come_from_the_spec():
+    assert registry.toy_centers("grid25").shape == (25, 2)
+    assert registry.toy_centers("gauss1d").tolist() == [[-2.0], [2.0]]
+    with pytest.raises(ConfigError, match="'mnist5k' is not a toy dataset; allowed: gauss1d"):
+        registry.toy_centers("mnist5k")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ganzoo.data import GANDataModule
-from ganzoo.data.sources import toy_centers
+from ganzoo.data.registry import toy_centers
 from ganzoo.metrics import evaluate
 from ganzoo.metrics.toy import (
     GeneratorDensity,
