@@ -39,7 +39,7 @@ class MinibatchDiscrimination(nn.Module):
     features of std 0.25, D's logits on G's samples start in the tens (of either sign), so
     the non-saturating G loss gives G no gradient or a very large one, and G then gets the
     kernel's cusp gradients at a near-collapse
-    (``scripts/minibatch_features_gradient.py``; README, "Mode collapse on toy data").
+    (``labs/minibatch_features_gradient.py``; README, "Mode collapse on toy data").
     """
 
     def __init__(

@@ -9,7 +9,7 @@ live centred on that canvas: G crops its output to the image, D pads its input w
 background value -1 (28 x 28 digits sit on a 32 x 32 canvas, as in the common DCGAN
 MNIST setups). So every side >= 4 works and G keeps the paper's 4 x 4 start (8 ngf channels
 at 64 px, 4 ngf at 32 px). The earlier layout (a 7 x 7 start for 28 px, two layers) scored FID
-6.19 against the bare loop's 3.47 at 100k images (seed 0, ``scripts/bench_dcgan.py``); this
+6.19 against the bare loop's 3.47 at 100k images (seed 0, ``benchmarks/bench_dcgan.py``); this
 one matches it (``results/dcgan_vs_bare/table.md``).
 """
 

@@ -1,5 +1,5 @@
 """Fit with the evaluation callback on N CPU processes (gloo); used by test_ddp.py and
-scripts/eval_benchmark.py:
+benchmarks/eval_benchmark.py:
 
     python tests/metrics/ddp_eval_script.py DEVICES OUT_DIR CACHE_DIR
 

@@ -23,7 +23,7 @@ number):
   (seed 002, "Graphical Explanation": the gradient of ``V(D*_G, G)`` at fixed ``D*_G`` is a
   (sub)gradient of ``max_D V``; checked against the curve's finite differences).
 
-``scripts/theory.py`` runs every check and writes ``results/theory.md`` with its plots;
+``labs/theory_report.py`` runs every check and writes ``results/theory.md`` with its plots;
 ``tests/test_theory.py`` runs each with a small budget and a loose tolerance.
 """
 

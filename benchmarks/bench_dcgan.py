@@ -1,6 +1,6 @@
-"""ganzoo's DCGAN against a plain PyTorch DCGAN (``scripts/bare_dcgan.py``) at the same budget.
+"""ganzoo's DCGAN against a plain PyTorch DCGAN (``benchmarks/bare_dcgan.py``) at the same budget.
 
-    .venv/bin/python scripts/bench_dcgan.py [--images 100000] [--seeds 0 1 2] [--workers 2]
+    .venv/bin/python benchmarks/bench_dcgan.py [--images 100000] [--seeds 0 1 2] [--workers 2]
         [--config experiments/dcgan_mnist5k.yaml] [--out results/dcgan_vs_bare] [-- OVERRIDES]
 
 Both train on the 4,000-image mnist5k training split for the same number of real images
@@ -136,7 +136,7 @@ def main() -> None:
     lines = [
         "# ganzoo DCGAN vs a bare PyTorch DCGAN, same data and budget",
         "",
-        f"- Command: `.venv/bin/python scripts/bench_dcgan.py {' '.join(sys.argv[1:])}`".rstrip(),
+        f"- Command: `.venv/bin/python benchmarks/bench_dcgan.py {' '.join(sys.argv[1:])}`".rstrip(),
         f"- Date: {datetime.now(UTC):%Y-%m-%dT%H:%M}Z; machine: {cpu_model()}, "
         f"{os.cpu_count()} cores, torch {torch.__version__}; 1 thread per run",
         f"- Commit: {str(commit['commit'])[:12]}"

@@ -1,6 +1,6 @@
 """How hard minibatch features push samples apart, as a function of how collapsed they are.
 
-    .venv/bin/python scripts/minibatch_features_gradient.py [--seed 0]
+    .venv/bin/python labs/minibatch_features_gradient.py [--seed 0]
 
 A diagnostic for the open question of issue 12 (minibatch features slow the toy runs down:
 ``results/mode_collapse_ring8/grids_over_time/VanillaGAN-minibatch_features=True.png`` shows G

@@ -1,8 +1,8 @@
 """Figures of the evaluation layer: classifier accuracies, reference FIDs, timing, DDP check.
 
-    python scripts/eval_benchmark.py            # accuracies, real-vs-real / noise FID, IS, timing
-    python scripts/eval_benchmark.py --ddp      # also the 1- vs 2-process (gloo) comparison
-    python scripts/eval_benchmark.py --json out.json
+    python benchmarks/eval_benchmark.py            # accuracies, real-vs-real / noise FID, IS, timing
+    python benchmarks/eval_benchmark.py --ddp      # also the 1- vs 2-process (gloo) comparison
+    python benchmarks/eval_benchmark.py --json out.json
 
 Timing: one ``ganzoo.metrics.evaluate`` call with the domain extractor on ``mnist5k`` for a
 DCGAN of the benchmark's size (widths 32, untrained: the cost does not depend on training),

@@ -1,8 +1,8 @@
 """Theory lab: check the seed notes' GAN results numerically and write results/theory.md.
 
-    .venv/bin/python scripts/theory.py [--seed 0] [--out results] [--prop1-steps 6000]
+    .venv/bin/python labs/theory_report.py [--seed 0] [--out results] [--prop1-steps 6000]
 
-Runs the checks of :mod:`ganzoo.theory` on 1D densities known exactly, printing progress:
+Runs the checks of :mod:`labs.theory` on 1D densities known exactly, printing progress:
 Proposition 1 with and without label smoothing (seeds 000, 003), V(D*, G) = -log 4 + 2 JSD
 (seed 002), the saturation of the generator costs (seeds 002-004) and the mean-only generator
 (seed 002). Writes ``<out>/theory.md`` (command, machine, date, commit, every number) and its
@@ -26,9 +26,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from ganzoo import theory  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: labs/ is not installed
 from ganzoo.bench.records import cpu_model, git_info, package_versions  # noqa: E402
 from ganzoo.regularizers import smoothed_targets  # noqa: E402
+from labs import theory  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_PROP1 = 0.02
@@ -57,13 +58,13 @@ def header(argv: list[str], seconds: float) -> list[str]:
     return [
         "# Theory lab: the seed notes' results, checked numerically",
         "",
-        f"- Command: `{' '.join(['.venv/bin/python scripts/theory.py', *argv])}`",
+        f"- Command: `{' '.join(['.venv/bin/python labs/theory_report.py', *argv])}`",
         f"- Date: {datetime.now(UTC):%Y-%m-%dT%H:%MZ}; commit {commit}",
         f"- Machine: {cpu_model()}, {os.cpu_count()} CPU cores, {gpu}; "
         f"{torch.get_num_threads()} torch thread(s); {seconds:.0f} s in all",
         f"- Versions: {versions}",
         "",
-        "Every check is a function of `ganzoo/theory.py` (importable; its docstring maps each "
+        "Every check is a function of `labs/theory.py` (importable; its docstring maps each "
         "to its seed note) and also runs as a fast test at a looser tolerance "
         "(`tests/test_theory.py`). ganzoo's own pieces are under test: the BCE terms and "
         "generator costs of `ganzoo.losses`, its MLP discriminator, the smoothing targets of "
@@ -167,7 +168,7 @@ def run_global_optimum() -> tuple[list[str], bool]:
         "",
         "V(D*, G) = integral of p_data log D* + p_g log(1 - D*) by composite Gauss-Legendre "
         "quadrature (16 nodes per piece of width <= 0.02, cut where a uniform jumps; "
-        "`ganzoo.theory.value`); the JSD independently by `scipy.spatial.distance.jensenshannon` "
+        "`labs.theory.value`); the JSD independently by `scipy.spatial.distance.jensenshannon` "
         "on the quadrature masses, and in closed form where one exists (uniforms: log 2 / 2 "
         "for half overlap, log 2 for disjoint supports). Substituting D* makes the identity "
         "hold point by point once both densities integrate to 1, so the error measures the "

@@ -1,4 +1,4 @@
-"""The theory lab's checks (ganzoo.theory) at small budgets and loose tolerances.
+"""The theory lab's checks (labs.theory) at small budgets and loose tolerances.
 
 Each test fails on a plausible broken implementation: a BCE term that ignores its soft
 target, a generator cost with the wrong closed form, a wrong V or D*.
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganzoo import theory
 from ganzoo.regularizers import smoothed_targets
+from labs import theory
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("alpha, beta", [(0.0, 0.0), (0.1, 0.2)])
@@ -97,12 +97,12 @@ def test_mean_only_generator_curve_and_descent():
 
 
 def test_theory_script_writes_the_report_and_plots(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("theory_script", ROOT / "scripts" / "theory.py")
+    spec = importlib.util.spec_from_file_location("theory_script", ROOT / "labs" / "theory_report.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     script.main(["--out", str(tmp_path), "--prop1-steps", "100", "--seed", "3"])
     report = (tmp_path / "theory.md").read_text()
-    assert "`.venv/bin/python scripts/theory.py --out" in report and "--seed 3`" in report
+    assert "`.venv/bin/python labs/theory_report.py --out" in report and "--seed 3`" in report
     for section in ("Proposition 1", "Global optimum", "Saturation", "mean-only generator"):
         assert section in report
     for plot in ("proposition1.png", "saturation.png", "mean_only.png"):

@@ -1,12 +1,12 @@
 """A plain PyTorch DCGAN on the 5,000 embedded MNIST digits: the reference ganzoo's DCGAN is
 measured against (no Lightning, no ganzoo model code; only ganzoo's data loader is reused).
 
-    .venv/bin/python scripts/bare_dcgan.py [--images 100000] [--seed 0] [--out bare.pt]
+    .venv/bin/python benchmarks/bare_dcgan.py [--images 100000] [--seed 0] [--out bare.pt]
 
 Radford et al. (2016) layout at 32x32, the 28x28 digits padded with background (-1):
 z (64) -> 4x4x128 -> 8x8x64 -> 16x16x32 -> 32x32x1 (tanh), D mirrored (no batch norm on its
 first layer), Adam 2e-4 / beta1 0.5, the non-saturating loss, batch 64, N(0, 0.02) init.
-``scripts/bench_dcgan.py`` trains it beside ganzoo's DCGAN and scores both.
+``benchmarks/bench_dcgan.py`` trains it beside ganzoo's DCGAN and scores both.
 """
 
 from __future__ import annotations
