@@ -7,7 +7,10 @@ statement about seeds (DESIGN.md §6):
   means against a declared margin ``delta``: REPRODUCED when the 90% confidence interval of
   ``d = mean_B - mean_A`` lies inside ``(-delta, delta)`` (both one-sided tests at 5%),
   DIFFERENT when the 95% interval lies entirely outside it, INCONCLUSIVE otherwise, with the
-  seeds per side (:func:`seeds_needed`) that would settle it at 80% power.
+  seeds per side that would settle it at 80% power at the observed spread: those that show
+  equivalence when no true difference exists (:func:`seeds_needed`) while the observed
+  difference lies inside the margin, else those that show the observed difference
+  (:func:`seeds_to_differ`).
 - :func:`mean_interval`: the 95% interval of a row's mean (t-interval below 10 seeds, BCa
   bootstrap from 10).
 - :func:`significance_groups`: which rows a table can tell apart: pairwise Welch tests,
@@ -103,13 +106,27 @@ def judge(a, b, delta: float) -> Judgement:
         )
     d, se, df, ci90, ci95 = welch(a, b)
     verdict = str(classify(ci90, ci95, delta))
-    n_needed = None
+    n_needed, note = None, ""
     if verdict == INCONCLUSIVE:
         df_pooled = len(a) + len(b) - 2
         pooled = ((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / df_pooled
-        n_needed = seeds_needed(math.sqrt(pooled), delta)
+        if abs(d) < delta:
+            n_needed = seeds_needed(math.sqrt(pooled), delta)
+        else:
+            n_needed, note = seeds_to_differ(math.sqrt(pooled), delta, abs(float(d))), \
+                "the difference lies outside the margin: seeds to show it"
     ci90, ci95 = ((float(low), float(high)) for low, high in (ci90, ci95))
-    return Judgement(verdict, float(d), ci90, ci95, float(se), float(df), n_needed)
+    return Judgement(verdict, float(d), ci90, ci95, float(se), float(df), n_needed, note)
+
+
+def _variance_grid(n: int, sigma: float, grid: int):
+    """Both samples' variances on a quantile grid of their chi-square laws (``n`` seeds each,
+    spread ``sigma``): Welch's standard error and df at each grid point."""
+    levels = (np.arange(grid) + 0.5) / grid
+    var = sigma**2 * stats.chi2.ppf(levels, n - 1) / (n - 1)
+    va, vb = np.meshgrid(var, var)
+    se = np.sqrt((va + vb) / n)
+    return se, (va + vb) ** 2 * (n - 1) / (va**2 + vb**2)
 
 
 def tost_power(n: int, sigma: float, delta: float, alpha: float = ALPHA,
@@ -121,14 +138,46 @@ def tost_power(n: int, sigma: float, delta: float, alpha: float = ALPHA,
     is independent of them, and REPRODUCED is ``|d| < delta - t(1 - alpha, df) * SE``."""
     if sigma == 0:
         return 1.0
-    levels = (np.arange(grid) + 0.5) / grid
-    var = sigma**2 * stats.chi2.ppf(levels, n - 1) / (n - 1)
-    va, vb = np.meshgrid(var, var)
-    se = np.sqrt((va + vb) / n)
-    df = (va + vb) ** 2 * (n - 1) / (va**2 + vb**2)
+    se, df = _variance_grid(n, sigma, grid)
     room = delta - stats.t.ppf(1 - alpha, df) * se
     inside = 2 * stats.norm.cdf(room / (sigma * math.sqrt(2 / n))) - 1
     return float(np.mean(np.clip(inside, 0.0, 1.0)))
+
+
+def difference_power(n: int, sigma: float, delta: float, shift: float, grid: int = 120) -> float:
+    """P(DIFFERENT) of :func:`judge` for two samples of ``n`` seeds with spread ``sigma`` whose
+    true difference is ``shift`` (> delta): ``d - t(0.975, df) * SE >= delta``, integrated over
+    the sample variances as in :func:`tost_power`."""
+    if sigma == 0:
+        return 1.0
+    se, df = _variance_grid(n, sigma, grid)
+    needed = delta + stats.t.ppf(0.975, df) * se
+    return float(np.mean(stats.norm.sf((needed - shift) / (sigma * math.sqrt(2 / n)))))
+
+
+def smallest_n(power_at, start: int, power: float = POWER) -> int:
+    """The smallest ``n >= 2`` with ``power_at(n) >= power`` (power grows with n), searched by
+    doubling from ``start`` and bisecting."""
+    low, high = 1, max(2, start)  # power_at(low) < power is the invariant
+    while power_at(high) < power:
+        low, high = high, 2 * high
+    while high - low > 1:
+        middle = (low + high) // 2
+        if power_at(middle) >= power:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def seeds_to_differ(sigma: float, delta: float, shift: float, power: float = POWER) -> int:
+    """Seeds per side at which a true difference of ``shift`` (the observed one, outside the
+    margin) is found DIFFERENT with probability ``power``."""
+    if sigma == 0:
+        return 2
+    start = math.ceil(2 * (stats.norm.ppf(0.975) + stats.norm.ppf(power)) ** 2
+                      * (sigma / (shift - delta)) ** 2)
+    return smallest_n(lambda n: difference_power(n, sigma, delta, shift), start, power)
 
 
 def seeds_needed(sigma: float, delta: float, power: float = POWER, alpha: float = ALPHA) -> int:
@@ -152,16 +201,7 @@ def seeds_needed(sigma: float, delta: float, power: float = POWER, alpha: float 
         if abs(again - n) < 1e-9:
             break
         n = again
-    low, high = 1, max(2, math.ceil(n))  # tost_power(low) < power is the invariant
-    while tost_power(high, sigma, delta, alpha) < power:
-        low, high = high, 2 * high
-    while high - low > 1:
-        middle = (low + high) // 2
-        if tost_power(middle, sigma, delta, alpha) >= power:
-            high = middle
-        else:
-            low = middle
-    return high
+    return smallest_n(lambda k: tost_power(k, sigma, delta, alpha), math.ceil(n), power)
 
 
 def mean_interval(values, confidence: float = 0.95) -> tuple[float, float]:

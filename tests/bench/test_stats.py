@@ -19,6 +19,7 @@ from ganzoo.bench.stats import (
     judge,
     mean_interval,
     seeds_needed,
+    seeds_to_differ,
     significance_groups,
     tost_power,
 )
@@ -124,3 +125,17 @@ def test_calibrate_reports_each_figure_for_the_committed_table(capsys):
     assert [g[0] for g in groups] == ["fid", "kid"]
     assert all(float(g[1]) <= 0.05 + 3 * math.sqrt(0.25 / 300) for g in groups)
     assert "| InfoGAN | code_accuracy |" in out
+
+
+@pytest.mark.parametrize("shift", [1.5, 2.5, 5.0])
+def test_an_observed_difference_outside_the_margin_gets_the_seeds_that_show_it(shift):
+    sigma = 2.3 * DELTA  # InfoGAN's FID spread
+    n = seeds_to_differ(sigma, DELTA, shift * DELTA)
+    found = rate(np.random.default_rng(7), sigma, DELTA, n, shift * DELTA, REPS, DIFFERENT)
+    assert found >= 0.80 - 3 * SE
+    assert rate(np.random.default_rng(7), sigma, DELTA, max(2, n // 2), shift * DELTA, REPS,
+                DIFFERENT) < found
+    doubled = judge(np.log([0.77, 1.12, 1.47]), np.log([1.54, 2.24, 2.94]), DELTA)
+    assert doubled.verdict == INCONCLUSIVE and "outside the margin" in doubled.note
+    assert doubled.n_needed == seeds_to_differ(np.std(np.log([0.77, 1.12, 1.47]), ddof=1),
+                                               DELTA, math.log(2))
