@@ -17,6 +17,10 @@ G's moving average, the fixed latents): the sha256 of the sorted per-tensor dige
 shape, bytes), so it does not depend on the names a refactor gives the tensors, only on
 their values. Training is bitwise reproducible on one CPU type only: compare digests made
 on the same machine.
+
+``--root DIR`` reads the configs from another checkout's tree (e.g. ``git archive`` of an
+older commit); ``--upgrade`` passes each through :func:`ganzoo.models.legacy.upgrade_config`
+first, so the former layout's configs can be fingerprinted with today's code.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's ganzoo, also for --upgrade
 EXPERIMENTS = ROOT / "experiments"
 MAIN = ("vanilla", "dcgan", "wgan_clip", "wgan_gp", "cgan", "infogan")
 TOY = ("vanilla_ring8", "vanilla_grid25", "vanilla_gauss1d", "wgan_gp_ring8", "wgan_gp_grid25",
@@ -52,9 +57,14 @@ def default_configs() -> list[str]:
     return main + tricks + toy + digits
 
 
-def without_evaluation(path: Path, out: Path) -> Path:
-    """``path`` rewritten to ``out`` without the evaluation and grid callbacks."""
+def without_evaluation(path: Path, out: Path, upgrade: bool = False) -> Path:
+    """``path`` rewritten to ``out`` without the evaluation and grid callbacks (and upgraded
+    from the former layout with ``upgrade``)."""
     config = yaml.safe_load(path.read_text()) or {}
+    if upgrade:
+        from ganzoo.models.legacy import upgrade_config
+
+        config = upgrade_config(config)
     callbacks = (config.get("trainer") or {}).get("callbacks")
     if isinstance(callbacks, list):
         config["trainer"]["callbacks"] = [
@@ -74,9 +84,9 @@ def state_digest(state: dict[str, torch.Tensor]) -> str:
     return hashlib.sha256("".join(sorted(digests)).encode()).hexdigest()
 
 
-def fingerprint(spec: str, work: Path) -> str:
-    files = [ROOT / p for p in spec.split("+")]
-    configs = [without_evaluation(f, work / f"{i}_{f.name}") for i, f in enumerate(files)]
+def fingerprint(spec: str, work: Path, root: Path = ROOT, upgrade: bool = False) -> str:
+    files = [root / p for p in spec.split("+")]
+    configs = [without_evaluation(f, work / f"{i}_{f.name}", upgrade) for i, f in enumerate(files)]
     command = [sys.executable, "-m", "ganzoo", "fit"]
     for c in configs:
         command += ["--config", str(c)]
@@ -100,10 +110,12 @@ def fingerprint(spec: str, work: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", help="configs (a.yaml or a.yaml+overlay.yaml)")
+    parser.add_argument("--root", type=Path, default=ROOT, help="where the configs are read from")
+    parser.add_argument("--upgrade", action="store_true", help="upgrade_config each config first")
     args = parser.parse_args()
     for spec in args.configs or default_configs():
         with tempfile.TemporaryDirectory(prefix="ganzoo-fp-") as tmp:
-            print(fingerprint(spec, Path(tmp)), flush=True)
+            print(fingerprint(spec, Path(tmp), args.root, args.upgrade), flush=True)
 
 
 if __name__ == "__main__":

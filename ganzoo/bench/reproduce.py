@@ -28,6 +28,7 @@ from ganzoo.bench.records import DONE_STATUSES, cost, git_info, read_record
 from ganzoo.bench.sweep import Run, run_all
 from ganzoo.bench.table import COUNTERS, final_metrics, fmt, markdown_table, mean_std
 from ganzoo.errors import ConfigError
+from ganzoo.models.legacy import upgrade_config
 
 RTOL, ATOL = 1e-4, 1e-6  # --exact
 ALPHA = 0.01  # statistical: per-cell false FAIL rate when nothing changed
@@ -178,7 +179,7 @@ def plan(manifest: dict[str, Any], runs: list[dict[str, Any]], runs_dir: Path) -
     for entry in runs:
         name = entry["run_name"]
         config_path = base / "_configs" / f"{name}.yaml"
-        config = rerun_config(entry["config"], base / name)
+        config = rerun_config(upgrade_config(entry["config"]), base / name)
         write_text_atomic(config_path, yaml.safe_dump(config, sort_keys=False))
         command = [sys.executable, "-m", "ganzoo", "fit", "--config", str(config_path)]
         threads = str((entry.get("device") or {}).get("torch_threads") or 1)
