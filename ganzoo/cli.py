@@ -1,10 +1,14 @@
 """Command line: ``ganzoo fit --config experiments/dcgan_mnist5k.yaml`` (LightningCLI).
 
 Training subcommands (``fit``, ``validate``, ...) are LightningCLI's: a config picks the model
-by ``class_path`` (``VanillaGAN``, ``DCGAN``, ``WGAN``, ``ConditionalGAN``, ``InfoGAN``) and
-any field can be overridden, e.g. ``--model.init_args.lr_g=1e-4 --data.batch_size=32``.
-The data module's shape and class count are linked into the model. The benchmark commands
-(``sweep``, ``table``, ``reproduce``, ``compare``) live in :mod:`ganzoo.bench`.
+by ``class_path`` (one of :data:`ganzoo.models.VARIANTS`), its tricks by ``class_path`` too
+(:mod:`ganzoo.tricks`), and any field can be overridden, e.g. ``--model.init_args.lr_g=1e-4
+--data.batch_size=32``. The data module's shape and class count are linked into the model.
+Every fit gets the callbacks of :mod:`ganzoo.training`: ``budget.*`` (max_g_steps,
+max_images) and ``speed.*`` (channels_last, compile, tf32) are their config sections. A config
+or override of the former layout (tricks as model flags, ``WGAN`` with ``penalty``) runs
+upgraded (:func:`upgrade_args`). The benchmark commands (``sweep``, ``table``, ``reproduce``,
+``compare``) live in :mod:`ganzoo.bench`.
 
 User errors (unknown model or dataset, impossible image size, invalid values, missing
 config file) print one line, ``ganzoo: error: <field>: <what is allowed>``, and exit 2.
