@@ -247,12 +247,21 @@ def upgrade_args(args: list[str]) -> list[str]:
     merged: dict[str, Any] = {}
     for layer in layers:
         merge_into(merged, layer)
-    for key, value in model:
+    for key, value in model:  # "--model=X" and "--model.init_args.loss=Y" name class paths
         node = merged
         *parents, leaf = key.split(".")
         for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
+            if not isinstance(node.get(part), dict):
+                node[part] = {"class_path": node[part]} if isinstance(node.get(part), str) else {}
+            node = node[part]
+        parsed = yaml.safe_load(value)
+        if isinstance(parsed, str) and isinstance(node.get(leaf), dict | None) and (
+                key == "model" or "." in parsed):
+            parsed = {"class_path": parsed}
+        if isinstance(parsed, dict) and isinstance(node.get(leaf), dict):
+            merge_into(node[leaf], parsed)
+        else:
+            node[leaf] = parsed
     if not legacy_keys(merged):
         return args
     path = Path(tempfile.mkdtemp(prefix="ganzoo-upgraded-")) / "config.yaml"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ganzoo.bench.reproduce import rerun_config
-from ganzoo.cli import main, run_lightning_cli
+from ganzoo.cli import main, run_lightning_cli, upgrade_args
 from ganzoo.models import WGANGP, InfoGAN, WGANClip
 from ganzoo.models.legacy import legacy_keys, upgrade_config
 from ganzoo.tricks import GeneratorEMA, QAugment, RealConsistency, RealInfo
@@ -107,3 +107,13 @@ def test_an_old_config_file_and_old_overrides_fit_upgraded(tmp_path):
     assert config["model"]["class_path"] == "ganzoo.models.WGANClip"
     assert config["trainer"]["callbacks"][0]["class_path"] == "ganzoo.tricks.GeneratorEMA"
     assert config["trainer"]["callbacks"][0]["init_args"] == {"decay": 0.5}
+
+
+def test_upgrade_args_leaves_new_args_alone_and_reads_class_paths_given_as_values():
+    new = ["fit", "--model=ganzoo.models.VanillaGAN", "--model.init_args.g_width=16"]
+    assert upgrade_args(new) == new
+    old = upgrade_args(["fit", "--model=ganzoo.models.WGAN", "--model.init_args.penalty=clip",
+                        "--model.init_args.g_width=16", "--data.dataset=digits"])
+    assert old[:2] == ["fit", "--config"] and old[3:] == ["--data.dataset=digits"]
+    assert yaml.safe_load(Path(old[2]).read_text())["model"] == {
+        "class_path": "ganzoo.models.WGANClip", "init_args": {"g_width": 16}}
