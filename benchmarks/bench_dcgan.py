@@ -5,7 +5,7 @@
 
 Both train on the 4,000-image mnist5k training split for the same number of real images
 (one G step per D step; the bare loop at batch 64, ganzoo at its config's batch, stopped by
-``model.max_images``), one torch thread per run, ``--workers`` runs side by side. ganzoo's model is built from ``--config`` through the CLI exactly as
+``budget.max_images``), one torch thread per run, ``--workers`` runs side by side. ganzoo's model is built from ``--config`` through the CLI exactly as
 ``ganzoo fit`` builds it (its callbacks included; extra CLI overrides after ``--``). Both are
 scored the same way: ``--samples`` fakes drawn with a fixed seed, G in eval mode, against the
 1,000-image test split, features and class predictions of the committed mnist5k domain
@@ -71,7 +71,7 @@ def run_ganzoo(seed: int, images: int, samples: int, config: str, overrides: lis
                 "--config", config,
                 f"--seed_everything={seed}",
                 # the config's batch (and so its G steps); the budget is the real images
-                f"--model.init_args.max_images={images}",
+                f"--budget.max_images={images}",
                 "--trainer.max_epochs=-1",
                 "--trainer.logger=false",
                 "--trainer.enable_progress_bar=false",
@@ -88,7 +88,7 @@ def run_ganzoo(seed: int, images: int, samples: int, config: str, overrides: lis
         # the settings the bare loop does not share, as they ran (config and overrides)
         hp = model.hparams
         ran = (f"batch {cli.datamodule.batch_size}, lr_g {hp.lr_g:g}, lr_d {hp.lr_d:g}, "
-               f"g_ema {hp.get('g_ema') or 0:g}")
+               f"g_ema {next((c.decay for c in cli.trainer.callbacks if hasattr(c, 'decay')), 0):g}")
         return samples, ran
 
 

@@ -1,10 +1,14 @@
 """Command line: ``ganzoo fit --config experiments/dcgan_mnist5k.yaml`` (LightningCLI).
 
 Training subcommands (``fit``, ``validate``, ...) are LightningCLI's: a config picks the model
-by ``class_path`` (``VanillaGAN``, ``DCGAN``, ``WGAN``, ``ConditionalGAN``, ``InfoGAN``) and
-any field can be overridden, e.g. ``--model.init_args.lr_g=1e-4 --data.batch_size=32``.
-The data module's shape and class count are linked into the model. The benchmark commands
-(``sweep``, ``table``, ``reproduce``, ``compare``) live in :mod:`ganzoo.bench`.
+by ``class_path`` (one of :data:`ganzoo.models.VARIANTS`), its tricks by ``class_path`` too
+(:mod:`ganzoo.tricks`), and any field can be overridden, e.g. ``--model.init_args.lr_g=1e-4
+--data.batch_size=32``. The data module's shape and class count are linked into the model.
+Every fit gets the callbacks of :mod:`ganzoo.training`: ``budget.*`` (max_g_steps,
+max_images) and ``speed.*`` (channels_last, compile, tf32) are their config sections. A config
+or override of the former layout (tricks as model flags, ``WGAN`` with ``penalty``) runs
+upgraded (:func:`upgrade_args`). The benchmark commands (``sweep``, ``table``, ``reproduce``,
+``compare``) live in :mod:`ganzoo.bench`.
 
 User errors (unknown model or dataset, impossible image size, invalid values, missing
 config file) print one line, ``ganzoo: error: <field>: <what is allowed>``, and exit 2.
@@ -28,6 +32,7 @@ import functools
 import os
 import re
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -35,21 +40,29 @@ from typing import Any
 import torch
 import yaml
 from jsonargparse import Namespace
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint, OnExceptionCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganzoo.bench.naming import RunLocation, run_location, split_cli_args
 from ganzoo.bench.records import RunRecordCallback, clock, read_record
 from ganzoo.bench.table import final_metrics, fmt
 from ganzoo.data import GANDataModule
 from ganzoo.errors import ConfigError, GanzooError, one_line_errors, require
-from ganzoo.models import GANModule
+from ganzoo.models import VARIANTS, GANModule
+from ganzoo.models.legacy import legacy_keys, upgrade_config
+from ganzoo.training import (
+    Budget,
+    DivergenceGuard,
+    GuardedCheckpoint,
+    InterruptCheckpoint,
+    PeriodicCheckpoint,
+    RankStreams,
+    SpeedKnobs,
+)
+from ganzoo.training.checkpoints import CHECKPOINT_EVERY
+from ganzoo.tricks import GeneratorEMA
 
 DDP_STRATEGY = "ddp_find_unused_parameters_true"
-# Generator steps between mid-epoch checkpoints: about 12 s of DCGAN and 70 s of WGAN
-# (5 critic steps each) training on one CPU thread here; a checkpoint takes ~20 ms to write.
-CHECKPOINT_EVERY = 500
 WANDB_LOGGER = "ganzoo.bench.FailSafeWandbLogger"
 
 
@@ -60,7 +73,7 @@ class OneLineParser(LightningArgumentParser):
         raise GanzooError(condense_parser_error(str(message)))
 
 
-MODEL_NAMES = ("VanillaGAN", "DCGAN", "WGAN", "ConditionalGAN", "InfoGAN")
+MODEL_NAMES = tuple(VARIANTS)
 
 
 def condense_parser_error(message: str) -> str:
@@ -90,6 +103,8 @@ class GanzooCLI(LightningCLI):
         parser.link_arguments(
             "data.num_classes", "model.init_args.num_classes", apply_on="instantiate"
         )
+        parser.add_lightning_class_args(Budget, "budget")
+        parser.add_lightning_class_args(SpeedKnobs, "speed")
         parser.add_argument(
             "--benchmark",
             type=str | None,
@@ -119,7 +134,8 @@ class GanzooCLI(LightningCLI):
         self.raw_args = list(raw) if isinstance(raw, list | tuple) else []
         for path in split_cli_args(self.raw_args)[0]:
             check_config_file(path)
-        super().parse_arguments(parser, args)
+        super().parse_arguments(parser, upgrade_args(self.raw_args) if args is None or
+                                isinstance(args, list | tuple) else args)
         # before LightningCLI reads the checkpoint's hyperparameters (a traceback otherwise)
         sub = self.config.get("subcommand")
         section = self.config.get(sub) if sub else self.config
@@ -185,7 +201,11 @@ class GanzooCLI(LightningCLI):
             # Lightning's default checkpoint, except that it never saves a diverged model
             kwargs.setdefault("callbacks", [*given, GuardedCheckpoint()])
         trainer = super().instantiate_trainer(**kwargs)
-        trainer.callbacks.append(record)
+        # G's average moves before any callback samples from it in the same batch, and the
+        # divergence guard marks a run before any callback evaluates or checkpoints it
+        first = [c for c in trainer.callbacks if isinstance(c, GeneratorEMA)]
+        rest = [c for c in trainer.callbacks if not isinstance(c, GeneratorEMA)]
+        trainer.callbacks = [*first, DivergenceGuard(), *rest, RankStreams(), record]
         for checkpoint in trainer.checkpoint_callbacks:
             if getattr(checkpoint, "dirpath", None) is None:
                 checkpoint.dirpath = str(Path(trainer.default_root_dir) / "checkpoints")
@@ -215,58 +235,49 @@ class GanzooCLI(LightningCLI):
                 print(fit_summary(record.record, record.path), flush=True)
 
 
-class GuardedCheckpoint(ModelCheckpoint):
-    """Lightning's ModelCheckpoint, skipping saves once the divergence guard has fired: the
-    files left (``last.ckpt`` included) are the last ones from before the non-finite loss."""
+def upgrade_args(args: list[str]) -> list[str]:
+    """``args`` with a former-layout config (``ganzoo.models.legacy``: tricks as model flags,
+    ``WGAN`` with ``penalty``) in today's layout: the config files and the ``model.*``
+    overrides are merged as LightningCLI would (later wins, lists replaced), upgraded and
+    passed as one config file, the other overrides as they were. Other args come back as they
+    are. The run's name still derives from the args as given (``raw_args``)."""
+    configs, overrides = split_cli_args(args)
+    layers = [read_yaml(path, "config") or {} for path in configs if Path(path).is_file()]
+    model = [(k, v) for k, v in overrides if k == "model" or k.startswith("model.")]
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merge_into(merged, layer)
+    for key, value in model:  # "--model=X" and "--model.init_args.loss=Y" name class paths
+        node = merged
+        *parents, leaf = key.split(".")
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                node[part] = {"class_path": node[part]} if isinstance(node.get(part), str) else {}
+            node = node[part]
+        parsed = yaml.safe_load(value)
+        if isinstance(parsed, str) and isinstance(node.get(leaf), dict | None) and (
+                key == "model" or "." in parsed):
+            parsed = {"class_path": parsed}
+        if isinstance(parsed, dict) and isinstance(node.get(leaf), dict):
+            merge_into(node[leaf], parsed)
+        else:
+            node[leaf] = parsed
+    if not legacy_keys(merged):
+        return args
+    path = Path(tempfile.mkdtemp(prefix="ganzoo-upgraded-")) / "config.yaml"
+    path.write_text(yaml.safe_dump(upgrade_config(merged), sort_keys=False))
+    head = args[:1] if args and not args[0].startswith("-") else []
+    rest = [f"--{k}={v}" for k, v in overrides if (k, v) not in model]
+    return [*head, "--config", str(path), *rest]
 
-    def _save_checkpoint(self, trainer, filepath: str) -> None:
-        if getattr(trainer.lightning_module, "diverged", False):
-            return
-        super()._save_checkpoint(trainer, filepath)
 
-
-class PeriodicCheckpoint(Callback):
-    """Writes ``last.ckpt`` every ``every_n_g_steps`` generator steps, mid-epoch included: the
-    weights, optimizers, every RNG stream (:meth:`GANModule.on_save_checkpoint`) and the data
-    order's position (:meth:`GANDataModule.state_dict`), so a run killed at any moment
-    (SIGKILL, out of memory, preemption without warning) resumes with ``--ckpt_path last``
-    and ends as the uninterrupted run would (bitwise on the same CPU, one process). The file
-    is written beside and renamed over the old one: a kill while writing leaves the last
-    complete checkpoint."""
-
-    def __init__(self, dirpath: str, every_n_g_steps: int) -> None:
-        self.dirpath = Path(dirpath)
-        self.every = every_n_g_steps
-        self._saved_at = -1
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        g_steps = pl_module.g_steps
-        stale = g_steps == 0 or g_steps % self.every or g_steps == self._saved_at
-        if stale or pl_module.diverged:  # keep the last checkpoint from before a divergence
-            return
-        self._saved_at = g_steps
-        path = self.dirpath / "last.ckpt"
-        partial = path.with_name("last.ckpt.partial")
-        trainer.save_checkpoint(partial)  # every rank calls it; rank 0 writes
-        if trainer.is_global_zero:
-            os.replace(partial, path)
-
-
-class InterruptCheckpoint(OnExceptionCheckpoint):
-    """On Ctrl-C or SIGTERM (preemption), save ``last.ckpt`` where the run's checkpoints go, so
-    that the same command plus ``--ckpt_path last`` continues from there (Lightning's
-    OnExceptionCheckpoint saves on any exception; a crash's state is not worth resuming)."""
-
-    def __init__(self, dirpath: str) -> None:
-        super().__init__(dirpath, filename="last")
-
-    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
-        if isinstance(exception, KeyboardInterrupt | SIGTERMException):
-            super().on_exception(trainer, pl_module, exception)
-
-    def teardown(self, trainer, pl_module, stage: str) -> None:
-        """Keep the file: Lightning's version deletes it when fit ends, which would remove
-        both the interrupted run's resume point and ModelCheckpoint's own last.ckpt."""
+def merge_into(base: dict[str, Any], layer: dict[str, Any]) -> None:
+    """``layer`` merged into ``base`` in place: mappings recursively, anything else replaced."""
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge_into(base[key], value)
+        else:
+            base[key] = value
 
 
 def check_config_file(path: str) -> None:
@@ -403,7 +414,7 @@ def planned_location(args: list[str]) -> RunLocation:
     parser as the run itself (nothing is instantiated); a bad argument is a one-line error."""
     for path in split_cli_args(args)[0]:
         check_config_file(path)
-    config = _parser().parse_args(args)
+    config = _parser().parse_args(upgrade_args(list(args)))
     return run_location(config[config.subcommand], args)
 
 

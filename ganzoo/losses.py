@@ -12,7 +12,6 @@ maps each public loss name to its pair (StudioGAN's convention).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -112,26 +111,54 @@ def g_least_squares(fake: Tensor) -> Tensor:
     return 0.5 * ((fake - 1.0) ** 2).mean()
 
 
-@dataclass(frozen=True)
 class LossPair:
-    """A discriminator loss and a generator loss that belong together.
+    """A discriminator loss and a generator loss that belong together, on D's logits.
 
-    ``probabilistic`` is true when the discriminator output is a logit of D(x) in (0, 1), so
-    label smoothing applies and ``sigmoid`` of the output is a probability worth logging.
+    ``d(real, fake)`` is D's loss; ``g(fake, real)`` is G's, where ``real`` (D's logits on the
+    real batch in G's step) is computed only for a pair with ``needs_real_in_g`` (a
+    relativistic loss) and is None otherwise. ``probabilistic`` is true when D's output is a
+    logit of D(x) in (0, 1), so ``sigmoid`` of it is a probability worth logging; ``targets``
+    are the BCE targets (real, fake) D is trained towards. A pair with settings is a subclass
+    chosen by ``class_path`` (:class:`ganzoo.tricks.LabelSmoothing`); the plain pairs are
+    named in :data:`LOSSES`.
     """
 
-    d: Callable[..., Tensor]
-    g: Callable[[Tensor], Tensor]
-    probabilistic: bool
+    name: str = "custom"
+    probabilistic: bool = False
+    needs_real_in_g: bool = False
+    targets: tuple[float, float] = (1.0, 0.0)
+
+    def d(self, real: Tensor, fake: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def g(self, fake: Tensor, real: Tensor | None = None) -> Tensor:
+        raise NotImplementedError
+
+
+class NamedPair(LossPair):
+    """A pair of the pure functions above, under its name in :data:`LOSSES`."""
+
+    def __init__(self, name: str, d: Callable[[Tensor, Tensor], Tensor],
+                 g: Callable[[Tensor], Tensor], probabilistic: bool) -> None:
+        self.name, self._d, self._g, self.probabilistic = name, d, g, probabilistic
+
+    def d(self, real: Tensor, fake: Tensor) -> Tensor:
+        return self._d(real, fake)
+
+    def g(self, fake: Tensor, real: Tensor | None = None) -> Tensor:
+        return self._g(fake)
 
 
 LOSSES: dict[str, LossPair] = {
-    "minimax": LossPair(d_bce, g_minimax, True),
-    "nonsaturating": LossPair(d_bce, g_nonsaturating, True),
-    "ml": LossPair(d_bce, g_maximum_likelihood, True),
-    "wasserstein": LossPair(d_wasserstein, g_wasserstein, False),
-    "hinge": LossPair(d_hinge, g_hinge, False),
-    "least_squares": LossPair(d_least_squares, g_least_squares, False),
+    name: NamedPair(name, d, g, probabilistic)
+    for name, d, g, probabilistic in (
+        ("minimax", d_bce, g_minimax, True),
+        ("nonsaturating", d_bce, g_nonsaturating, True),
+        ("ml", d_bce, g_maximum_likelihood, True),
+        ("wasserstein", d_wasserstein, g_wasserstein, False),
+        ("hinge", d_hinge, g_hinge, False),
+        ("least_squares", d_least_squares, g_least_squares, False),
+    )
 }
 
 

@@ -7,16 +7,16 @@ Writes a markdown report (machine, versions, date, command) and prints each tabl
 measured. Every figure is measured in this process on the embedded mnist5k data (28 x 28), one
 torch thread unless a row says otherwise. Sections:
 
-- ``overhead``: per variant, real images/s of ``ganzoo fit`` as the
-  ``experiments/<variant>_mnist5k.yaml`` config runs it (LightningModule, Trainer, the W&B
+- ``overhead``: for VanillaGAN and DCGAN (what the bare loop can keep equal), real images/s
+  of ``ganzoo fit`` as the ``experiments/<variant>_mnist5k.yaml`` config runs it (LightningModule, Trainer, the W&B
   logger offline, the run record, checkpoints, the config's callbacks) against a bare loop
   written here over copies of the *same* networks, the same losses, optimizers, ``n_critic``
   and algorithm (a fresh noise batch for every D and G step). Interleaved: at the start of
   every ganzoo epoch the bare loop runs one epoch's worth of batches, so both share the
   machine's state; epoch 0 is warm-up; ratio = ganzoo seconds / bare seconds per round, median
   over rounds. The config's evaluation and grid callbacks are kept but moved past the
-  measured epochs (evaluation is the ``eval`` section's subject). Then, for VanillaGAN and
-  DCGAN, Lightning's own floor: the bare step inside a bare ``LightningModule`` and Trainer
+  measured epochs (evaluation is the ``eval`` section's subject). Then, for both,
+  Lightning's own floor: the bare step inside a bare ``LightningModule`` and Trainer
   (:class:`LightningFloor`), with and without ``manual_backward`` and the optimizer wrappers.
 - ``eval``: one FID/IS/KID pass over 5,000 generated samples (domain extractor, real features
   cached) by ``ganzoo.metrics.evaluate`` against torch-fidelity's own ``calculate_metrics`` on
@@ -50,19 +50,12 @@ import lightning as L  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from ganzoo.regularizers import random_affine  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = {
-    "VanillaGAN": "vanilla_mnist5k.yaml",
-    "DCGAN": "dcgan_mnist5k.yaml",
-    "WGAN-clip": "wgan_clip_mnist5k.yaml",
-    "WGAN-gp": "wgan_gp_mnist5k.yaml",
-    "ConditionalGAN": "cgan_mnist5k.yaml",
-    "InfoGAN": "infogan_mnist5k.yaml",
-}
-# the smallest and a typical step: Lightning's own share of the overhead is measured on these
-FLOOR_VARIANTS = ("VanillaGAN", "DCGAN")
+# The variants the bare loop below reproduces (and Lightning's own floor is measured on): the
+# smallest and a typical step. Any other variant is measured through the Trainer alone (the
+# knobs and scaling sections name configs), so a new variant needs no edit here.
+VARIANTS = {"VanillaGAN": "vanilla_mnist5k.yaml", "DCGAN": "dcgan_mnist5k.yaml"}
+FLOOR_VARIANTS = tuple(VARIANTS)
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 # what torch-fidelity computes (FID, IS, KID): the evaluation pass is timed on the same work
 SAME_AS_FIDELITY = ["fid", "is", "kid"]
@@ -78,42 +71,31 @@ def build(config: str, *overrides: str, runs_dir: str):
 
 # ----------------------------------------------------------------------------- bare loop
 class BareLoop:
-    """Plain PyTorch over deep copies of a ganzoo model's networks: the same algorithm as
-    ``GANModule.training_step`` (a D step on every batch with fresh noise, a G step with fresh
-    noise after every ``n_critic``-th D step), written without Lightning or ganzoo's model
-    code (the one shared piece is :func:`ganzoo.regularizers.random_affine`, the transform of
-    InfoGAN's ``q_augment``). Covers the losses and extras the mnist5k configs use, G's moving
-    average (``g_ema``) included."""
+    """Plain PyTorch over deep copies of a VanillaGAN's or DCGAN's networks: the same algorithm
+    as ``GANModule.training_step`` (a D step on every batch with fresh noise, a G step with
+    fresh noise after every ``n_critic``-th D step), on the BCE losses, written without
+    Lightning or ganzoo's model code. G's moving average is kept as
+    :class:`ganzoo.tricks.GeneratorEMA` keeps it (``ema``: its decay, 0 = none). Only what it
+    can keep equal: no tricks, no other variant."""
 
-    def __init__(self, model, images: torch.Tensor, labels: torch.Tensor, batch: int) -> None:
+    def __init__(self, model, images: torch.Tensor, labels: torch.Tensor, batch: int,
+                 ema: float = 0.0) -> None:
         hp = model.hparams
+        if type(model).__name__ not in VARIANTS or model.tricks or hp.loss not in (
+                "nonsaturating", "minimax"):
+            raise ValueError(f"the bare loop reproduces {', '.join(VARIANTS)} on the BCE losses "
+                             f"without tricks, not {model.table_label()}")
         self.g = copy.deepcopy(model.generator)
         self.d = copy.deepcopy(model.discriminator)
-        self.q = copy.deepcopy(getattr(model, "q_head", None))
-        self.kind = type(model).__name__
-        self.penalty = hp.get("penalty")
-        self.loss, self.n_critic, self.hp = hp.loss, hp.n_critic, hp
+        self.loss, self.n_critic, self.spec = hp.loss, hp.n_critic, model.optimizer_spec
         self.latent_dim = model.latent_dim
-        codes = model.latent_codes()
-        self.cat, self.cont = codes.categorical, codes.continuous
-        self.conditional = model.conditional
-        self.num_classes = model.num_classes
-        d_params = list(self.d.parameters()) + (list(self.q.parameters()) if self.q else [])
-        self.opt_g = self._optimizer(self.g.parameters(), hp.lr_g)
-        self.opt_d = self._optimizer(d_params, hp.lr_d)
+        self.opt_g = self.spec.build(self.g.parameters(), hp.lr_g)
+        self.opt_d = self.spec.build(self.d.parameters(), hp.lr_d)
         self.x, self.y, self.batch = images, labels, batch
         self.order: list[torch.Tensor] = []
         self.d_steps = 0
         self.backward = torch.Tensor.backward  # LightningFloor swaps in manual_backward
-        self.g_ema, self.g_avg, self.g_updates = hp.get("g_ema") or 0.0, None, 0
-
-    def _optimizer(self, params, lr):
-        hp = self.hp
-        if hp.optimizer == "adam":
-            return torch.optim.Adam(params, lr=lr, betas=tuple(hp.betas),
-                                    fused=hp.fused_optimizer or None)
-        cls = {"rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}[hp.optimizer]
-        return cls(params, lr=lr, momentum=hp.momentum)
+        self.g_ema, self.g_avg, self.g_updates = ema, None, 0
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.order:
@@ -123,77 +105,33 @@ class BareLoop:
         idx = self.order.pop(0)
         return self.x[idx], self.y[idx]
 
-    def _latent(self, n: int, y: torch.Tensor):
-        z = torch.randn(n, self.latent_dim)
-        labels = y if self.conditional else None
-        cat = cont = None
-        if self.cat:
-            cat = torch.randint(self.cat, (n,))
-            cont = torch.rand(n, self.cont) * 2 - 1
-            z = torch.cat([z, F.one_hot(cat, self.cat).float(), cont], dim=1)
-        return z, labels, cat, cont
-
-    def _d_out(self, x, labels):
-        if self.q is None:
-            return self.d(x, labels), None
-        h = self.d.features(x)
-        return self.d(x, h=h), h
-
-    def _info(self, h, cat, cont, fake):
-        if self.hp.get("q_augment"):  # Q reads a randomly moved copy of the fakes
-            h = self.d.features(random_affine(fake))
-        logits, mean = self.q(h)
-        loss = self.hp.info_weight * F.cross_entropy(logits, cat)
-        return loss + self.hp.continuous_weight * 0.5 * ((mean - cont) ** 2).sum(1).mean()
-
     def _d_loss(self, real, fake):
-        if self.loss == "wasserstein":
-            return fake.mean() - real.mean()
         ones, zeros = torch.ones_like(real), torch.zeros_like(fake)
         return F.binary_cross_entropy_with_logits(
             real, ones
         ) + F.binary_cross_entropy_with_logits(fake, zeros)
 
     def _g_loss(self, fake):
-        if self.loss == "wasserstein":
-            return -fake.mean()
         if self.loss == "minimax":
             return -F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
         return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
 
     def step(self) -> None:
-        x, y = self._next_batch()
-        z, labels, cat, cont = self._latent(len(x), y)
+        x, _ = self._next_batch()
+        z = torch.randn(len(x), self.latent_dim)
         with torch.no_grad():
-            fake = self.g(z, labels)
-        real_out, _ = self._d_out(x, labels)
-        fake_out, h = self._d_out(fake, labels)
-        loss = self._d_loss(real_out, fake_out)
-        if self.penalty == "gp":
-            eps = torch.rand(len(x), 1, 1, 1)
-            mix = (eps * x + (1 - eps) * fake).requires_grad_(True)
-            (grad,) = torch.autograd.grad(self.d(mix, labels).sum(), mix, create_graph=True)
-            loss = loss + self.hp.gp_weight * ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
-        if self.q is not None:
-            loss = loss + self._info(h, cat, cont, fake)
+            fake = self.g(z, None)
+        loss = self._d_loss(self.d(x, None), self.d(fake, None))
         self.opt_d.zero_grad(set_to_none=True)
         self.backward(loss)
         self.opt_d.step()
-        if self.penalty == "clip":
-            with torch.no_grad():
-                for p in self.d.parameters():
-                    p.clamp_(-self.hp.clip_value, self.hp.clip_value)
         self.d_steps += 1
         if self.d_steps % self.n_critic:
             return
-        z, labels, cat, cont = self._latent(len(x), y)
+        z = torch.randn(len(x), self.latent_dim)
         for p in self.d.parameters():
             p.requires_grad_(False)
-        fake = self.g(z, labels)
-        fake_out, h = self._d_out(fake, labels)
-        loss = self._g_loss(fake_out)
-        if self.q is not None:
-            loss = loss + self._info(h, cat, cont, fake)
+        loss = self._g_loss(self.d(self.g(z, None), None))
         self.opt_g.zero_grad(set_to_none=True)
         self.backward(loss)
         self.opt_g.step()
@@ -204,8 +142,8 @@ class BareLoop:
 
     @torch.no_grad()
     def _average_g(self) -> None:
-        """G's moving average as ``g_ema`` keeps it: a copy first, then decay
-        min(g_ema, (1 + n) / (10 + n)) after n updates."""
+        """G's moving average as GeneratorEMA keeps it: a copy first, then decay
+        min(decay, (1 + n) / (10 + n)) after n updates."""
         if self.g_avg is None:
             self.g_avg = copy.deepcopy(self.g).requires_grad_(False)
         else:
@@ -224,6 +162,13 @@ class BareLoop:
         for _ in range(batches):
             self.step()
         return time.perf_counter() - start
+
+
+def ema_decay(trainer) -> float:
+    """The decay of the run's G average (its GeneratorEMA callback), 0 without one."""
+    from ganzoo.tricks import GeneratorEMA
+
+    return next((c.decay for c in trainer.callbacks if isinstance(c, GeneratorEMA)), 0.0)
 
 
 class Interleave(L.Callback):
@@ -245,7 +190,8 @@ class Interleave(L.Callback):
         if self.bare is None:
             train = trainer.datamodule.split("train")
             x, y = train.tensors
-            self.bare = BareLoop(pl_module, x, y, trainer.datamodule.batch_size)
+            self.bare = BareLoop(pl_module, x, y, trainer.datamodule.batch_size,
+                                 ema_decay(trainer))
         self.bare_s.append(self.bare.run(self.batches))
         self.mark = time.perf_counter()
 
@@ -259,7 +205,7 @@ class LightningFloor(L.LightningModule):
     def __init__(self, bare: BareLoop, wrappers: bool) -> None:
         super().__init__()
         self.bare, self.wrappers = bare, wrappers
-        self.nets = torch.nn.ModuleList([m for m in (bare.g, bare.d, bare.q) if m is not None])
+        self.nets = torch.nn.ModuleList([bare.g, bare.d])
         self.automatic_optimization = False
 
     def configure_optimizers(self):
@@ -280,8 +226,9 @@ def lightning_floor(rounds: int, variant: str, wrappers: bool) -> dict:
         dm.setup("fit")
         x, y = dm.split("train").tensors
         batches = len(x) // dm.batch_size
-        floor = LightningFloor(BareLoop(cli.model, x, y, dm.batch_size), wrappers)
-        watch = Interleave(batches, bare=BareLoop(cli.model, x, y, dm.batch_size))
+        ema = ema_decay(cli.trainer)
+        floor = LightningFloor(BareLoop(cli.model, x, y, dm.batch_size, ema), wrappers)
+        watch = Interleave(batches, bare=BareLoop(cli.model, x, y, dm.batch_size, ema))
         trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=rounds + 2, logger=False,
                             enable_checkpointing=False, enable_progress_bar=False,
                             enable_model_summary=False, callbacks=[watch], default_root_dir=tmp)
@@ -449,8 +396,7 @@ def parallel_runs(config: str, runs: int, batches: int) -> list[float]:
 
 def knobs(batches: int) -> list[dict]:
     rows = []
-    for name in ("DCGAN", "WGAN-gp"):
-        config = VARIANTS[name]
+    for name, config in (("DCGAN", "dcgan_mnist5k.yaml"), ("WGAN-gp", "wgan_gp_mnist5k.yaml")):
         n = batches * (2 if name == "DCGAN" else 1)
         default: list[float] = []
 
@@ -471,12 +417,12 @@ def knobs(batches: int) -> list[dict]:
             {"img/s": statistics.mean(both), "machine": sum(both)}, "what `ganzoo compare` does")
         row("data.tensor_batches=false (per-sample DataLoader)",
             throughput(config, "--data.tensor_batches=false", batches=n))
-        row("model.channels_last=false",
-            throughput(config, "--model.init_args.channels_last=false", batches=n))
+        row("speed.channels_last=false",
+            throughput(config, "--speed.channels_last=false", batches=n))
         with torch.backends.mkldnn.flags(enabled=False):
             row("oneDNN off (torch.backends.mkldnn)", throughput(config, batches=n))
-        compiled = throughput(config, "--model.init_args.compile=true", batches=n)
-        row("model.compile=true", compiled,
+        compiled = throughput(config, "--speed.compile=true", batches=n)
+        row("speed.compile=true", compiled,
             f"{compiled['warm-up s']:.0f} s to compile (first 5 batches)"
             + ("; G only (the penalty's double backward)" if name == "WGAN-gp" else ""))
     return rows
@@ -487,7 +433,7 @@ def scaling(batches: int) -> list[dict]:
     for size in (28, 32, 64):
         for batch in (32, 64, 128, 256):
             steps = max(4, batches * 64 // batch // (4 if size == 64 else 1))
-            result = throughput(VARIANTS["DCGAN"], f"--data.batch_size={batch}",
+            result = throughput("dcgan_mnist5k.yaml", f"--data.batch_size={batch}",
                                 f"--data.image_size={size}", batches=steps, warmup=2)
             rows.append({"image size": size, "batch": batch, "img/s": result["img/s"]})
             print(rows[-1], flush=True)

@@ -40,6 +40,7 @@ from ganzoo.bench.verdict import (
     seeds_line,
 )
 from ganzoo.errors import ConfigError
+from ganzoo.models.legacy import upgrade_config
 
 RTOL, ATOL = 1e-4, 1e-6  # --exact
 
@@ -143,7 +144,7 @@ def plan(manifest: dict[str, Any], runs: list[tuple[dict[str, Any], Any]],
         same = seed == entry.get("seed")
         name = entry["run_name"] if same else seeded_name(entry["run_name"], seed)
         config_path = base / "_configs" / f"{name}.yaml"
-        config = rerun_config(entry["config"], base / name)
+        config = rerun_config(upgrade_config(entry["config"]), base / name)
         config["seed_everything"] = seed
         write_text_atomic(config_path, yaml.safe_dump(config, sort_keys=False))
         command = [sys.executable, "-m", "ganzoo", "fit", "--config", str(config_path)]

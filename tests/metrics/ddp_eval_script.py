@@ -21,7 +21,7 @@ import torch
 
 from ganzoo.data import GANDataModule
 from ganzoo.metrics import EvaluationCallback, SampleGridCallback
-from ganzoo.models import VanillaGAN
+from ganzoo.models import OptimizerSpec, VanillaGAN
 
 
 def main(devices: int, out: Path, cache: str) -> None:
@@ -34,7 +34,7 @@ def main(devices: int, out: Path, cache: str) -> None:
         g_width=16,
         d_width=16,
         g_norm="none",  # no batch norm: its running statistics would differ per rank
-        optimizer="sgd",
+        optimizer=OptimizerSpec(name="sgd"),
         lr_g=1e-12,
         lr_d=1e-12,
     )

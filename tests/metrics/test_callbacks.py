@@ -15,6 +15,7 @@ from ganzoo.metrics import EvaluationCallback, InceptionWeightsNotFoundError, Sa
 from ganzoo.metrics.callbacks import send_image
 from ganzoo.metrics.grids import TRAVERSAL_STEPS, save_grid
 from ganzoo.models import ConditionalGAN, InfoGAN, VanillaGAN
+from ganzoo.training import Budget
 from tests.helpers import cpu_trainer
 
 EVAL = {"num_samples": 200, "batch_size": 100, "kid_subset_size": 100, "kid_subsets": 3}
@@ -43,7 +44,8 @@ class CaptureLogger(Logger):
         return [m[key] for _, m in self.logged if key in m]
 
 
-def fit(tmp_path, eval_cache, *, epochs: int, every: int, every_g: int = 0, **model_args):
+def fit(tmp_path, eval_cache, *, epochs: int, every: int, every_g: int = 0, budget=None,
+        **model_args):
     torch.manual_seed(0)
     dm = GANDataModule(dataset="digits", batch_size=32)
     model = VanillaGAN(
@@ -58,7 +60,7 @@ def fit(tmp_path, eval_cache, *, epochs: int, every: int, every_g: int = 0, **mo
         max_epochs=epochs,
         limit_train_batches=3,
         logger=logger,
-        callbacks=[evaluation, grids],
+        callbacks=[evaluation, grids, *([budget] if budget else [])],
         default_root_dir=tmp_path,
     )
     trainer.fit(model, datamodule=dm)
@@ -108,7 +110,8 @@ def test_evaluates_every_epoch_logs_and_writes_once_per_evaluation(tmp_path, eva
 
 
 def test_early_stop_still_evaluates_at_the_end(tmp_path, eval_cache):
-    trainer, evaluation, _, logger = fit(tmp_path, eval_cache, epochs=5, every=3, max_g_steps=2)
+    trainer, evaluation, _, logger = fit(tmp_path, eval_cache, epochs=5, every=3,
+                                         budget=Budget(max_g_steps=2))
     assert len(evaluation.history) == 1
     assert evaluation.history[0]["g_steps"] == 2
     assert logger.values("val/fid") == [evaluation.history[0]["metrics"]["fid"]]

@@ -16,7 +16,8 @@ from ganzoo.metrics.toy import (
     optimal_discriminator,
     optimal_discriminator_gap,
 )
-from ganzoo.models import WGAN, VanillaGAN
+from ganzoo.models import WGANGP, VanillaGAN
+from ganzoo.tricks import InstanceNoise, LabelSmoothing
 
 
 def mixture(name: str, n: int, std: float = 0.05, only_mode: int | None = None) -> torch.Tensor:
@@ -163,8 +164,8 @@ def test_d_optimal_gap_measures_against_the_optimum_of_what_d_is_trained_on(
     shift = 0.5
     current_noise = noise * (1 - d_steps / anneal_steps) if anneal_steps else noise
     right = optimum(1 - alpha, beta, current_noise, shift)
-    kwargs = dict(label_smoothing=alpha, fake_label=beta, instance_noise=noise,
-                  instance_noise_anneal_steps=anneal_steps)
+    kwargs = dict(loss=LabelSmoothing(alpha=alpha, beta=beta),
+                  tricks=[InstanceNoise(std=noise, anneal_steps=anneal_steps)])
     model = oracle(dm, d_fn=right, shift=shift, **kwargs)
     model.d_steps = d_steps
     result = evaluate(model, dm, num_samples=4000, batch_size=1000, cache_dir=tmp_path)
@@ -180,7 +181,7 @@ def test_d_optimal_gap_measures_against_the_optimum_of_what_d_is_trained_on(
 
 def test_no_optimal_d_for_a_critic(tmp_path):
     dm = GANDataModule(dataset="ring8", toy_samples=500)
-    model = WGAN(
+    model = WGANGP(
         data_shape=dm.data_shape, num_classes=dm.num_classes, arch="mlp", g_width=16, d_width=16
     )
     result = evaluate(model, dm, num_samples=400, batch_size=200, cache_dir=tmp_path)

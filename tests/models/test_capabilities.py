@@ -7,7 +7,7 @@ import torch
 
 from ganzoo.data import GANDataModule
 from ganzoo.metrics.plan import conditioning, plan_for
-from ganzoo.models import DCGAN, WGAN, ConditionalGAN, InfoGAN
+from ganzoo.models import DCGAN, ConditionalGAN, InfoGAN, WGANClip
 from ganzoo.models.codes import LatentCodes
 
 SMALL = dict(data_shape=(1, 8, 8), num_classes=10, arch="mlp", g_width=8, d_width=8)
@@ -70,7 +70,7 @@ def test_a_variant_with_codes_needs_no_attribute_before_init():
 
 
 def test_table_labels():
-    assert WGAN(penalty="clip", **SMALL).table_label() == "WGAN-clip"
+    assert WGANClip(**SMALL).table_label() == "WGAN-clip"
     assert DCGAN(loss="minimax", **SMALL).table_label() == "DCGAN (minimax)"
     assert InfoGAN(**SMALL).table_label() == "InfoGAN"
 

@@ -18,21 +18,25 @@ SCRIPT = textwrap.dedent(
     """
     import json, sys, torch, lightning as L
     from ganzoo.data import GANDataModule
-    from ganzoo.models import DCGAN, WGAN, InfoGAN, ConditionalGAN
+    from ganzoo.models import DCGAN, WGANGP, InfoGAN, ConditionalGAN
+    from ganzoo.training import Budget, RankStreams
+    from ganzoo.tricks import GeneratorEMA
 
     out = sys.argv[1]
     results = {}
-    for cls, kw in [(DCGAN, {"g_ema": 0.9}), (WGAN, {"penalty": "gp", "n_critic": 2}),
+    for cls, kw in [(DCGAN, {}), (WGANGP, {"n_critic": 2}),
                     (InfoGAN, {}), (ConditionalGAN, {"conditioning": "projection"})]:
         L.seed_everything(0)
         dm = GANDataModule(dataset="digits", batch_size=16)
         model = cls(data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=8, d_width=8,
-                    latent_dim=8, num_fixed_samples=4, max_g_steps=3, **kw)
+                    latent_dim=8, num_fixed_samples=4, **kw)
         g0 = [p.detach().clone() for p in model.generator.parameters()]
         d0 = [p.detach().clone() for p in model.d_parameters()]
         trainer = L.Trainer(accelerator="cpu", devices=2, strategy="STRATEGY", max_epochs=10,
                             logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                            enable_model_summary=False)
+                            enable_model_summary=False,
+                            callbacks=[Budget(max_g_steps=3), RankStreams(),
+                                       *([GeneratorEMA(decay=0.9)] if cls is DCGAN else [])])
         trainer.fit(model, dm)
         g = torch.cat([p.detach().flatten() for p in model.generator.parameters()])
         d = torch.cat([p.detach().flatten() for p in model.d_parameters()])

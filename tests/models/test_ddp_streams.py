@@ -19,17 +19,19 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from ganzoo.cli import DDP_STRATEGY
-from ganzoo.models import DCGAN
+from ganzoo.models import DCGAN, OptimizerSpec
+from ganzoo.training import Budget
 
 KWARGS = dict(data_shape=(1, 8, 8), num_classes=4, latent_dim=8, g_width=8, d_width=8,
-              num_fixed_samples=4, g_norm="none", d_norm="none", optimizer="sgd", lr_g=0.5,
-              lr_d=0.5, momentum=0.0)
+              num_fixed_samples=4, g_norm="none", d_norm="none",
+              optimizer=OptimizerSpec(name="sgd", momentum=0.0), lr_g=0.5, lr_d=0.5)
 
 SCRIPT = textwrap.dedent(
     """
     import sys, torch, lightning as L
     from torch.utils.data import DataLoader, TensorDataset
-    from ganzoo.models import DCGAN
+    from ganzoo.models import DCGAN, OptimizerSpec
+    from ganzoo.training import RankStreams
 
     out, steps = sys.argv[1], int(sys.argv[2])
     KWARGS = KWARGS_HERE
@@ -61,7 +63,8 @@ SCRIPT = textwrap.dedent(
     model = Recording(**KWARGS)
     trainer = L.Trainer(accelerator="cpu", devices=2, strategy="STRATEGY", max_epochs=1,
                         limit_train_batches=steps, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+                        enable_progress_bar=False, enable_model_summary=False,
+                        callbacks=[RankStreams()])
     trainer.fit(model, DataLoader(data, batch_size=8, shuffle=True))
     model.trace["params"] = [p.detach().clone() for p in model.parameters()]
     model.trace["rng_after"] = torch.get_rng_state()
@@ -92,7 +95,7 @@ def test_ranks_generate_different_fakes_at_every_step(tmp_path):
     for a, b in zip(r0["params"], r1["params"], strict=True):
         assert torch.equal(a, b)  # while the replicas stay identical
     # the checkpoint holds every rank's stream, for an exact resume
-    streams = torch.load(tmp_path / "trace.ckpt", weights_only=False)["ganzoo"]["rank_rng"]
+    streams = torch.load(tmp_path / "trace.ckpt", weights_only=False)["ganzoo_rank_rng"]
     assert streams["torch"].shape[0] == 2
     assert torch.equal(streams["torch"][0], r0["rng_after"])
     assert torch.equal(streams["torch"][1], r1["rng_after"])
@@ -133,7 +136,7 @@ def test_one_ddp_step_equals_the_single_process_step_on_the_concatenated_batch(t
 
 
 def test_stream_seeds_do_not_collide_across_runs_and_ranks():
-    from ganzoo.models.base import stream_seed
+    from ganzoo.training.rng import stream_seed
 
     seeds = {stream_seed(seed, rank) for seed in range(4) for rank in range(4)}
     assert len(seeds) == 16  # seed + rank would give 7
@@ -166,6 +169,6 @@ def test_one_process_keeps_the_seeded_stream():
 def test_max_images_counts_real_images_over_all_processes():
     from tests.helpers import TinyData, cpu_trainer
 
-    model = DCGAN(**dict(KWARGS, max_images=40))
-    cpu_trainer(max_epochs=10).fit(model, TinyData(shape=(1, 8, 8), batch_size=16))
+    model = DCGAN(**KWARGS)
+    cpu_trainer(max_epochs=10, callbacks=[Budget(max_images=40)]).fit(model, TinyData(shape=(1, 8, 8), batch_size=16))
     assert model.images_seen == 48 and model.d_steps == 3  # the first D step reaching 40

@@ -6,7 +6,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ganzoo.data import GANDataModule
-from ganzoo.models import WGAN
+from ganzoo.models import WGANGP
 from tests.helpers import cpu_trainer
 
 
@@ -14,8 +14,8 @@ def make():
     L.seed_everything(0, verbose=False)
     dm = GANDataModule(dataset="digits", batch_size=32, seed=0)
     # n_critic=3 does not divide the 44 batches of an epoch: the critic phase crosses epochs
-    model = WGAN(data_shape=dm.data_shape, num_classes=10, g_width=8, d_width=8, latent_dim=8,
-                 penalty="gp", n_critic=3, num_fixed_samples=4)
+    model = WGANGP(data_shape=dm.data_shape, num_classes=10, g_width=8, d_width=8, latent_dim=8,
+                   n_critic=3, num_fixed_samples=4)
     return dm, model
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganzoo.cli import GuardedCheckpoint, PeriodicCheckpoint
 from ganzoo.models import DCGAN
+from ganzoo.training import DivergenceGuard, GuardedCheckpoint, PeriodicCheckpoint
 from tests.helpers import TinyData, cpu_trainer, tiny_kwargs
 
 
 class NaNAt(DCGAN):
     """D's loss turns NaN at D step 7 (after periodic checkpoints at G steps 3 and 6)."""
 
-    def extra_d_loss(self, real, fake, latent, fake_aux, real_aux=None):
+    def d_terms(self, step):
         return {"bad": torch.tensor(float("nan") if self.d_steps == 6 else 0.0)}
 
 
@@ -24,7 +24,8 @@ def test_checkpoints_stop_at_the_last_good_step(tmp_path):
     assert batches > 7, "the NaN must come mid-epoch"
     guarded = GuardedCheckpoint(dirpath=tmp_path, save_last=True)
     trainer = cpu_trainer(max_epochs=2, enable_checkpointing=True,
-                          callbacks=[guarded, PeriodicCheckpoint(str(tmp_path), 3)])
+                          callbacks=[DivergenceGuard(), guarded,
+                                     PeriodicCheckpoint(str(tmp_path), 3)])
     with pytest.warns(UserWarning, match="d_loss non-finite at D step 7"):
         trainer.fit(model, data)
     assert model.diverged

@@ -1,0 +1,12 @@
+"""Training machinery every fit gets, as callbacks the CLI adds (:mod:`ganzoo.cli`): the
+budget in real images and G steps, the divergence guard, the per-rank random streams, the
+speed knobs and the checkpoints (mid-epoch, on interruption, never of a diverged model)."""
+
+from ganzoo.training.budget import Budget
+from ganzoo.training.checkpoints import GuardedCheckpoint, InterruptCheckpoint, PeriodicCheckpoint
+from ganzoo.training.divergence import DivergenceGuard
+from ganzoo.training.rng import RankStreams
+from ganzoo.training.speed import SpeedKnobs
+
+__all__ = ["Budget", "DivergenceGuard", "GuardedCheckpoint", "InterruptCheckpoint",
+           "PeriodicCheckpoint", "RankStreams", "SpeedKnobs"]

@@ -1,0 +1,68 @@
+"""Checkpoints of a fit: Lightning's, never of a diverged model; ``last.ckpt`` every N
+generator steps mid-epoch; ``last.ckpt`` on Ctrl-C or SIGTERM (the CLI adds them)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, OnExceptionCheckpoint
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+# Generator steps between mid-epoch checkpoints: about 12 s of DCGAN and 70 s of WGAN
+# (5 critic steps each) training on one CPU thread here; a checkpoint takes ~20 ms to write.
+CHECKPOINT_EVERY = 500
+
+
+class GuardedCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint, skipping saves once the divergence guard has fired: the
+    files left (``last.ckpt`` included) are the last ones from before the non-finite loss."""
+
+    def _save_checkpoint(self, trainer, filepath: str) -> None:
+        if getattr(trainer.lightning_module, "diverged", False):
+            return
+        super()._save_checkpoint(trainer, filepath)
+
+
+class PeriodicCheckpoint(Callback):
+    """Writes ``last.ckpt`` every ``every_n_g_steps`` generator steps, mid-epoch included: the
+    weights, optimizers, every RNG stream (:meth:`GANModule.on_save_checkpoint`) and the data
+    order's position (:meth:`GANDataModule.state_dict`), so a run killed at any moment
+    (SIGKILL, out of memory, preemption without warning) resumes with ``--ckpt_path last``
+    and ends as the uninterrupted run would (bitwise on the same CPU, one process). The file
+    is written beside and renamed over the old one: a kill while writing leaves the last
+    complete checkpoint."""
+
+    def __init__(self, dirpath: str, every_n_g_steps: int) -> None:
+        self.dirpath = Path(dirpath)
+        self.every = every_n_g_steps
+        self._saved_at = -1
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        g_steps = pl_module.g_steps
+        stale = g_steps == 0 or g_steps % self.every or g_steps == self._saved_at
+        if stale or pl_module.diverged:  # keep the last checkpoint from before a divergence
+            return
+        self._saved_at = g_steps
+        path = self.dirpath / "last.ckpt"
+        partial = path.with_name("last.ckpt.partial")
+        trainer.save_checkpoint(partial)  # every rank calls it; rank 0 writes
+        if trainer.is_global_zero:
+            os.replace(partial, path)
+
+
+class InterruptCheckpoint(OnExceptionCheckpoint):
+    """On Ctrl-C or SIGTERM (preemption), save ``last.ckpt`` where the run's checkpoints go, so
+    that the same command plus ``--ckpt_path last`` continues from there (Lightning's
+    OnExceptionCheckpoint saves on any exception; a crash's state is not worth resuming)."""
+
+    def __init__(self, dirpath: str) -> None:
+        super().__init__(dirpath, filename="last")
+
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt | SIGTERMException):
+            super().on_exception(trainer, pl_module, exception)
+
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        """Keep the file: Lightning's version deletes it when fit ends, which would remove
+        both the interrupted run's resume point and ModelCheckpoint's own last.ckpt."""
