@@ -163,13 +163,17 @@ class GANModule(Sampling, L.LightningModule):
 
     def build_discriminator(self, **options: Any) -> nn.Module:
         """D (for unlabelled data: :mod:`ganzoo.models.conditional` gives it the labels), with
-        the options the tricks ask for (:meth:`ganzoo.tricks.Trick.discriminator_options`)."""
+        the options the tricks ask for (:meth:`ganzoo.tricks.Trick.discriminator_options`),
+        then as they change it (:meth:`ganzoo.tricks.Trick.wrap_discriminator`)."""
         hp = self.hparams
         for trick in self.tricks:
             options.update(trick.discriminator_options())
         options = {"num_classes": 0, "conditioning": "concat", "minibatch_features": False, **options}
-        return make_discriminator(hp.arch, data_shape=self.data_shape, width=hp.d_width,
-                                  norm=hp.d_norm, **options)
+        net = make_discriminator(hp.arch, data_shape=self.data_shape, width=hp.d_width,
+                                 norm=hp.d_norm, **options)
+        for trick in self.tricks:
+            net = trick.wrap_discriminator(self, net)
+        return net
 
     def _draw_reference_batch(self) -> None:
         """Reference and virtual batch norm normalise with the features of G's fixed reference

@@ -1,7 +1,7 @@
 """What a trick is: an attachment of the training loop, chosen by ``class_path``.
 
 A model takes a list of tricks (``model.init_args.tricks``); each may change D's
-architecture (:meth:`Trick.discriminator_options`), what D sees of
+architecture (:meth:`Trick.discriminator_options`, :meth:`Trick.wrap_discriminator`), what D sees of
 a batch (:meth:`Trick.d_input`, applied in list order to the real and the fake batch, in D's
 and G's steps), add named terms to D's or G's loss (:meth:`Trick.d_terms`,
 :meth:`Trick.g_terms`, after the variant's own terms, in list order) and add diagnostics to
@@ -51,6 +51,11 @@ class Trick:
         """Options of :func:`ganzoo.nets.factory.make_discriminator` this trick sets (D's
         architecture; read when the model builds D)."""
         return {}
+
+    def wrap_discriminator(self, model, net: torch.nn.Module) -> torch.nn.Module:
+        """D as this trick changes it once it is built (e.g. reparametrized weights); called
+        in the list's order, before the optimizers see D's parameters."""
+        return net
 
     def d_input(self, model, x: Tensor) -> Tensor:
         """What D sees of ``x`` (a real or a fake batch) in training."""
