@@ -112,11 +112,24 @@ def row_labels(done: list[dict[str, Any]]) -> list[str]:
             baseline = counts.index[0] if counts.iloc[0] * 2 > len(members) else None
             for i in members:
                 if values[i] != baseline:
-                    shown[i].append(f"{key.rsplit('.', 1)[-1]}={idents[i].get(key)}")
+                    shown[i].append(f"{key.rsplit('.', 1)[-1]}={label_value(idents[i].get(key))}")
         for i, parts in shown.items():
             if parts:
                 labels[i] = f"{variant} ({', '.join(parts)})"
     return labels
+
+
+def label_value(value: Any) -> str:
+    """A config value as a row label shows it: an object chosen by ``class_path`` as its class
+    name with its arguments (``SpectralNorm(power_iterations=1)``), a list of them joined by
+    ``+`` (``none`` when empty)."""
+    if isinstance(value, list | tuple) and all(isinstance(v, dict) and "class_path" in v
+                                               for v in value):
+        return "+".join(map(label_value, value)) or "none"
+    if isinstance(value, dict) and "class_path" in value:
+        args = ", ".join(f"{k}={v}" for k, v in (value.get("init_args") or {}).items())
+        return f"{value['class_path'].rsplit('.', 1)[-1]}({args})"
+    return str(value)
 
 
 def load_runs(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -434,9 +447,10 @@ def budget_settings(record: dict[str, Any]) -> str:
     that bound a run, but those at their default."""
     flat = flatten(record.get("config") or {})
     unset = {"trainer.max_epochs": (None, -1), "trainer.max_steps": (None, -1),
-             "trainer.limit_train_batches": (None, 1.0), "model.init_args.max_g_steps": (None,),
+             "trainer.limit_train_batches": (None, 1.0), "budget.max_g_steps": (None,),
+             "budget.max_images": (None,), "model.init_args.max_g_steps": (None,),
              "model.init_args.max_images": (None,), "model.init_args.n_critic": (None, 1),
-             "data.batch_size": (None,)}
+             "data.batch_size": (None,)}  # model.init_args.max_*: records of the former layout
     shown = [
         f"{k.rsplit('.', 1)[-1]}={flat[k]}" for k, skip in unset.items() if flat.get(k) not in skip
     ]

@@ -417,3 +417,12 @@ def test_rerender_rewrites_the_table_from_runs_json_alone(tmp_path):
     assert (out / "runs.json").read_text() == manifest
     rerender(out, "ganzoo table --rerender results/b")  # again: one re-render note, not two
     assert (out / "table.md").read_text().count("Re-rendered from runs.json") == 1
+
+
+def test_rows_that_differ_in_their_tricks_are_labelled_by_the_tricks_class_names(tmp_path):
+    sn = [{"class_path": "ganzoo.tricks.spectral_norm.SpectralNorm",
+           "init_args": {"power_iterations": 1}}]
+    recs = [record(tmp_path, "DCGAN", s, fid=10.0, extra_model={"tricks": []}) for s in range(2)]
+    recs += [record(tmp_path, "DCGAN", s, fid=9.0, extra_model={"tricks": sn}) for s in range(2)]
+    assert sorted(set(load_runs(recs).model)) == [
+        "DCGAN (tricks=SpectralNorm(power_iterations=1))", "DCGAN (tricks=none)"]
