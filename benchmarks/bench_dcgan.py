@@ -164,7 +164,7 @@ def main() -> None:
     ratio = med["ganzoo"]["fid"] / med["bare"]["fid"]
     lines += ["", f"FID ratio ganzoo / bare (medians): {ratio:.2f} (goal <= 1.10)",
               f"- train+sample s: {args.workers} runs at a time share the cores: not a speed "
-              "figure (scripts/bench_speed.py, results/performance.md)"]
+              "figure (benchmarks/bench_speed.py, results/performance.md)"]
     text = "\n".join(lines) + "\n"
     print(text)
     out = Path(args.out)

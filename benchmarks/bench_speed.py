@@ -1,6 +1,6 @@
 """Where the time goes: ganzoo's training and evaluation against bare PyTorch, CPU knobs, scaling.
 
-    .venv/bin/python scripts/bench_speed.py [--sections overhead eval knobs scaling]
+    .venv/bin/python benchmarks/bench_speed.py [--sections overhead eval knobs scaling]
         [--rounds 3] [--out results/performance.md]
 
 Writes a markdown report (machine, versions, date, command) and prints each table as it is
@@ -482,7 +482,7 @@ def header(argv: list[str]) -> str:
     return "\n".join([
         "# Performance: ganzoo against bare PyTorch, CPU knobs, scaling",
         "",
-        f"- Command: `.venv/bin/python scripts/bench_speed.py {' '.join(argv)}`".rstrip() + "",
+        f"- Command: `.venv/bin/python benchmarks/bench_speed.py {' '.join(argv)}`".rstrip() + "",
         f"- Date: {datetime.now(UTC):%Y-%m-%dT%H:%MZ}; commit {str(commit)[:12]}",
         f"- Machine: {cpu_model()}, {os.cpu_count()} CPU cores, "
         f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}",
