@@ -168,13 +168,15 @@ def compare_sets(
                 cells.append(counter_cell(row, counter, old_done, new_done, before, after))
         for metric in measures_in_order(set(compared_metrics(old)) | set(compared_metrics(new))):
             cells.append(metric_cell(row, metric, old_done, new_done, margins.get(metric)))
-        cells.append(Cell(row, "wall time s", INFO, *_sides(old, new, "wall_time_s")))
+        cells.append(Cell(row, "wall time s", INFO,
+                          *_sides(old, new, lambda e: e.get("wall_time_s"))))
     return cells
 
 
-def _sides(old: list[dict], new: list[dict], key: str) -> tuple[Side, Side]:
+def _sides(old: list[dict], new: list[dict], value) -> tuple[Side, Side]:
+    """Both sides of a cell whose per-run value is ``value(entry)``."""
     def side(entries: list[dict]) -> Side:
-        return Side.of([e.get(key) for e in entries], [e.get("seed") for e in entries])
+        return Side.of([value(e) for e in entries], [e.get("seed") for e in entries])
 
     return side(old), side(new)
 
@@ -203,7 +205,7 @@ def counter_cell(row: str, counter: str, old: list[dict], new: list[dict], befor
 
 def metric_cell(row: str, metric: str, old: list[dict], new: list[dict],
                 override: Margin | None = None) -> Cell:
-    a, b = _sides_of_metric(old, new, metric)
+    a, b = _sides(old, new, lambda e: final_metrics(e).get(metric))
     margin = override or measure(metric).margin
     if a.n == 0 or b.n == 0:
         verdict = DIFFERENT if a.n else INFO
@@ -222,14 +224,6 @@ def metric_cell(row: str, metric: str, old: list[dict], new: list[dict],
     j = judge(left, right, delta)
     return Cell(row, metric, j.verdict, a, b, scale=scale, d=j.d, ci90=j.ci90, ci95=j.ci95,
                 delta=delta, n_needed=j.n_needed, note=j.note)
-
-
-def _sides_of_metric(old: list[dict], new: list[dict], metric: str) -> tuple[Side, Side]:
-    def side(entries: list[dict]) -> Side:
-        return Side.of([final_metrics(e).get(metric) for e in entries],
-                       [e.get("seed") for e in entries])
-
-    return side(old), side(new)
 
 
 # ------------------------------------------------------------------ the report
