@@ -36,6 +36,7 @@ from ganzoo.bench.stats import (
     REPRODUCED,
     classify,
     holm,
+    on_scale,
     seeds_needed,
     welch,
 )
@@ -92,8 +93,7 @@ def cell_spreads(manifest: dict[str, Any], results_dir: Path) -> list[CellSpread
                                if isinstance(v, int | float) and math.isfinite(v)], dtype=float)
             if margin is None or len(values) < 2 or (margin.log_scale and np.any(values <= 0)):
                 continue
-            scaled = np.log(values) if margin.log_scale else values
-            sigma = float(np.std(scaled, ddof=1))
+            sigma = float(np.std(on_scale(values, margin.log_scale), ddof=1))
             if sigma > 0:
                 cells.append(CellSpread(row, metric, sigma, margin.delta(values.mean()),
                                         len(values)))

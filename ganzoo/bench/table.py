@@ -28,7 +28,14 @@ import pandas as pd
 from ganzoo.atomic import atomic_path, write_text_atomic
 from ganzoo.bench.naming import NOT_IN_NAME, is_under, sanitize
 from ganzoo.bench.records import DONE_STATUSES, cost, git_info, write_json_atomic
-from ganzoo.bench.stats import ALPHA, BOOTSTRAP_FROM, mean_interval, rank_text, significance_groups
+from ganzoo.bench.stats import (
+    ALPHA,
+    BOOTSTRAP_FROM,
+    mean_interval,
+    on_scale,
+    rank_text,
+    significance_groups,
+)
 from ganzoo.errors import ConfigError
 from ganzoo.metrics import builtin  # noqa: F401  (registers the metrics' measures)
 from ganzoo.metrics.registry import METRICS, measure, measures_in_order
@@ -206,10 +213,9 @@ def seed_values(runs: pd.DataFrame, metric: str) -> dict[str, np.ndarray]:
 
 
 def comparison_scale(values: np.ndarray, metric: str) -> np.ndarray:
-    """``values`` on the metric's comparison scale (log for FID and KID, linear where a value
-    is not positive)."""
-    log = measure(metric).log_scale and bool(np.all(values > 0))
-    return np.log(values) if log else values
+    """``values`` on the metric's comparison scale (:func:`ganzoo.bench.stats.on_scale`: log
+    for FID and KID), linear where a value is not positive."""
+    return on_scale(values, measure(metric).log_scale and bool(np.all(values > 0)))
 
 
 def best_first(values: dict[str, np.ndarray], metric: str) -> list[str]:

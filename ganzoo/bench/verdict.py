@@ -86,12 +86,14 @@ def load_margins(results_dir: str | Path | None) -> dict[str, Margin]:
 # ------------------------------------------------------------------ cells
 @dataclass
 class Side:
-    """One side of a cell: mean, sample std and count over seeds, and which seeds."""
+    """One side of a cell: mean, sample std and count over seeds, which seeds, and the
+    values themselves (the finite ones, in seed order)."""
 
     mean: float | None
     sd: float | None
     n: int
     seeds: list[Any]
+    values: list[float]
 
     @classmethod
     def of(cls, values: list[Any], seeds: list[Any]) -> Side:
@@ -99,7 +101,7 @@ class Side:
         numbers = [v for v, _ in kept]
         sd = statistics.stdev(numbers) if len(numbers) > 1 else None
         mean = statistics.fmean(numbers) if numbers else None
-        return cls(mean, sd, len(numbers), [s for _, s in kept])
+        return cls(mean, sd, len(numbers), [s for _, s in kept], numbers)
 
 
 @dataclass
@@ -212,11 +214,9 @@ def metric_cell(row: str, metric: str, old: list[dict], new: list[dict],
         return Cell(row, metric, verdict, a, b, note=f"no value in {'B' if a.n else 'A'}")
     if margin is None:
         return Cell(row, metric, INFO, a, b, d=b.mean - a.mean, note="no margin declared")
-    values = [[final_metrics(e).get(metric) for e in runs] for runs in (old, new)]
-    values = [[float(v) for v in side if _number(v)] for side in values]
     scale = "log" if margin.log_scale else "linear"
     try:
-        left, right = (on_scale(v, margin.log_scale) for v in values)
+        left, right = (on_scale(side.values, margin.log_scale) for side in (a, b))
     except ValueError:
         return Cell(row, metric, INCONCLUSIVE, a, b, scale=scale, d=b.mean - a.mean,
                     note="a value <= 0: no log ratio")
