@@ -13,12 +13,17 @@ from ganzoo.errors import one_line_errors
 BENCH_COMMANDS = ("sweep", "table", "verdict", "reproduce", "calibrate", "compare", "resume")
 
 
+def bench_command(words: list[str]) -> int:
+    """A benchmark command's exit status; ``bench`` places runs with the CLI's own parser."""
+    return bench.main(words, locate=cli.planned_location)
+
+
 def main(argv: list[str] | None = None) -> None:
     words = sys.argv[1:] if argv is None else argv
     try:
         if words and words[0] in BENCH_COMMANDS:
             with one_line_errors():
-                sys.exit(bench.main(words))
+                sys.exit(bench_command(words))
         cli.main(argv)
     except BrokenPipeError:  # the reader closed the pipe: nobody reads the rest
         # Python flushes stdout again at exit, which would raise once more

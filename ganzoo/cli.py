@@ -14,10 +14,10 @@ User errors (unknown model or dataset, impossible image size, invalid values, mi
 config file) print one line, ``ganzoo: error: <field>: <what is allowed>``, and exit 2.
 
 Every run gets a directory ``runs/<benchmark>/<run_name>/`` (``trainer.default_root_dir``
-unless set; see :mod:`ganzoo.bench.naming`) holding ``record.json`` (written by
-:class:`ganzoo.bench.RunRecordCallback`, added to every run), ``config.yaml``,
+unless set; see :mod:`ganzoo.runs.naming`) holding ``record.json`` (written by
+:class:`ganzoo.runs.RunRecordCallback`, added to every run), ``config.yaml``,
 ``checkpoints/``, ``grids/`` and ``wandb/`` (the default logger is
-:class:`ganzoo.bench.FailSafeWandbLogger`: offline without credentials, never fails a run;
+:class:`ganzoo.runs.FailSafeWandbLogger`: offline without credentials, never fails a run;
 ``--trainer.logger=false`` turns it off). The top-level keys ``benchmark``, ``run_name`` and
 ``runs_dir`` choose that directory.
 
@@ -43,13 +43,13 @@ from jsonargparse import Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from ganzoo.bench.naming import RunLocation, run_location, split_cli_args
-from ganzoo.bench.records import RunRecordCallback, clock, read_record
 from ganzoo.bench.table import final_metrics, fmt
 from ganzoo.data import GANDataModule
-from ganzoo.errors import ConfigError, GanzooError, one_line_errors, require
+from ganzoo.errors import GanzooError, one_line_errors, require
 from ganzoo.models import VARIANTS, GANModule
 from ganzoo.models.legacy import legacy_keys, upgrade_config
+from ganzoo.runs.naming import RunLocation, run_location, split_cli_args
+from ganzoo.runs.records import RunRecordCallback, clock, read_record
 from ganzoo.training import (
     Budget,
     DivergenceGuard,
@@ -61,9 +61,10 @@ from ganzoo.training import (
 )
 from ganzoo.training.checkpoints import CHECKPOINT_EVERY
 from ganzoo.tricks import GeneratorEMA
+from ganzoo.yaml_files import read_yaml
 
 DDP_STRATEGY = "ddp_find_unused_parameters_true"
-WANDB_LOGGER = "ganzoo.bench.FailSafeWandbLogger"
+WANDB_LOGGER = "ganzoo.runs.FailSafeWandbLogger"
 
 
 class OneLineParser(LightningArgumentParser):
@@ -129,7 +130,7 @@ class GanzooCLI(LightningCLI):
         )
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
-        """Keeps the raw arguments: the run name derives from them (ganzoo.bench.naming)."""
+        """Keeps the raw arguments: the run name derives from them (ganzoo.runs.naming)."""
         raw = sys.argv[1:] if args is None else args
         self.raw_args = list(raw) if isinstance(raw, list | tuple) else []
         for path in split_cli_args(self.raw_args)[0]:
@@ -211,7 +212,7 @@ class GanzooCLI(LightningCLI):
                 checkpoint.dirpath = str(Path(trainer.default_root_dir) / "checkpoints")
             if getattr(checkpoint, "save_last", False) is None:
                 # so that the same command plus `--ckpt_path last` resumes the run (its
-                # directory does not depend on ckpt_path: ganzoo.bench.naming)
+                # directory does not depend on ckpt_path: ganzoo.runs.naming)
                 checkpoint.save_last = True
                 # a resumed run rewrites last.ckpt; Lightning would write last-v1.ckpt beside it
                 checkpoint._enable_version_counter = False
@@ -294,20 +295,6 @@ def check_config_file(path: str) -> None:
             f"config: {path} must be a mapping of sections (model, data, trainer, ...), "
             f"not a {type(content).__name__}"
         )
-
-
-def read_yaml(path: str | Path, what: str) -> Any:
-    """The YAML data in ``path``; a one-line error ``<what>: <path> is not valid YAML at line
-    L, column C: <problem>`` (or cannot be read)."""
-    try:
-        return yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(f"{what}: {path} is not valid YAML{where}: {problem}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{what}: cannot read {path}: {err}") from None
 
 
 def check_checkpoint(ckpt_path: str | None) -> None:

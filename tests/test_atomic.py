@@ -9,7 +9,7 @@ import torch
 
 import ganzoo.atomic as atomic
 from ganzoo.atomic import atomic_path, write_json_atomic, write_text_atomic
-from ganzoo.bench.records import write_json_atomic as write_record
+from ganzoo.runs.records import write_json_atomic as write_record
 
 
 def disk_full(*args, **kwargs):

@@ -68,3 +68,23 @@ def test_the_cycle_finder_finds_cycles():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
     assert len(import_graph()) > 20
+
+
+def test_the_packages_keep_their_boundaries():
+    """``bench`` reads runs and never imports the CLI; ``runs`` (what runs inside one fit)
+    imports neither, at any depth."""
+    graph = import_graph()
+
+    def reach(mod: str) -> set[str]:
+        seen, todo = set(), [mod]
+        while todo:
+            for nxt in graph[todo.pop()] - seen:
+                seen.add(nxt)
+                todo.append(nxt)
+        return seen
+
+    for mod in graph:
+        if mod.startswith("ganzoo.bench"):
+            assert "ganzoo.cli" not in reach(mod), mod
+        if mod.startswith("ganzoo.runs"):
+            assert not {m for m in reach(mod) if m.startswith(("ganzoo.bench", "ganzoo.cli"))}, mod

@@ -1,4 +1,5 @@
-"""Benchmarks: run records, W&B logging, sweeps, results tables and their reproduction.
+"""Benchmarks: sweeps, results tables, verdicts and their reproduction, over the runs that
+:mod:`ganzoo.runs` records.
 
 Commands (``ganzoo <command> --help`` for options)::
 
@@ -7,19 +8,24 @@ Commands (``ganzoo <command> --help`` for options)::
     ganzoo reproduce results/mnist5k                                   # new vs committed
     ganzoo compare                                                     # the main job
 
-Importing this package is cheap: the commands import what they need when they run.
+Importing this package is cheap: the commands import what they need when they run. ``bench``
+never imports :mod:`ganzoo.cli`: the one thing it needs from it, where ``ganzoo fit ARGS``
+will put its run, comes in as the ``locate`` argument of :func:`main`.
 """
 
 from __future__ import annotations
 
-from ganzoo.bench.records import RunRecordCallback
-from ganzoo.bench.wandb_logger import FailSafeWandbLogger
+from collections.abc import Callable
 
-__all__ = ["FailSafeWandbLogger", "RunRecordCallback", "main"]
+from ganzoo.runs.naming import RunLocation
+
+__all__ = ["main"]
 
 
-def main(argv: list[str]) -> int:
-    """Run a benchmark command (``sweep``, ``table``, ``reproduce``, ``compare``, ``resume``)."""
+def main(argv: list[str], locate: Callable[[list[str]], RunLocation]) -> int:
+    """Run a benchmark command (``sweep``, ``table``, ``verdict``, ``reproduce``, ``calibrate``,
+    ``compare``, ``resume``); ``locate(args)`` is where ``ganzoo <args>`` puts its run
+    (:func:`ganzoo.cli.planned_location`)."""
     from ganzoo.bench.commands import main as run_command
 
-    return run_command(argv)
+    return run_command(argv, locate)

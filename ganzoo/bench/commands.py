@@ -24,16 +24,18 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from ganzoo.atomic import write_text_atomic
 from ganzoo.bench.calibration import calibrate
-from ganzoo.bench.records import DONE_STATUSES, clock, read_record
 from ganzoo.bench.reproduce import reproduce, statistical_verdict
 from ganzoo.bench.sweep import gpu_count, load_sweep, plan_runs, run_all
 from ganzoo.bench.table import rerender, write_table
 from ganzoo.bench.verdict import load_manifest, verdict
 from ganzoo.errors import ConfigError
+from ganzoo.runs.naming import RunLocation
+from ganzoo.runs.records import DONE_STATUSES, clock, read_record
 
 COMPARE_SWEEP = "experiments/sweeps/mnist5k_compare.yaml"
 DEVICES_HELP = "GPUs per run: N > 1 makes every run a DDP run over N GPUs (default 1)"
@@ -128,12 +130,13 @@ def add_compare_parser(compare: argparse.ArgumentParser) -> None:
     add("--no-wandb", action="store_true", help="do not log the table to W&B")
 
 
-def main(argv: list[str]) -> int:
-    """Everything after ``--`` is passed to every run (``ganzoo sweep FILE -- --key=value``)."""
+def main(argv: list[str], locate: Callable[[list[str]], RunLocation]) -> int:
+    """Everything after ``--`` is passed to every run (``ganzoo sweep FILE -- --key=value``);
+    ``locate`` places a run from its arguments (:func:`ganzoo.bench.main`)."""
     cut = argv.index("--") if "--" in argv else len(argv)
     argv, extra = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
-    args.extra, args.argv = extra, argv
+    args.extra, args.argv, args.locate = extra, argv, locate
     command = {"sweep": cmd_sweep, "table": cmd_table, "verdict": cmd_verdict,
                "reproduce": cmd_reproduce, "calibrate": cmd_calibrate, "resume": cmd_resume}
     return command.get(args.command, cmd_compare)(args)
@@ -171,7 +174,7 @@ def without_ckpt_path(argv: list[str]) -> list[str]:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     extra = list(args.extra) + ([f"--runs_dir={args.runs_dir}"] if args.runs_dir else [])
-    runs = plan_runs(load_sweep(args.file), count=args.count, seed=args.seed, extra_args=extra)
+    runs = plan_runs(load_sweep(args.file), args.locate, count=args.count, seed=args.seed, extra_args=extra)
     if args.dry_run:
         for run in runs:
             print(f"{run.dir}: {shlex.join(run.command)}")
@@ -242,7 +245,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     runs_dir = [f"--runs_dir={args.runs_dir}"] if args.runs_dir else []
-    runs = plan_runs(load_sweep(args.sweep), extra_args=runs_dir)
+    runs = plan_runs(load_sweep(args.sweep), args.locate, extra_args=runs_dir)
     workers = args.workers or default_workers(args.devices_per_run)
     run_all(runs, workers=workers, devices_per_run=args.devices_per_run)
     ran = sum(r.status not in ("skipped", "pending") for r in runs)

@@ -26,7 +26,6 @@ from typing import Any
 import yaml
 
 from ganzoo.atomic import write_text_atomic
-from ganzoo.bench.records import cost, git_info, read_record
 from ganzoo.bench.sweep import Run, run_all
 from ganzoo.bench.table import final_metrics, markdown_table
 from ganzoo.bench.verdict import (
@@ -41,6 +40,7 @@ from ganzoo.bench.verdict import (
 )
 from ganzoo.errors import ConfigError
 from ganzoo.models.legacy import upgrade_config
+from ganzoo.runs.records import cost, git_info, read_record
 
 RTOL, ATOL = 1e-4, 1e-6  # --exact
 

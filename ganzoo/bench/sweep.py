@@ -32,10 +32,10 @@ from typing import Any
 import torch
 from wandb.sdk.launch.sweeps.utils import create_sweep_command, create_sweep_command_args
 
-from ganzoo.bench.naming import SUBCOMMANDS
-from ganzoo.bench.records import DONE_STATUSES, clock, cost, is_done, read_record
-from ganzoo.cli import planned_location, read_yaml
 from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.runs.naming import SUBCOMMANDS, RunLocation
+from ganzoo.runs.records import DONE_STATUSES, clock, cost, is_done, read_record
+from ganzoo.yaml_files import read_yaml
 
 RUN_ARTEFACTS = ("record.json", "stdout.log", "config.yaml", "evaluations.jsonl", "grids",
                  "checkpoints", "wandb")
@@ -149,14 +149,17 @@ class Run:
         return self.dir / "stdout.log"
 
 
-def plan_runs(sweep: dict[str, Any], count: int | None = None, seed: int = 0,
+def plan_runs(sweep: dict[str, Any], locate: Callable[[list[str]], RunLocation],
+              count: int | None = None, seed: int = 0,
               extra_args: list[str] | None = None) -> list[Run]:
-    """The runs of a sweep with their directories (duplicates, same directory, run once)."""
+    """The runs of a sweep with their directories (duplicates, same directory, run once):
+    ``locate(args)`` is where ``ganzoo <args>`` puts its run, parsed by the parser of the run
+    itself (:func:`ganzoo.cli.planned_location`)."""
     runs: dict[Path, Run] = {}
     for params in expand(sweep, count=count, seed=seed):
         command = build_command(sweep, params) + list(extra_args or [])
         try:
-            location = planned_location(cli_args(command))
+            location = locate(cli_args(command))
         except GanzooError as err:
             raise ConfigError(f"sweep: run `{shlex.join(cli_args(command))}`: {err}") from None
         runs.setdefault(location.dir, Run(location.name, location.dir, command))

@@ -26,8 +26,6 @@ import numpy as np
 import pandas as pd
 
 from ganzoo.atomic import atomic_path, write_text_atomic
-from ganzoo.bench.naming import NOT_IN_NAME, is_under, sanitize
-from ganzoo.bench.records import DONE_STATUSES, cost, git_info, write_json_atomic
 from ganzoo.bench.stats import (
     ALPHA,
     BOOTSTRAP_FROM,
@@ -40,6 +38,8 @@ from ganzoo.errors import ConfigError
 from ganzoo.metrics import builtin  # noqa: F401  (registers the metrics' measures)
 from ganzoo.metrics.registry import METRICS, measure, measures_in_order
 from ganzoo.plotting import pyplot
+from ganzoo.runs.naming import NOT_IN_NAME, is_under, sanitize
+from ganzoo.runs.records import DONE_STATUSES, cost, git_info, write_json_atomic
 
 NOT_IN_ROW = (*NOT_IN_NAME, "seed_everything")  # runs differing only in these share a row
 # The cost of a row, beside its metrics: set by the budget (counters) or measured.
@@ -703,7 +703,7 @@ def rerender(results_dir: str | Path, command: str) -> Path:
 
 def log_to_wandb(benchmark: str, runs: pd.DataFrame, out: Path, save_dir: Path) -> None:
     """The comparison as a ``wandb.Table`` (plus curves and grids) in a W&B run of its own."""
-    from ganzoo.bench.wandb_logger import FailSafeWandbLogger
+    from ganzoo.runs.wandb_logger import FailSafeWandbLogger
 
     logger = FailSafeWandbLogger(save_dir=str(save_dir), name=f"{benchmark}-table", group=benchmark,
                                  job_type="table")

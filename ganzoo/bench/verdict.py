@@ -33,7 +33,6 @@ from typing import Any
 import yaml
 
 from ganzoo.atomic import write_text_atomic
-from ganzoo.bench.records import DONE_STATUSES, cost
 from ganzoo.bench.stats import DIFFERENT, INCONCLUSIVE, REPRODUCED, VERDICTS, judge, on_scale
 from ganzoo.bench.table import (
     COUNTERS,
@@ -46,6 +45,7 @@ from ganzoo.bench.table import (
 from ganzoo.errors import ConfigError
 from ganzoo.metrics import builtin  # noqa: F401  (registers the metrics' measures)
 from ganzoo.metrics.registry import Margin, measure, measures_in_order
+from ganzoo.runs.records import DONE_STATUSES, cost
 
 MARGINS_FILE = "margins.yaml"
 INFO = "info"  # a line of the report that is not judged (wall time, a metric with no margin)

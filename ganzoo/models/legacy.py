@@ -40,12 +40,35 @@ NEW_HOME = {
 }
 
 
+# class paths that moved: the runs' own machinery left ganzoo.bench for ganzoo.runs
+MOVED = {"ganzoo.bench.FailSafeWandbLogger": "ganzoo.runs.FailSafeWandbLogger",
+         "ganzoo.bench.RunRecordCallback": "ganzoo.runs.RunRecordCallback"}
+
+
+def moved_paths(node: Any) -> list[str]:
+    """The moved class paths (:data:`MOVED`) anywhere in ``node``."""
+    if isinstance(node, dict):
+        return [p for v in node.values() for p in moved_paths(v)]
+    if isinstance(node, list):
+        return [p for v in node for p in moved_paths(v)]
+    return [node] if isinstance(node, str) and node in MOVED else []
+
+
+def _renamed(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _renamed(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_renamed(v) for v in node]
+    return MOVED.get(node, node) if isinstance(node, str) else node
+
+
 def trick(name: str, **init_args: Any) -> dict[str, Any]:
     return {"class_path": f"{TRICKS}.{name}", "init_args": init_args}
 
 
 def legacy_keys(config: dict[str, Any]) -> list[str]:
-    """The former layout's keys in ``config``'s ``model.init_args``."""
+    """The former layout's keys in ``config``'s ``model.init_args``, and its moved class
+    paths."""
     model = config.get("model") or {}
     init = model.get("init_args") or {}
     old = [k for k in init if k in NEW_HOME or k == "q_augment" and not isinstance(init[k], dict)]
@@ -53,13 +76,13 @@ def legacy_keys(config: dict[str, Any]) -> list[str]:
         old.append("noise")
     if isinstance(init.get("optimizer"), str):
         old.append("optimizer")
-    return old
+    return old + moved_paths(config)
 
 
 def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
     """``config`` (a recorded or written config, as plain data) in the current layout; a new
     config comes back equal. Pure: the argument is not changed."""
-    config = copy.deepcopy(config)
+    config = _renamed(copy.deepcopy(config))
     model = config.get("model") or {}
     init = model.get("init_args")
     if not isinstance(init, dict) or not legacy_keys(config):

@@ -14,9 +14,8 @@ from stand_ins import tiny_config
 from test_results_table import record
 from test_sweep_end_to_end import write_sweep
 
-from ganzoo.bench import main as bench_main
+from ganzoo.__main__ import bench_command as bench_main
 from ganzoo.bench import reproduce as reproduce_module
-from ganzoo.bench.records import read_record, write_json_atomic
 from ganzoo.bench.reproduce import (
     ATOL,
     RTOL,
@@ -27,6 +26,7 @@ from ganzoo.bench.reproduce import (
 )
 from ganzoo.bench.table import write_table
 from ganzoo.errors import ConfigError
+from ganzoo.runs.records import read_record, write_json_atomic
 
 
 def test_reproduce_matches_and_detects_changes(tmp_path, subprocess_env, capsys, monkeypatch):
@@ -75,7 +75,7 @@ def test_rerun_config_moves_only_the_run_location(tmp_path):
             "default_root_dir": "runs/a/x",
             "max_epochs": 3,
             "logger": {
-                "class_path": "ganzoo.bench.FailSafeWandbLogger",
+                "class_path": "ganzoo.runs.FailSafeWandbLogger",
                 "init_args": {"save_dir": "runs/a/x", "name": "x", "project": "p"},
             },
         },

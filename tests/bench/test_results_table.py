@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from ganzoo.bench.records import write_json_atomic
 from ganzoo.bench.table import csv_table, curves, load_runs, mean_curve, write_table
+from ganzoo.runs.records import write_json_atomic
 
 PROTOCOL = {
     "extractor": "domain",

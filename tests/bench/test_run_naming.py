@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from stand_ins import tiny_config
 
-from ganzoo.bench.naming import run_name, split_cli_args
 from ganzoo.cli import planned_location
+from ganzoo.runs.naming import run_name, split_cli_args
 
 
 def test_split_understands_lightningcli_forms():

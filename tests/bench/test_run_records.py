@@ -9,9 +9,9 @@ import pytest
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from stand_ins import DivergeAfter, RaiseAfter, tiny_config
 
-from ganzoo.bench.records import best_entry, read_record, write_json_atomic
 from ganzoo.bench.sweep import clock
 from ganzoo.cli import fit_summary, run_lightning_cli
+from ganzoo.runs.records import best_entry, read_record, write_json_atomic
 
 
 def fit(tmp_path, *extra, run=True):

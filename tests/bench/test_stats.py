@@ -112,7 +112,7 @@ def test_mean_interval_is_a_t_interval_below_ten_seeds_and_a_bca_bootstrap_from_
 def test_calibrate_reports_each_figure_for_the_committed_table(capsys):
     from pathlib import Path
 
-    from ganzoo.bench import main as bench_main
+    from ganzoo.__main__ import bench_command as bench_main
 
     committed = Path(__file__).resolve().parents[2] / "results" / "mnist5k"
     assert bench_main(["calibrate", str(committed), "--reps", "300"]) == 0

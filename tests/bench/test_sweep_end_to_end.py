@@ -9,8 +9,8 @@ import pytest
 import yaml
 from stand_ins import tiny_config
 
-from ganzoo.bench import main as bench_main
-from ganzoo.bench.records import read_record, write_json_atomic
+from ganzoo.__main__ import bench_command as bench_main
+from ganzoo.runs.records import read_record, write_json_atomic
 
 REPO = Path(__file__).resolve().parents[2]
 

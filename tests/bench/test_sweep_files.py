@@ -17,7 +17,7 @@ from ganzoo.bench.sweep import (
     plan_runs,
     validate_sweep,
 )
-from ganzoo.cli import run_lightning_cli
+from ganzoo.cli import planned_location, run_lightning_cli
 from ganzoo.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ def test_every_run_of_a_sweep_file_parses(path, monkeypatch):
 
 def test_compare_sweep_is_six_configs_times_three_seeds(monkeypatch):
     monkeypatch.chdir(REPO)
-    runs = plan_runs(load_sweep(REPO / "experiments/sweeps/mnist5k_compare.yaml"))
+    runs = plan_runs(load_sweep(REPO / "experiments/sweeps/mnist5k_compare.yaml"), planned_location)
     assert len(runs) == 18 and len({r.dir for r in runs}) == 18
     assert all(r.dir.parent == Path("runs/mnist5k") for r in runs)
     assert "dcgan_mnist5k__seed_everything=2" in {r.name for r in runs}
@@ -137,7 +137,7 @@ def test_a_run_that_does_not_parse_stops_the_plan_in_one_line(tmp_path, monkeypa
     }
     message = r"sweep: run `fit --config=.* --data.batch_size=many`: data.batch_size"
     with pytest.raises(ConfigError, match=message) as err:
-        plan_runs(sweep)
+        plan_runs(sweep, planned_location)
     assert "\n" not in str(err.value)
 
 

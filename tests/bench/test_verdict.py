@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ganzoo.bench import main as bench_main
+from ganzoo.__main__ import bench_command as bench_main
 from ganzoo.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]

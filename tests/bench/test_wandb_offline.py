@@ -10,9 +10,9 @@ import pytest
 from stand_ins import tiny_config
 from wandb_files import read_offline_run
 
-from ganzoo.bench.records import read_record
-from ganzoo.bench.wandb_logger import FailSafeWandbLogger, has_wandb_credentials
 from ganzoo.cli import run_lightning_cli
+from ganzoo.runs.records import read_record
+from ganzoo.runs.wandb_logger import FailSafeWandbLogger, has_wandb_credentials
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ explicit value is kept, and a combination that cannot run as written is an error
 
 import pytest
 
-from ganzoo.bench.records import read_record
 from ganzoo.cli import main
 from ganzoo.errors import ConfigError
 from ganzoo.models import (
@@ -16,6 +15,7 @@ from ganzoo.models import (
     VanillaGAN,
     WGANClip,
 )
+from ganzoo.runs.records import read_record
 from tests.helpers import tiny_kwargs
 
 PAPER = {

@@ -117,3 +117,13 @@ def test_upgrade_args_leaves_new_args_alone_and_reads_class_paths_given_as_value
     assert old[:2] == ["fit", "--config"] and old[3:] == ["--data.dataset=digits"]
     assert yaml.safe_load(Path(old[2]).read_text())["model"] == {
         "class_path": "ganzoo.models.WGANClip", "init_args": {"g_width": 16}}
+
+
+def test_moved_class_paths_are_renamed_wherever_they_appear():
+    old = {"trainer": {"logger": {"class_path": "ganzoo.bench.FailSafeWandbLogger"},
+                       "callbacks": [{"class_path": "ganzoo.bench.RunRecordCallback"}]}}
+    assert legacy_keys(old) == ["ganzoo.bench.FailSafeWandbLogger", "ganzoo.bench.RunRecordCallback"]
+    new = upgrade_config(old)
+    assert new["trainer"]["logger"]["class_path"] == "ganzoo.runs.FailSafeWandbLogger"
+    assert new["trainer"]["callbacks"][0]["class_path"] == "ganzoo.runs.RunRecordCallback"
+    assert not legacy_keys(new) and upgrade_config(new) == new

@@ -2,7 +2,7 @@
 
 ``ganzoo fit`` places its run with :func:`run_location`; ``ganzoo sweep`` needs the directory
 before a run starts (to skip finished runs) and parses its command with the same parser
-(:func:`ganzoo.cli.planned_location`). Written here: the name, from the command line, which the
+(``ganzoo.cli.planned_location``, passed in as ``locate``). Written here: the name, from the command line, which the
 parsed config no longer tells apart from the defaults: the ``run_name`` key, else the config file
 stems joined by ``+`` and each override ``key=value`` (sorted, shortened to its last component
 unless ambiguous) joined by ``__``, e.g. ``dcgan_mnist5k__seed_everything=1``; long names end in a
