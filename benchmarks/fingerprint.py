@@ -59,8 +59,11 @@ def default_configs() -> list[str]:
 
 def without_evaluation(path: Path, out: Path, upgrade: bool = False) -> Path:
     """``path`` rewritten to ``out`` without the evaluation and grid callbacks (and upgraded
-    from the former layout with ``upgrade``)."""
+    from the former layout with ``upgrade``); a base it names is rewritten beside it."""
     config = yaml.safe_load(path.read_text()) or {}
+    if isinstance(config.get("config"), str):
+        base = path.parent / config["config"]
+        config["config"] = str(without_evaluation(base, out.with_name("base_" + out.name)))
     if upgrade:
         from ganzoo.models.legacy import upgrade_config
 

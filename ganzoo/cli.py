@@ -135,8 +135,8 @@ class GanzooCLI(LightningCLI):
         self.raw_args = list(raw) if isinstance(raw, list | tuple) else []
         for path in split_cli_args(self.raw_args)[0]:
             check_config_file(path)
-        super().parse_arguments(parser, upgrade_args(self.raw_args) if args is None or
-                                isinstance(args, list | tuple) else args)
+        super().parse_arguments(parser, upgrade_args(expand_bases(self.raw_args)) if args is None
+                                or isinstance(args, list | tuple) else args)
         # before LightningCLI reads the checkpoint's hyperparameters (a traceback otherwise)
         sub = self.config.get("subcommand")
         section = self.config.get(sub) if sub else self.config
@@ -234,6 +234,50 @@ class GanzooCLI(LightningCLI):
             )
             if self.trainer.is_global_zero and record is not None and record.record:
                 print(fit_summary(record.record, record.path), flush=True)
+
+
+def expand_bases(args: list[str]) -> list[str]:
+    """``args`` with each config file that names a base (a top-level ``config: BASE``, relative
+    to the file, as ``experiments/dcgan_mnist5k.yaml`` names ``mnist5k/_base.yaml``) given as
+    ``--config BASE --config REST``: the base first, then the file without its ``config`` key.
+
+    jsonargparse reads such a nested ``config`` key itself, but a list in the file then
+    replaces the base's list even when written ``callbacks+:``; given as two ``--config``
+    files, ``+`` appends as on the command line. Bases may name bases. The run's name still
+    derives from the args as given."""
+    out: list[str] = []
+    tokens = list(args)
+    while tokens:
+        token = tokens.pop(0)
+        key, sep, value = token.partition("=")
+        if key in ("--config", "-c") and (sep or tokens):
+            path = value if sep else tokens.pop(0)
+            out += [f for p in config_layers(Path(path), ()) for f in ("--config", str(p))]
+        else:
+            out.append(token)
+    return out
+
+
+def config_layers(path: Path, seen: tuple[Path, ...]) -> list[Path]:
+    """``path``'s bases, outermost first, then ``path`` itself (a temporary copy without its
+    ``config`` key when it has one)."""
+    if not path.is_file():
+        return [path]  # jsonargparse's own message names a missing file
+    check_config_file(str(path))
+    content = read_yaml(path, "config")
+    base = content.pop("config", None)
+    if base is None:
+        return [path]
+    if not isinstance(base, str):
+        raise GanzooError(f"config: {path}: `config` names one base file, not {base!r}")
+    base_path = (path.parent / base).resolve()
+    if base_path in seen:
+        raise GanzooError(f"config: {path}: its bases name each other ({base})")
+    if not base_path.is_file():
+        raise GanzooError(f"config: {path} names the base {base}, but {base_path} does not exist")
+    rest = Path(tempfile.mkdtemp(prefix="ganzoo-config-")) / path.name
+    rest.write_text(yaml.safe_dump(content, sort_keys=False))
+    return [*config_layers(base_path, (*seen, path.resolve())), rest]
 
 
 def upgrade_args(args: list[str]) -> list[str]:
@@ -401,7 +445,7 @@ def planned_location(args: list[str]) -> RunLocation:
     parser as the run itself (nothing is instantiated); a bad argument is a one-line error."""
     for path in split_cli_args(args)[0]:
         check_config_file(path)
-    config = _parser().parse_args(upgrade_args(list(args)))
+    config = _parser().parse_args(upgrade_args(expand_bases(list(args))))
     return run_location(config[config.subcommand], args)
 
 

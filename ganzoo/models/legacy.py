@@ -62,6 +62,21 @@ def _renamed(node: Any) -> Any:
     return MOVED.get(node, node) if isinstance(node, str) else node
 
 
+# former flags whose attachment a current config may already hold
+COUNTERPART = {"g_ema": "GeneratorEMA", "d_augment": "DAugment", "instance_noise": "InstanceNoise",
+               "d_weight_penalty": "DWeightPenalty", "real_info_weight": "RealInfo",
+               "real_consistency_weight": "RealConsistency",
+               "minibatch_features": "MinibatchFeatures"}
+
+
+def has_class(config: dict[str, Any], name: str) -> bool:
+    """Whether ``config``'s tricks or callbacks hold ``ganzoo.tricks.<name>``."""
+    init = (config.get("model") or {}).get("init_args") or {}
+    callbacks = (config.get("trainer") or {}).get("callbacks") or []
+    items = [*(init.get("tricks") or []), *(callbacks if isinstance(callbacks, list) else [callbacks])]
+    return any(isinstance(i, dict) and i.get("class_path") == f"{TRICKS}.{name}" for i in items)
+
+
 def trick(name: str, **init_args: Any) -> dict[str, Any]:
     return {"class_path": f"{TRICKS}.{name}", "init_args": init_args}
 
@@ -87,6 +102,14 @@ def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
     init = model.get("init_args")
     if not isinstance(init, dict) or not legacy_keys(config):
         return config
+    clash = [k for k in legacy_keys(config) if k in COUNTERPART and has_class(
+        config, COUNTERPART[k])]
+    if clash:
+        key = clash[0]
+        raise ConfigError(
+            f"model.{key}: this config already has ganzoo.tricks.{COUNTERPART[key]} "
+            f"({NEW_HOME[key].split(':')[0]}); set it there: the former flag and its "
+            "attachment cannot be combined")
     class_path = model.get("class_path", "")
     if class_path.rsplit(".", 1)[-1] == "WGAN":
         penalty = init.pop("penalty", "gp")

@@ -11,6 +11,7 @@ import yaml
 
 from ganzoo.bench.reproduce import rerun_config
 from ganzoo.cli import main, run_lightning_cli, upgrade_args
+from ganzoo.errors import ConfigError
 from ganzoo.models import WGANGP, InfoGAN, WGANClip
 from ganzoo.models.legacy import legacy_keys, upgrade_config
 from ganzoo.tricks import GeneratorEMA, QAugment, RealConsistency, RealInfo
@@ -127,3 +128,17 @@ def test_moved_class_paths_are_renamed_wherever_they_appear():
     assert new["trainer"]["logger"]["class_path"] == "ganzoo.runs.FailSafeWandbLogger"
     assert new["trainer"]["callbacks"][0]["class_path"] == "ganzoo.runs.RunRecordCallback"
     assert not legacy_keys(new) and upgrade_config(new) == new
+
+
+def test_a_former_flag_beside_its_attachment_is_one_line_not_a_silent_double():
+    """``--model.init_args.g_ema=0.0`` over a config with the GeneratorEMA callback would keep
+    the average it asks to drop; ``real_info_weight`` over RealInfo would add a second term."""
+    config = {"model": {"class_path": "ganzoo.models.InfoGAN", "init_args": {
+        "real_info_weight": 0.0, "tricks": [{"class_path": "ganzoo.tricks.RealInfo"}]}}}
+    with pytest.raises(ConfigError, match="model.real_info_weight: this config already has "
+                       "ganzoo.tricks.RealInfo"):
+        upgrade_config(config)
+    config = {"model": {"class_path": "ganzoo.models.DCGAN", "init_args": {"g_ema": 0.0}},
+              "trainer": {"callbacks": [{"class_path": "ganzoo.tricks.GeneratorEMA"}]}}
+    with pytest.raises(ConfigError, match="model.g_ema: .*GeneratorEMA"):
+        upgrade_config(config)
