@@ -4,13 +4,17 @@ Each adapter below reads the evaluation context and calls the module that comput
 metric: FID / IS / KID through torchmetrics (:mod:`ganzoo.metrics.fidelity`), label and code
 accuracy (:mod:`ganzoo.metrics.labels`), toy-mixture mode metrics and the optimal-D gap
 (:mod:`ganzoo.metrics.toy`). Importing this module registers them, and the metrics that live
-in their own file (:mod:`ganzoo.metrics.prdc`).
+in their own files (:mod:`ganzoo.metrics.scores`, imported at the end of this one).
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import numpy as np
 
+from ganzoo.metrics import scores
 from ganzoo.metrics.fidelity import (
     frechet_distance,
     global_count,
@@ -125,4 +129,5 @@ def d_optimal_gap(ctx: EvalContext) -> dict[str, float]:
 
 
 # metrics in their own files register on import (after the ones above: table order)
-from ganzoo.metrics import prdc  # noqa: E402, F401
+for _module in sorted(m.name for m in pkgutil.iter_modules(scores.__path__)):
+    importlib.import_module(f"{scores.__name__}.{_module}")

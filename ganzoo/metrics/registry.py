@@ -14,7 +14,7 @@ a headline metric that tables rank and group. Tables and verdicts ask :func:`mea
 of keeping their own lists of metric names.
 
 Adding a metric is one file that computes and registers it (for example
-:mod:`ganzoo.metrics.prdc`), imported in :mod:`ganzoo.metrics.builtin`, plus its test.
+:mod:`ganzoo.metrics.scores.prdc`), imported by :mod:`ganzoo.metrics.builtin`, plus its test.
 """
 
 from __future__ import annotations

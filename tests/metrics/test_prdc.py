@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from ganzoo.errors import ConfigError
-from ganzoo.metrics import prdc
 from ganzoo.metrics.registry import METRICS, select
+from ganzoo.metrics.scores import prdc
 
 
 def col(*values):
@@ -82,3 +82,16 @@ def test_evaluation_computes_only_the_picked_metrics_and_records_k(tmp_path):
     assert set(out["metrics"]) == {"fid", "precision", "recall"}
     assert out["protocol"]["precision_recall_k"] == prdc.PR_K
     assert 0.0 <= out["metrics"]["precision"] <= 1.0
+
+
+def test_every_module_in_scores_is_imported_by_the_registry():
+    """A metric in its own file under ganzoo/metrics/scores/ needs no import line anywhere."""
+    import pkgutil
+    import sys
+
+    from ganzoo.metrics import builtin, scores  # noqa: F401
+
+    names = [m.name for m in pkgutil.iter_modules(scores.__path__)]
+    assert "prdc" in names
+    assert all(f"ganzoo.metrics.scores.{n}" in sys.modules for n in names)
+    assert {"precision", "recall"} <= {o for spec in METRICS.values() for o in spec.outputs}
