@@ -5,7 +5,8 @@
 Prints the non-blank lines of ``ganzoo/models/base.py`` (budget 400), of each variant module
 and each trick module (100 each), the base constructor's parameter count (15), and the lines
 of ``training_step``, ``discriminator_step`` and ``generator_step`` together (70), with
-whether any of them reads ``self.hparams`` (none may). Exits 1 if a budget is exceeded.
+whether any of them reads ``self.hparams`` (none may), and the YAML lines of each variant
+config over its benchmark's ``_base.yaml`` (15). Exits 1 if a budget is exceeded.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def main() -> int:
     for path in sorted((ROOT / "ganzoo" / "training").glob("*.py")):
         if path.name != "__init__.py":
             print(f"{'ganzoo/training/' + path.name:<44} {non_blank(path):>5}")
+    for path in sorted((ROOT / "experiments").glob("*.yaml")):
+        yaml_lines = sum(1 for line in path.read_text().splitlines()
+                         if line.strip() and not line.lstrip().startswith("#"))
+        row(f"experiments/{path.name} YAML lines", yaml_lines, 15)
     print("over budget: " + (", ".join(over) if over else "none"))
     return 1 if over else 0
 
