@@ -6,7 +6,7 @@ import os
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler, Subset, TensorDataset
 
 from ganzoo.data import registry, sources
 from ganzoo.errors import ConfigError, require
@@ -77,6 +77,38 @@ def keep_batch(batch):
     return batch
 
 
+def carve(train: Dataset, size: int, seed: int) -> tuple[Dataset, Dataset]:
+    """``(rest, val)``: ``size`` items of ``train`` drawn with ``seed``, in equal shares per
+    class (the larger shares first) when ``train`` holds its labels in memory."""
+    require(size < len(train), f"data.val_size: {size} leaves no training images (the "
+            f"training split has {len(train)})")
+    g = torch.Generator().manual_seed(seed + 7_919)  # not the order the test split was drawn in
+    if isinstance(train, TensorDataset) and len(train.tensors) > 1:
+        labels = train.tensors[1]
+        classes = labels.unique().tolist()
+        picks = []
+        for i, c in enumerate(classes):
+            members = torch.nonzero(labels == c).flatten()
+            share = size // len(classes) + (i < size % len(classes))
+            picks.append(members[torch.randperm(len(members), generator=g)[:share]])
+        val_idx = torch.cat(picks).sort().values
+    else:
+        val_idx = torch.randperm(len(train), generator=g)[:size].sort().values
+    keep = torch.ones(len(train), dtype=torch.bool)
+    keep[val_idx] = False
+    rest_idx = torch.nonzero(keep).flatten()
+    if isinstance(train, TensorDataset):
+        return (TensorDataset(*(t[rest_idx] for t in train.tensors)),
+                TensorDataset(*(t[val_idx] for t in train.tensors)))
+    return Subset(train, rest_idx.tolist()), Subset(train, val_idx.tolist())
+
+
+def train_and_val(datamodule) -> Dataset:
+    """The images the ``test`` split was held out from: ``train``, plus ``val`` if carved."""
+    splits = datamodule._load()
+    return ConcatDataset([splits["train"], splits["val"]]) if "val" in splits else splits["train"]
+
+
 class GANDataModule(L.LightningDataModule):
     """Batches of ``(x, label)``, images scaled to [-1, 1], for every GAN variant.
 
@@ -93,6 +125,10 @@ class GANDataModule(L.LightningDataModule):
         channels: channels of ``folder`` images (1 or 3).
         test_fraction: held-out share of the embedded datasets (stratified by class).
         split_seed: seed of that split.
+        val_size: images carved out of the training split as the ``val`` split (stratified
+            by class where the split has labels in memory, seeded by ``split_seed``): what
+            searches score on, so that the ``test`` split is touched only by final tables.
+            They leave the training split: the model trains on the rest. 0: no ``val``.
         toy_samples: training samples drawn for toy datasets (as many again for test).
         toy_std: standard deviation of each toy mixture component.
         seed: seed of the training-batch order and of the toy data.
@@ -113,6 +149,7 @@ class GANDataModule(L.LightningDataModule):
         channels: int = 3,
         test_fraction: float = 0.2,
         split_seed: int = 0,
+        val_size: int = 0,
         toy_samples: int = 10_000,
         toy_std: float = 0.05,
         seed: int = 0,
@@ -124,6 +161,7 @@ class GANDataModule(L.LightningDataModule):
         require(batch_size >= 1, f"data.batch_size: must be >= 1, got {batch_size}")
         require(0 < test_fraction < 1, f"data.test_fraction: must be in (0, 1), got {test_fraction}")
         require(channels in (1, 3), f"data.channels: must be 1 or 3, got {channels}")
+        require(val_size >= 0, f"data.val_size: must be >= 0, got {val_size}")
         require(
             image_size is None or image_size >= 4,
             f"data.image_size: must be >= 4, got {image_size}",
@@ -165,10 +203,14 @@ class GANDataModule(L.LightningDataModule):
             return self._splits
         train, test = self.spec.load(self)
         self._splits = {"train": train, "test": test}
+        if self.hparams.val_size:
+            self._splits["train"], self._splits["val"] = carve(
+                train, self.hparams.val_size, self.hparams.split_seed)
         return self._splits
 
     def split(self, name: str) -> Dataset:
-        """The ``train`` or ``test`` split as a dataset of ``(x, label)``."""
+        """The ``train``, ``val`` (with ``val_size``) or ``test`` split as a dataset of
+        ``(x, label)``."""
         splits = self._load()
         if name not in splits:
             raise ConfigError(f"split: unknown {name!r}; allowed: {', '.join(splits)}")

@@ -27,7 +27,7 @@ from ganzoo.errors import ConfigError
 
 Kind = Literal["embedded", "torchvision", "toy"]
 
-_SPLIT = ("test_fraction", "split_seed")
+_SPLIT = ("test_fraction", "split_seed", "val_size")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,8 @@ class DatasetSpec:
         return self.kind == "torchvision"
 
 
-_TOY_KEY = ("toy_samples", "toy_std", "seed")
+_TOY_KEY = ("toy_samples", "toy_std", "seed", "val_size", "split_seed")
+_FILES = ("root", "val_size", "split_seed")
 
 DATASETS: dict[str, DatasetSpec] = {
     s.name: s
@@ -74,13 +75,13 @@ DATASETS: dict[str, DatasetSpec] = {
                     sources.embedded(sources.mnist5k_arrays)),
         DatasetSpec("digits", "embedded", 1, 8, 10, _SPLIT,
                     sources.embedded(sources.digits_arrays)),
-        DatasetSpec("mnist", "torchvision", 1, 28, 10, ("root",),
+        DatasetSpec("mnist", "torchvision", 1, 28, 10, _FILES,
                     sources.torchvision_split("MNIST", "MNIST/raw")),
-        DatasetSpec("fashion_mnist", "torchvision", 1, 28, 10, ("root",),
+        DatasetSpec("fashion_mnist", "torchvision", 1, 28, 10, _FILES,
                     sources.torchvision_split("FashionMNIST", "FashionMNIST/raw")),
-        DatasetSpec("cifar10", "torchvision", 3, 32, 10, ("root",),
+        DatasetSpec("cifar10", "torchvision", 3, 32, 10, _FILES,
                     sources.torchvision_split("CIFAR10", "cifar-10-batches-py")),
-        DatasetSpec("celeba", "torchvision", 3, 64, 0, ("root",), sources.celeba),
+        DatasetSpec("celeba", "torchvision", 3, 64, 0, _FILES, sources.celeba),
         DatasetSpec("folder", "torchvision", None, None, None, ("root", "channels", *_SPLIT),
                     sources.folder),
         DatasetSpec("gauss1d", "toy", None, None, 2, _TOY_KEY,

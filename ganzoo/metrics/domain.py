@@ -27,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ganzoo.atomic import atomic_path, write_json_atomic
+from ganzoo.data.datamodule import train_and_val
 from ganzoo.data.registry import cache_key
 from ganzoo.data.sources import cache_dir as default_cache_dir
 from ganzoo.errors import ConfigError
@@ -98,8 +99,12 @@ class DomainExtractor(FeatureExtractor):
 # ----------------------------------------------------------------------------- identity
 def classifier_key(datamodule) -> dict[str, Any]:
     """Everything that determines which images the classifier trains on and its input shape:
-    the data's registry key plus the training recipe's version."""
-    return {**cache_key(datamodule), "recipe": RECIPE_VERSION}
+    the data's registry key plus the training recipe's version. It trains on the images the
+    test split was held out from, validation split included (:func:`train_and_val`), so
+    ``val_size`` is not part of its key."""
+    key = {**cache_key(datamodule), "recipe": RECIPE_VERSION}
+    key.pop("val_size", None)
+    return key
 
 
 def _key_hash(key: dict[str, Any]) -> str:
@@ -210,7 +215,7 @@ def train_classifier(
         The model (eval mode) and a report: key, seed, steps, accuracies, seconds.
     """
     datamodule.setup("fit")
-    train, test = datamodule.split("train"), datamodule.split("test")
+    train, test = train_and_val(datamodule), datamodule.split("test")
     torch.manual_seed(seed)
     model = DomainClassifier(data_shape=datamodule.data_shape, num_classes=datamodule.num_classes)
     order = torch.Generator().manual_seed(seed)

@@ -48,7 +48,7 @@ from ganzoo.metrics.toy import GeneratorDensity, ModeCoverage
 
 Tensor = torch.Tensor
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "val", "test")
 
 
 def rank_zero_first(fn):
@@ -80,7 +80,8 @@ class Evaluator:
 
     Args:
         num_samples: fakes generated per evaluation (over all ranks).
-        reference_split: the real split the fakes are compared with, ``"test"`` or ``"train"``.
+        reference_split: the real split the fakes are compared with: ``"test"`` (final
+            tables), ``"val"`` (searches; needs ``data.val_size``) or ``"train"``.
         extractor: ``"domain"`` (the project's classifier) or ``"inception"`` (TF InceptionV3).
         weights_path: explicit weights for that extractor.
         batch_size: generation and extraction batch (also the seeding chunk; recorded).
