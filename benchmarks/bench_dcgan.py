@@ -119,7 +119,7 @@ def main() -> None:
     p.add_argument("--out", default="results/dcgan_vs_bare")
     p.add_argument("overrides", nargs="*", help="ganzoo CLI overrides (after --)")
     args = p.parse_args()
-    from ganzoo.bench.records import cpu_model, git_info
+    from ganzoo.runs.records import cpu_model, git_info
 
     os.chdir(ROOT)
     commit = git_info()

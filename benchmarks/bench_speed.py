@@ -475,7 +475,7 @@ EVAL_NOTE = (
 
 
 def header(argv: list[str]) -> str:
-    from ganzoo.bench.records import cpu_model, git_info, package_versions
+    from ganzoo.runs.records import cpu_model, git_info, package_versions
 
     versions = ", ".join(f"{k} {v}" for k, v in package_versions().items() if v)
     commit = git_info(ROOT).get("commit", "?")
