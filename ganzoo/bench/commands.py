@@ -283,14 +283,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
         [r.dir for r in runs if r.dir.is_dir()], out_root, "ganzoo " + shlex.join(args.argv),
         use_wandb=not args.no_wandb, notes=[note],
     )
+    against = []
     for benchmark, out in outputs.items():
         print((out / "table.md").read_text())
         print(f"written: {out}/")
         committed = Path(args.out) / benchmark
         if not args.update_results and (committed / "runs.json").is_file():
             print(compare_with_committed(committed, out))
-    print(f"compare: done in {clock(time.perf_counter() - start)} (sweep, table and W&B log)")
+            against.append(committed)
+    page = site_of(list(outputs.values()), Path(args.runs_dir or "runs") / "site", against)
+    print(f"compare: done in {clock(time.perf_counter() - start)} (sweep, table, W&B log, report)")
+    print(page)
     return 1 if any(r.status == "failed" for r in runs) else 0
+
+
+def site_of(tables: list[Path], site: Path, against: list[Path]) -> str:
+    """``report: <page> (built in X.X s)``: the report (``ganzoo report``) of the tables just
+    written, with the verdict against the committed ones; the reason when it cannot be built
+    (the main job's table stands without it)."""
+    try:
+        studies, seconds = report(tables, site, against)
+    except ConfigError as err:
+        return f"compare: no report: {err}"
+    pages = [str(site / s.page) for s in studies if s.page]
+    return f"report: {', '.join(pages)} (built in {seconds:.1f} s)"
 
 
 def compare_with_committed(committed: Path, out: Path) -> str:
