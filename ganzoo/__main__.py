@@ -1,5 +1,5 @@
 """The ``ganzoo`` command (console script and ``python -m ganzoo``): ``ganzoo fit ...`` trains
-one run (:mod:`ganzoo.cli`); ``ganzoo sweep | table | verdict | reproduce | calibrate | compare | resume`` are the benchmark
+one run (:mod:`ganzoo.cli`); ``ganzoo sweep | table | verdict | reproduce | calibrate | compare | resume | report`` are the benchmark
 commands (:mod:`ganzoo.bench`). A user error prints one line and exits with status 2; output
 piped into a reader that stops early (``ganzoo sweep FILE --dry-run | head``, ``ganzoo fit
 --print_config | head``) ends the command quietly with status 1."""
@@ -10,7 +10,8 @@ import sys
 from ganzoo import bench, cli
 from ganzoo.errors import one_line_errors
 
-BENCH_COMMANDS = ("sweep", "table", "verdict", "reproduce", "calibrate", "compare", "resume")
+BENCH_COMMANDS = ("sweep", "table", "verdict", "reproduce", "calibrate", "compare", "resume",
+                  "report")
 
 
 def bench_command(words: list[str]) -> int:

@@ -27,8 +27,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: labs/ is not installed
-from ganzoo.bench.records import cpu_model, git_info, package_versions  # noqa: E402
 from ganzoo.regularizers import smoothed_targets  # noqa: E402
+from ganzoo.runs.records import cpu_model, git_info, package_versions  # noqa: E402
 from labs import theory  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,6 +7,7 @@ Commands (``ganzoo <command> --help`` for options)::
     ganzoo table runs/mnist5k                                          # -> results/mnist5k/
     ganzoo reproduce results/mnist5k                                   # new vs committed
     ganzoo compare                                                     # the main job
+    ganzoo report results/* --out /tmp/site                            # a static site
 
 Importing this package is cheap: the commands import what they need when they run. ``bench``
 never imports :mod:`ganzoo.cli`: the one thing it needs from it, where ``ganzoo fit ARGS``
@@ -24,7 +25,7 @@ __all__ = ["main"]
 
 def main(argv: list[str], locate: Callable[[list[str]], RunLocation]) -> int:
     """Run a benchmark command (``sweep``, ``table``, ``verdict``, ``reproduce``, ``calibrate``,
-    ``compare``, ``resume``); ``locate(args)`` is where ``ganzoo <args>`` puts its run
+    ``compare``, ``resume``, ``report``); ``locate(args)`` is where ``ganzoo <args>`` puts its run
     (:func:`ganzoo.cli.planned_location`)."""
     from ganzoo.bench.commands import main as run_command
 

@@ -1,5 +1,5 @@
 """The benchmark commands of the ``ganzoo`` CLI: ``sweep``, ``table``, ``verdict``,
-``reproduce``, ``calibrate``, ``compare``, ``resume``.
+``reproduce``, ``calibrate``, ``compare``, ``resume``, ``report``.
 
     ganzoo sweep experiments/sweeps/mnist5k_compare.yaml --workers 2 [-- --key=value ...]
     ganzoo table runs/mnist5k                      # -> results/mnist5k/
@@ -10,9 +10,10 @@
     ganzoo calibrate results/mnist5k               # simulate the verdict at the table's spreads
     ganzoo compare                                 # the main job: sweep + table, printed
     ganzoo resume runs/mnist5k/<run>               # continue a killed run from its last.ckpt
+    ganzoo report results/* --out /tmp/site        # one static site over results directories
 
 Exit status: 0 on success; 1 when runs failed, a cell is DIFFERENT or an exact check failed;
-2 for user errors (one line, ``ganzoo: error: ...``).
+2 for user errors (one line, ``ganzoo: error: ...``) and for a report that built no study.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from ganzoo.atomic import write_text_atomic
 from ganzoo.bench.calibration import calibrate
+from ganzoo.bench.report import report
 from ganzoo.bench.reproduce import reproduce, statistical_verdict
 from ganzoo.bench.sweep import gpu_count, load_sweep, plan_runs, run_all
 from ganzoo.bench.table import rerender, write_table
@@ -79,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_parser(sub.add_parser("compare", help="the main job: the default sweep + table"))
     resume = sub.add_parser("resume", help="continue an interrupted or killed run")
     resume.add_argument("run_dir", help="the run's directory (holding record.json)")
+    site = sub.add_parser("report", help="one static site (HTML) over results directories")
+    site.add_argument("dirs", nargs="+", help="results directories holding runs.json "
+                      "(results/*); a directory without one stands for its subdirectories")
+    site.add_argument("--out", required=True, help="the site's directory (new, empty, or a "
+                      "site written by ganzoo report, which is replaced)")
+    site.add_argument("--against", action="append", default=[], help="a results directory "
+                      "(A) to give the verdict against, for the studies of its benchmark; "
+                      "repeatable")
     return parser
 
 
@@ -138,7 +148,8 @@ def main(argv: list[str], locate: Callable[[list[str]], RunLocation]) -> int:
     args = build_parser().parse_args(argv)
     args.extra, args.argv, args.locate = extra, argv, locate
     command = {"sweep": cmd_sweep, "table": cmd_table, "verdict": cmd_verdict,
-               "reproduce": cmd_reproduce, "calibrate": cmd_calibrate, "resume": cmd_resume}
+               "reproduce": cmd_reproduce, "calibrate": cmd_calibrate, "resume": cmd_resume,
+               "report": cmd_report}
     return command.get(args.command, cmd_compare)(args)
 
 
@@ -193,6 +204,16 @@ def cmd_table(args: argparse.Namespace) -> int:
         print((out / "table.md").read_text())
         held = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir())
         print(f"{out}/ holds: " + ", ".join(held))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    studies, seconds = report(args.dirs, args.out, against=args.against)
+    for study in studies:
+        if study.page:
+            rows = f"{study.rows} row{'s' if study.rows != 1 else ''}"
+            print(f"report: {study.source} -> {Path(args.out) / study.page} ({rows})")
+    print(f"report: {Path(args.out) / 'index.html'} (built in {seconds:.1f} s)")
     return 0
 
 
@@ -262,14 +283,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
         [r.dir for r in runs if r.dir.is_dir()], out_root, "ganzoo " + shlex.join(args.argv),
         use_wandb=not args.no_wandb, notes=[note],
     )
+    against = []
     for benchmark, out in outputs.items():
         print((out / "table.md").read_text())
         print(f"written: {out}/")
         committed = Path(args.out) / benchmark
         if not args.update_results and (committed / "runs.json").is_file():
             print(compare_with_committed(committed, out))
-    print(f"compare: done in {clock(time.perf_counter() - start)} (sweep, table and W&B log)")
+            against.append(committed)
+    page = site_of(list(outputs.values()), Path(args.runs_dir or "runs") / "site", against)
+    print(f"compare: done in {clock(time.perf_counter() - start)} (sweep, table, W&B log, report)")
+    print(page)
     return 1 if any(r.status == "failed" for r in runs) else 0
+
+
+def site_of(tables: list[Path], site: Path, against: list[Path]) -> str:
+    """``report: <page> (built in X.X s)``: the report (``ganzoo report``) of the tables just
+    written, with the verdict against the committed ones; the reason when it cannot be built
+    (the main job's table stands without it)."""
+    try:
+        studies, seconds = report(tables, site, against)
+    except ConfigError as err:
+        return f"compare: no report: {err}"
+    pages = [str(site / s.page) for s in studies if s.page]
+    return f"report: {', '.join(pages)} (built in {seconds:.1f} s)"
 
 
 def compare_with_committed(committed: Path, out: Path) -> str:

@@ -19,6 +19,7 @@ import math
 import shutil
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -286,26 +287,70 @@ def markdown_table(columns: list[str], rows: Iterable[Iterable[Any]]) -> list[st
     return lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows]
 
 
-def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, Any]],
-                    command: str, notes: list[str] | None = None) -> str:
+@dataclass(frozen=True)
+class Summary:
+    """The main table of ``table.md`` (the report's table and the W&B display table show
+    the same cells): ``columns`` (titles), ``keys`` (what each column holds: ``rank``,
+    ``model``, a metric, ``<metric>_group``, a cost column, ``n``), and per row in table order
+    (``rows``: labels) its ``cells`` (text) and ``values`` (sort keys: the mean of a metric or
+    cost, the row's position for the rank, None where there is no value)."""
+
+    columns: list[str]
+    keys: list[str]
+    rows: list[str]
+    cells: list[list[str]]
+    values: list[list[Any]]
+    metrics: list[str]
+    groups: dict[str, dict[str, tuple[str, str]]]
+    stats: pd.DataFrame
+
+
+def summary_table(runs: pd.DataFrame) -> Summary:
+    """The main table (:class:`Summary`): per row its rank, the metrics with their 95%
+    intervals and significance letters, the cost and n."""
     metrics = metric_names(runs, details=False)
     stats = row_stats(runs, [*metrics, *COST], intervals=metrics)
     order, groups = rank_rows(runs)
     primary = next(iter(groups), None)
-    columns, titles = ["rank", "model"], [measure(m).label for m in metrics]
-    for metric, title in zip(metrics, titles, strict=True):
-        columns += [title, f"{title} group"] if metric in groups else [title]
-    rows = []
+    keys = ["rank", "model"]
+    for metric in metrics:
+        keys += [metric, f"{metric}_group"] if metric in groups else [metric]
+    keys += [*COST, "n"]
+    titles = {"rank": "rank", "model": "model", "n": "n", **COST_TITLES}
+    for metric in metrics:
+        titles[metric], titles[f"{metric}_group"] = measure(metric).label, f"{measure(metric).label} group"
+    cells, values = [], []
     for position, label in enumerate(order, start=1):
         s = stats.loc[label]
-        line = [groups[primary][label][1] if primary and label in groups[primary] else
-                str(position) if s["n_finished"] else "—", label]
+        rank = (groups[primary][label][1] if primary and label in groups[primary] else
+                str(position) if s["n_finished"] else "—")
+        line, keyed = [rank, label], [position, label]
         for metric in metrics:
             line.append(cell(s, metric))
+            keyed.append(_value(s[f"{metric}_mean"]) if s["n_finished"] else None)
             if metric in groups:
-                line.append(groups[metric].get(label, ("—",))[0])
-        rows.append([*line, *(cell(s, c) for c in COST), count_cell(s)])
-    main = markdown_table([*columns, *COST_TITLES.values(), "n"], rows)
+                letters = groups[metric].get(label, ("—",))[0]
+                line.append(letters)
+                keyed.append(None if letters == "—" else letters)
+        line += [*(cell(s, c) for c in COST), count_cell(s)]
+        keyed += [*(_value(s[f"{c}_mean"]) if s["n_finished"] else None for c in COST),
+                  int(s["n_finished"])]
+        cells.append(line)
+        values.append(keyed)
+    return Summary([titles[k] for k in keys], keys, order, cells, values, metrics, groups, stats)
+
+
+def _value(number: Any) -> float | None:
+    """A finite mean as a sort key; None for a missing or infinite one."""
+    return None if number is None or pd.isna(number) or not math.isfinite(number) else float(number)
+
+
+def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, Any]],
+                    command: str, notes: list[str] | None = None) -> str:
+    summary = summary_table(runs)
+    metrics, groups, order = summary.metrics, summary.groups, summary.rows
+    titles = [measure(m).label for m in metrics]
+    main = markdown_table(summary.columns, summary.cells)
     position = {label: i for i, label in enumerate(order)}
     ordered = runs.assign(row_order=runs.model.map(position)).sort_values("row_order", kind="stable")
     every = [
@@ -331,27 +376,37 @@ def count_cell(stats: pd.Series) -> str:
 
 def header(benchmark: str, runs: pd.DataFrame, command: str, notes: list[str],
            groups: dict[str, Any] | None = None) -> str:
+    written = dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes")
+    lines = [f"# {benchmark}: GAN comparison", "",
+             *header_lines(runs, command, notes, groups, written)]
+    return "\n".join(lines) + "\n\n"
+
+
+def header_lines(runs: pd.DataFrame, command: str, notes: list[str],
+                 groups: dict[str, Any] | None = None, written: str | None = None) -> list[str]:
+    """The bullets of a table's header: command, dates (``written``: when the table was
+    written, if given), commit, machine, values, protocol, statistics, budget, ``notes``."""
     done = list(runs.record)
     found = ((r.get("final") or {}).get("protocol") for r in done)
     protocols = sorted({json.dumps(p, sort_keys=True) for p in found if p})
-    lines = [f"# {benchmark}: GAN comparison", "", f"- Command: `{command}`", *provenance(done)]
+    lines = [f"- Command: `{command}`", *provenance(done, written)]
     if len(protocols) > 1:
         lines.append(f"- WARNING: {len(protocols)} different evaluation protocols below")
     lines += [*machine(done), *method(done, protocols), *statistics(runs, groups or {})]
     lines.append(f"- {budget_protocol(runs)}")
     lines.append("- Budget settings: " + "; ".join(sorted({budget_settings(r) for r in done})))
-    return "\n".join(lines + [f"- {note}" for note in notes]) + "\n\n"
+    return lines + [f"- {note}" for note in notes]
 
 
-def provenance(done: list[dict[str, Any]]) -> list[str]:
-    """When the runs ended and at which commit(s)."""
+def provenance(done: list[dict[str, Any]], written: str | None = None) -> list[str]:
+    """When the runs ended (and the table was ``written``) and at which commit(s)."""
     commits = sorted({(r.get("git") or {}).get("commit") or "unknown" for r in done})
     dirty = any((r.get("git") or {}).get("dirty") for r in done)
     dates = sorted(r.get("ended_at") or "" for r in done)
     first_end, last_end = (dates[0][:16], dates[-1][:16]) if dates else ("?", "?")
-    written = dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes")
     lines = [
-        f"- Date: runs ended {first_end} to {last_end} UTC; table written {written}",
+        f"- Date: runs ended {first_end} to {last_end} UTC"
+        + (f"; table written {written}" if written else ""),
         f"- Commit: {', '.join(c[:12] for c in commits)}"
         + (" (with uncommitted changes)" if dirty else ""),
     ]
@@ -702,7 +757,11 @@ def rerender(results_dir: str | Path, command: str) -> Path:
 
 
 def log_to_wandb(benchmark: str, runs: pd.DataFrame, out: Path, save_dir: Path) -> None:
-    """The comparison as a ``wandb.Table`` (plus curves and grids) in a W&B run of its own."""
+    """The comparison in a W&B run of its own (``wandb.Table`` and ``wandb.Image`` through
+    Lightning's logger): ``<benchmark>/comparison``, the numbers of ``table.csv`` (means, 95%
+    interval bounds, group letters and ranks); ``<benchmark>/table``, the cells of table.md's
+    main table (``FID`` as ``mean [low, high]``, ``FID group``) as the report shows them; the
+    curves; each row's best grid and its grids over time."""
     from ganzoo.runs.wandb_logger import FailSafeWandbLogger
 
     logger = FailSafeWandbLogger(save_dir=str(save_dir), name=f"{benchmark}-table", group=benchmark,
@@ -710,9 +769,13 @@ def log_to_wandb(benchmark: str, runs: pd.DataFrame, out: Path, save_dir: Path) 
     frame = csv_table(runs).rename(columns={"n_finished": "n"})
     frame = frame.drop(columns=["status", *(c for c in frame if c.endswith("_n"))]).astype(object)
     logger.log_table(f"{benchmark}/comparison", dataframe=frame.where(frame.notna(), None))
+    summary = summary_table(runs)
+    logger.log_table(f"{benchmark}/table", columns=summary.columns, data=summary.cells)
     for _, _, name, _ in CURVES:
         if (out / name).is_file():
             logger.log_image(f"{benchmark}/{Path(name).stem}", [str(out / name)])
     for grid in sorted((out / "grids").glob("*.png")):  # one key each: layouts differ in size
         logger.log_image(f"{benchmark}/best_grid/{grid.stem}", [str(grid)])
+    for grid in sorted((out / "grids_over_time").glob("*.png")):
+        logger.log_image(f"{benchmark}/grids_over_time/{grid.stem}", [str(grid)])
     logger.finalize("success")

@@ -227,15 +227,20 @@ def metric_cell(row: str, metric: str, old: list[dict], new: list[dict],
 
 
 # ------------------------------------------------------------------ the report
+COLUMNS = ["model", "cell", "A mean ± sd (n)", "B mean ± sd (n)", "B vs A [90% CI]", "margin",
+           "verdict"]
+
+
+def cell_texts(c: Cell) -> list[str]:
+    """One line of the report (:data:`COLUMNS`), as the printed verdict and the site show it."""
+    samples = [_side_text(s, c.metric) for s in (c.a, c.b)]
+    return [c.row, c.metric, *samples, _difference(c), _margin(c), _verdict_text(c)]
+
+
 def render(cells: list[Cell], title: list[str]) -> str:
     """The report: ``title`` lines, one table line per cell, the summary line."""
-    lines = []
-    for c in cells:
-        samples = [_side_text(s, c.metric) for s in (c.a, c.b)]
-        lines.append([c.row, c.metric, *samples, _difference(c), _margin(c), _verdict_text(c)])
-    columns = ["model", "cell", "A mean ± sd (n)", "B mean ± sd (n)", "B vs A [90% CI]",
-               "margin", "verdict"]
-    return "\n".join([*title, "", *markdown_table(columns, lines), "", summary_line(cells)])
+    lines = [cell_texts(c) for c in cells]
+    return "\n".join([*title, "", *markdown_table(COLUMNS, lines), "", summary_line(cells)])
 
 
 def summary_line(cells: list[Cell]) -> str:

@@ -196,8 +196,7 @@ def test_comparison_is_logged_as_a_wandb_table(tmp_path, monkeypatch):
     rows = read_offline_run(run)["history"]
     table = next(row["b/comparison"] for row in rows if "b/comparison" in row)
     assert table["_type"] == "table-file" and table["nrows"] == 1
-    [path] = (run / "files").rglob("*.table.json")
-    data = json.loads(path.read_text())
+    data = json.loads((run / "files" / table["path"]).read_text())
     assert data["columns"][:4] == ["model", "n", "n_diverged", "fid_mean"]
     assert data["data"][0][:4] == ["DCGAN", 2, 0, 10.5]
     low = data["columns"].index("fid_ci_low")
@@ -206,6 +205,43 @@ def test_comparison_is_logged_as_a_wandb_table(tmp_path, monkeypatch):
         assert any(f"b/{plot}" in row for row in rows), plot
     assert data["columns"][-10:-8] == ["g_steps_mean", "g_steps_std"]
     assert data["columns"][-2:] == ["images_per_s_mean", "images_per_s_std"]
+
+
+def test_the_table_as_shown_and_the_grids_are_logged_to_wandb(tmp_path, monkeypatch):
+    """The same view online: the displayed table (intervals, group letters) as a wandb.Table,
+    each row's best grid and its grids over time as wandb.Images, in the table's W&B run."""
+    from wandb_files import read_offline_run
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    fids = {"DCGAN": [10.0, 10.5, 9.5], "VanillaGAN": [30.0, 31.0, 29.0]}
+    for variant, values in fids.items():
+        for seed, fid in enumerate(values):
+            grids = Path(record(tmp_path, variant, seed, fid=fid)["run_dir"]) / "grids"
+            grids.mkdir(parents=True)
+            for epoch in (1, 2, 3):
+                plt.imsave(grids / f"epoch_{epoch:04d}.png", np.full((120, 120), epoch / 4))
+            plt.imsave(grids / "final.png", np.full((120, 120), fid / 40))
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results",
+                      wandb_dir=tmp_path / "wb")["b"]
+    [run] = (tmp_path / "wb" / "wandb").glob("offline-run-*")
+    rows = read_offline_run(run)["history"]
+    shown = next(row["b/table"] for row in rows if "b/table" in row)
+    assert shown["_type"] == "table-file" and shown["nrows"] == 2
+    data = json.loads((run / "files" / shown["path"]).read_text())
+    assert data["columns"][:5] == ["rank", "model", "FID", "FID group", "IS"]
+    first, last = data["data"]
+    assert first[:2] == ["1", "DCGAN"] and first[3] == "a" and last[:2] == ["2", "VanillaGAN"]
+    low, high = stats.t.interval(0.95, 2, 10.0, statistics.stdev(fids["DCGAN"]) / 3**0.5)
+    assert first[2] == f"{10.0:.2f} [{low:.2f}, {high:.2f}]"  # as table.md prints it
+    assert (out / "table.md").read_text().count(f"| {first[2]} | a |") == 1
+    comparison = next(row["b/comparison"] for row in rows if "b/comparison" in row)
+    numbers = json.loads((run / "files" / comparison["path"]).read_text())
+    assert {"fid_ci_low", "fid_ci_high", "fid_group", "fid_rank"} <= set(numbers["columns"])
+    for key in ("b/best_grid/DCGAN", "b/best_grid/VanillaGAN", "b/grids_over_time/DCGAN"):
+        image = next(row[key] for row in rows if key in row)
+        assert image["_type"] == "images/separated" and image["count"] == 1, key
+    media = list((run / "files" / "media" / "images").rglob("*.png"))
+    assert len(media) >= 3 + 4  # the curves, two best grids, two grids over time
 
 
 def test_runs_from_several_commits_are_flagged(tmp_path):

@@ -100,6 +100,10 @@ def test_compare_runs_the_sweep_then_writes_and_prints_the_table(
     assert md in out and "| DCGAN |" in md
     assert f"Command: `ganzoo compare {' '.join(args[1:])} --update-results`" in md
     assert "Wall time of this command:" in md and "compare: done in" in out
+    # it ends with the page of the table it made (the report lives beside the runs)
+    page = tmp_path / "runs" / "site" / "digits" / "index.html"
+    assert out.rstrip().splitlines()[-1].startswith(f"report: {page.relative_to(tmp_path)} (built in ")
+    assert page.is_file() and "| DCGAN |" in md and 'data-row="DCGAN"' in page.read_text()
 
     # without --update-results the committed table survives; the fresh one goes beside the
     # runs, printed with the statistical comparison against the committed one
@@ -114,6 +118,9 @@ def test_compare_runs_the_sweep_then_writes_and_prints_the_table(
     counts = re.search(r"^(\d+) REPRODUCED, (\d+) INCONCLUSIVE, (\d+) DIFFERENT$", out, re.M)
     assert counts and [int(n) for n in counts.groups()] == [3, 3, 0], out
     assert "| DCGAN | fid |" in out and "one seed on a side" in out
+    html = page.read_text()  # rebuilt for the fresh table, with the verdict against results/
+    assert "Verdict: this table (B) against results/digits (A)" in html
+    assert f"<strong>{counts.group(0)}</strong>" in html
 
 
 @pytest.mark.slow
