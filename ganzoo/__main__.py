@@ -10,7 +10,7 @@ import sys
 from ganzoo import bench, cli
 from ganzoo.errors import one_line_errors
 
-BENCH_COMMANDS = ("sweep", "table", "verdict", "reproduce", "calibrate", "compare", "resume",
+BENCH_COMMANDS = ("sweep", "table", "verdict", "reproduce", "calibrate", "compare", "resume", "tune",
                   "report")
 
 

@@ -11,6 +11,7 @@
     ganzoo compare                                 # the main job: sweep + table, printed
     ganzoo resume runs/mnist5k/<run>               # continue a killed run from its last.ckpt
     ganzoo report results/* --out /tmp/site        # one static site over results directories
+    ganzoo tune experiments/tuning/mnist5k.yaml    # equal tuning budgets, scored on validation
 
 Exit status: 0 on success; 1 when runs failed, a cell is DIFFERENT or an exact check failed;
 2 for user errors (one line, ``ganzoo: error: ...``) and for a report that built no study.
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ganzoo.atomic import write_text_atomic
+from ganzoo.bench import tune
 from ganzoo.bench.calibration import calibrate
 from ganzoo.bench.report import report
 from ganzoo.bench.reproduce import reproduce, statistical_verdict
@@ -81,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_parser(sub.add_parser("compare", help="the main job: the default sweep + table"))
     resume = sub.add_parser("resume", help="continue an interrupted or killed run")
     resume.add_argument("run_dir", help="the run's directory (holding record.json)")
+    tune = sub.add_parser("tune", help="the same tuning budget for every variant (validation)")
+    tune.add_argument("file", help="a tuning file (experiments/tuning/mnist5k.yaml)")
+    tune.add_argument("--workers", type=int, default=None, help="runs at a time (default: cores)")
+    tune.add_argument("--runs_dir", default="runs", help="root of the run directories")
+    tune.add_argument("--out", default="results", help="root of the results directories")
+    tune.add_argument("--dry-run", action="store_true", help="print the trials and their "
+                      "commands; run nothing")
     site = sub.add_parser("report", help="one static site (HTML) over results directories")
     site.add_argument("dirs", nargs="+", help="results directories holding runs.json "
                       "(results/*); a directory without one stands for its subdirectories")
@@ -149,8 +158,28 @@ def main(argv: list[str], locate: Callable[[list[str]], RunLocation]) -> int:
     args.extra, args.argv, args.locate = extra, argv, locate
     command = {"sweep": cmd_sweep, "table": cmd_table, "verdict": cmd_verdict,
                "reproduce": cmd_reproduce, "calibrate": cmd_calibrate, "resume": cmd_resume,
-               "report": cmd_report}
+               "report": cmd_report, "tune": cmd_tune}
     return command.get(args.command, cmd_compare)(args)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Plan the trials, run those not done (resumable), then write the tuning report."""
+    spec = tune.load_tuning(args.file)
+    trials = tune.plan(spec, args.locate, args.runs_dir)
+    runs = [run for trial in trials for run in trial.runs]
+    print(f"tune: {spec['name']}: {len(trials)} trials ({spec['trials']} per variant x "
+          f"{len(spec['variants'])} variants), {len(runs)} runs", flush=True)
+    if args.dry_run:
+        for trial in trials:
+            print(f"{trial.variant} trial {trial.index}: {tune.describe(trial.params)}")
+            for run in trial.runs:
+                print(f"  {run.dir}: {shlex.join(run.command[3:])}")
+        return 0
+    run_all(runs, workers=args.workers or default_workers())
+    tune.collect(spec, trials)
+    print(tune.report(spec, trials, Path(args.out) / spec["name"], args.file))
+    print(f"written: {Path(args.out) / spec['name']}/")
+    return 1 if any(r.status == "failed" for r in runs) else 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
