@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ganzoo.atomic import atomic_path, write_text_atomic
+from ganzoo.bench import recipe
 from ganzoo.bench.stats import (
     ALPHA,
     BOOTSTRAP_FROM,
@@ -38,6 +39,7 @@ from ganzoo.bench.stats import (
 from ganzoo.errors import ConfigError
 from ganzoo.metrics import builtin  # noqa: F401  (registers the metrics' measures)
 from ganzoo.metrics.registry import METRICS, measure, measures_in_order
+from ganzoo.models.legacy import upgrade_config
 from ganzoo.plotting import pyplot
 from ganzoo.runs.naming import NOT_IN_NAME, is_under, sanitize
 from ganzoo.runs.records import DONE_STATUSES, cost, git_info, write_json_atomic
@@ -241,7 +243,39 @@ def rank_rows(runs: pd.DataFrame) -> tuple[list[str], dict[str, dict[str, tuple[
         groups[metric] = {row: (found.letters[i], rank_text(found.ranks[i]))
                           for i, row in enumerate(ranked)}
     rows = list(runs.model.unique())
-    return order + [row for row in rows if row not in order], groups
+    order = order + [row for row in rows if row not in order]
+    supervised = conditional_rows(runs)  # the label-supervised rows: a block of their own, last
+    return [r for r in order if r not in supervised] + [r for r in order if r in supervised], groups
+
+
+def row_config(runs: pd.DataFrame, row: str) -> dict[str, Any]:
+    """The recorded config of ``row``'s first run, in today's layout."""
+    record = runs.loc[runs.model == row, "record"].iloc[0]
+    return upgrade_config((record or {}).get("config") or {})
+
+
+def conditional_rows(runs: pd.DataFrame) -> set[str]:
+    return {row for row in runs.model.unique() if recipe.is_conditional(row_config(runs, row))}
+
+
+def recipes(runs: pd.DataFrame) -> dict[str, list[recipe.Extra]]:
+    """Each row's differences from its variant's paper recipe (:mod:`ganzoo.bench.recipe`)."""
+    return {row: recipe.extras(row_config(runs, row)) for row in runs.model.unique()}
+
+
+def shown_label(row: str, extras: list[recipe.Extra]) -> str:
+    """The row label as tables show it: the row, then ``+token`` per extra of its recipe."""
+    return " ".join([row, *(f"+{e.token}" for e in extras)])
+
+
+def recipe_notes(runs: pd.DataFrame) -> list[str]:
+    """The footnotes of the recipe tokens (each once), and what the conditional block is."""
+    notes = {e.token: e.note for extras in recipes(runs).values() for e in extras}
+    lines = [f"- `+{token}`: {note}" for token, note in notes.items()]
+    if conditional_rows(runs):
+        lines.append("- Rows below the unconditional ones are label-supervised (they train on "
+                     "the class labels): read them against each other.")
+    return lines
 
 
 # ------------------------------------------------------------------ formatting
@@ -320,11 +354,12 @@ def summary_table(runs: pd.DataFrame) -> Summary:
     for metric in metrics:
         titles[metric], titles[f"{metric}_group"] = measure(metric).label, f"{measure(metric).label} group"
     cells, values = [], []
+    extras = recipes(runs)
     for position, label in enumerate(order, start=1):
         s = stats.loc[label]
         rank = (groups[primary][label][1] if primary and label in groups[primary] else
                 str(position) if s["n_finished"] else "—")
-        line, keyed = [rank, label], [position, label]
+        line, keyed = [rank, shown_label(label, extras[label])], [position, label]
         for metric in metrics:
             line.append(cell(s, metric))
             keyed.append(_value(s[f"{metric}_mean"]) if s["n_finished"] else None)
@@ -366,12 +401,15 @@ def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, 
                 if r.get("status") not in DONE_STATUSES]
     tail = ["", "Excluded (not finished): " + ", ".join(excluded)] if excluded else []
     head = header(benchmark, runs, command, notes or [], groups)
-    return "\n".join([head, *main, "", "### Every run", "", *per_run, *tail]) + "\n"
+    notes_ = recipe_notes(runs)
+    recipes_ = ["", "Each `+token` is a difference from the variant's paper recipe (its class "
+                "defaults), read from the recorded config:", "", *notes_] if notes_ else []
+    return "\n".join([head, *main, *recipes_, "", "### Every run", "", *per_run, *tail]) + "\n"
 
 
 def count_cell(stats: pd.Series) -> str:
     n, diverged = int(stats["n_finished"]), int(stats["n_diverged"])
-    return f"{n} (+{diverged} diverged)" if diverged else str(n)
+    return f"{n}/{n + diverged} finished" if diverged else str(n)
 
 
 def header(benchmark: str, runs: pd.DataFrame, command: str, notes: list[str],

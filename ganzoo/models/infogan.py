@@ -31,6 +31,7 @@ class InfoGAN(GANModule):
         continuous_weight: lambda for the continuous terms (smaller; the paper uses < 1).
         latent_dim, noise: the paper's MNIST noise, 62 dimensions of U(-1, 1) (the authors'
             launcher), which leaves the codes a larger share of G's input than N(0, I).
+        lr_g, lr_d: Adam's rates in the paper's MNIST setting (Appendix C.1): 1e-3 and 2e-4.
         q_augment: a :class:`ganzoo.tricks.QAugment` (None: Q reads D's own input). Q's terms
             on the real images are tricks (:class:`ganzoo.tricks.RealInfo`,
             :class:`ganzoo.tricks.RealConsistency`).
@@ -44,8 +45,7 @@ class InfoGAN(GANModule):
         continuous_dim: int = 2,
         info_weight: float = 1.0,
         continuous_weight: float = 0.1,
-        arch: str = "dcgan",
-        latent_dim: int = 62,
+        arch: str = "dcgan", latent_dim: int = 62, lr_g: float = 1e-3, lr_d: float = 2e-4,
         noise: Literal["normal", "uniform"] = "uniform",
         q_augment: QAugment | None = None,
         **kwargs: Any,
@@ -55,7 +55,7 @@ class InfoGAN(GANModule):
         self.q_augment = q_augment = from_config(q_augment)
         require(noise in ("normal", "uniform"),
                 f"model.noise: unknown {noise!r}; allowed: normal, uniform")
-        super().__init__(arch=arch, latent_dim=latent_dim, **kwargs)
+        super().__init__(arch=arch, latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d, **kwargs)
         if q_augment is not None:
             q_augment.check(self)
 

@@ -16,6 +16,8 @@ class DAugment(Trick):
     Images only. On InfoGAN the Q head then reads augmented fakes too, so G can only encode
     the codes in what the augmentation keeps (InfoGAN's ``q_augment`` is the other choice)."""
 
+    short = "DiffAug"  # its token in results tables' row labels (ganzoo.bench.recipe)
+
     def __init__(self) -> None:
         pass
 

@@ -18,6 +18,8 @@ class DWeightPenalty(Trick):
         weight: lambda of the penalty.
     """
 
+    short = "L2(D)"  # its token in results tables' row labels (ganzoo.bench.recipe)
+
     def __init__(self, *, weight: float = 1e-3) -> None:
         require(weight >= 0, f"DWeightPenalty.weight: must be >= 0, got {weight}")
         self.weight = weight

@@ -54,6 +54,8 @@ class GeneratorEMA(L.Callback):
         decay: the decay, in (0, 1).
     """
 
+    short = "EMA"  # its token in results tables' row labels (ganzoo.bench.recipe)
+
     def __init__(self, *, decay: float = 0.999) -> None:
         require(0.0 < decay < 1.0, f"GeneratorEMA.decay: a decay in (0, 1), got {decay}")
         self.decay = decay

@@ -20,6 +20,8 @@ class InstanceNoise(Trick):
         anneal_steps: D steps over which it decays to 0 (0 = never).
     """
 
+    short = "noise"  # its token in results tables' row labels (ganzoo.bench.recipe)
+
     def __init__(self, *, std: float = 0.1, anneal_steps: int = 0) -> None:
         require(std >= 0, f"InstanceNoise.std: must be >= 0, got {std}")
         require(anneal_steps >= 0, f"InstanceNoise.anneal_steps: must be >= 0, got {anneal_steps}")

@@ -22,6 +22,8 @@ class LabelSmoothing(LossPair):
         generator: G's loss: ``nonsaturating``, ``minimax`` or ``ml``.
     """
 
+    short = "LS"  # its token in results tables' row labels (ganzoo.bench.recipe)
+
     probabilistic = True
 
     def __init__(self, *, alpha: float = 0.1, beta: float = 0.0,

@@ -19,6 +19,8 @@ class MinibatchFeatures(Trick):
             the toy configs' batch of 256).
     """
 
+    short = "mbf"  # its token in results tables' row labels (ganzoo.bench.recipe)
+
     def __init__(self, *, average: bool = False) -> None:
         self.average = average
 

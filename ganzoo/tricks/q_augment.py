@@ -27,6 +27,8 @@ class QAugment:
         ranges: ``"affine"`` (rotation, zoom, shift) or ``"shape"`` (also slant, width, stroke).
     """
 
+    short = "q_aug"  # its token in results tables' row labels (ganzoo.bench.recipe)
+
     def __init__(self, *, ranges: Literal["affine", "shape"] = "affine") -> None:
         require(ranges in ("affine", "shape"),
                 f"QAugment.ranges: affine or shape; got {ranges!r}")

@@ -20,6 +20,8 @@ class RealConsistency(Trick):
         weight: the term's weight.
     """
 
+    short = "IMSAT"  # its token in results tables' row labels (ganzoo.bench.recipe)
+
     def __init__(self, *, weight: float = 1.0) -> None:
         require(weight >= 0, f"RealConsistency.weight: must be >= 0, got {weight}")
         self.weight = weight

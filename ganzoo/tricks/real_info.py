@@ -25,6 +25,8 @@ class RealInfo(Trick):
         weight: the term's weight.
     """
 
+    short = "CatGAN"  # its token in results tables' row labels (ganzoo.bench.recipe)
+
     def __init__(self, *, weight: float = 1.0) -> None:
         require(weight >= 0, f"RealInfo.weight: must be >= 0, got {weight}")
         self.weight = weight

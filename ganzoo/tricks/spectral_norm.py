@@ -25,6 +25,8 @@ class SpectralNorm(Trick):
         power_iterations: power-method steps per forward pass in training (the paper: 1).
     """
 
+    short = "SN"  # its token in results tables' row labels (ganzoo.bench.recipe)
+
     def __init__(self, *, power_iterations: int = 1) -> None:
         require(power_iterations >= 1,
                 f"SpectralNorm.power_iterations: must be >= 1, got {power_iterations}")

@@ -116,7 +116,8 @@ def test_mean_std_n_per_variant(tmp_path):
     low, high = stats.t.interval(0.95, 2, statistics.fmean(fids), stats.sem(fids))
     assert f"| DCGAN | {statistics.fmean(fids):.2f} [{low:.2f}, {high:.2f}] |" in md
     assert float(dcgan["fid_ci_low"]) == pytest.approx(low)
-    assert "| InfoGAN | 30.00 |" in md and "0.800" in md  # n = 1: no interval
+    # n = 1: no interval; the stand-in config departs from InfoGAN's paper lr_g (1e-3)
+    assert "| InfoGAN +lr_g=0.0002 | 30.00 |" in md and "0.800" in md
     assert "fid_class_0" not in md and "fid_class_0_mean" in rows[0]  # breakdown: CSV only
     assert "extractor `domain`" in md and "1000 generated vs 1000 real" in md
     manifest = json.loads((out / "runs.json").read_text())
@@ -158,7 +159,7 @@ def test_diverged_runs_show_as_diverged(tmp_path):
     assert wgan.count("diverged") >= 3 and "nan" not in wgan.lower()
     dcgan = next(line for line in md.splitlines() if "| DCGAN |" in line)
     low, high = stats.t.interval(0.95, 1, 12.0, stats.sem([10.0, 14.0]))
-    assert f"12.00 [{low:.2f}, {high:.2f}]" in dcgan and "2 (+1 diverged)" in dcgan  # not 999
+    assert f"12.00 [{low:.2f}, {high:.2f}]" in dcgan and "2/3 finished" in dcgan  # not 999
     assert "Excluded (not finished)" in md and "(running)" in md
     rows = {r["model"]: r for r in csv.DictReader(io.StringIO((out / "table.csv").read_text()))}
     assert rows["WGAN-clip"]["status"] == "diverged" and rows["WGAN-clip"]["fid_mean"] == ""
@@ -266,7 +267,7 @@ def test_cost_beside_quality_and_budget_line(tmp_path):
     rate_cell = f"{statistics.fmean(rate):,.0f} ± {statistics.stdev(rate):,.0f}"
     dcgan = next(line for line in md.splitlines() if "| DCGAN |" in line)
     assert f"| 100 | 100 | 6,400 | 41s ± 1s | {rate_cell} | 3 |" in dcgan
-    wgan = next(line for line in md.splitlines() if "| WGAN-gp |" in line)
+    wgan = next(line for line in md.splitlines() if "| WGAN-gp +lr_g=0.0002 |" in line)  # not the paper lr
     assert "| 100 | 500 | 32,000 |" in wgan  # 5 critic steps per generator step
     budget = next(line for line in md.splitlines() if line.startswith("- Budget:"))
     assert budget == (
@@ -407,11 +408,12 @@ def test_rows_sorted_by_fid_with_groups_ranks_and_the_test_in_the_header(tmp_pat
     main = md.split("### Every run")[0]
     head = next(x for x in main.splitlines() if x.startswith("| rank | model |"))
     assert head.startswith("| rank | model | FID | FID group | IS | KID | KID group |")
-    order = [x.split(" | ")[1] for x in main.splitlines() if x.startswith("| ") and "---" not in x][1:]
+    order = [x.split(" | ")[1].split(" +")[0]  # the row, without its recipe tokens
+             for x in main.splitlines() if x.startswith("| ") and "---" not in x][1:]
     assert order == ["DCGAN", "WGAN-gp", "VanillaGAN"]  # by mean FID, best first
-    dcgan, wgan, vanilla = (next(x for x in main.splitlines() if f"| {v} |" in x) for v in order)
+    dcgan, wgan, vanilla = (next(x for x in main.splitlines() if f"| {v} " in x) for v in order)
     assert dcgan.startswith("| 1-2 | DCGAN |") and "| a |" in dcgan
-    assert wgan.startswith("| 1-2 | WGAN-gp |") and "| a |" in wgan  # not separable from DCGAN
+    assert wgan.startswith("| 1-2 | WGAN-gp +lr_g=0.0002 |") and "| a |" in wgan  # not separable
     assert vanilla.startswith("| 3 | VanillaGAN |") and "| b |" in vanilla
     assert ("Holm-adjusted over all 3 pairs of rows per metric at family α = 0.05" in md
             and "pairwise Welch t-tests on each metric's scale (log for FID, KID)" in md
