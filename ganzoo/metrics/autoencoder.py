@@ -12,7 +12,10 @@ autoencoder's latent space for the same reason).
 
 Architecture: two 3x3 stride-2 conv blocks (ReLU), a linear bottleneck of ``BOTTLENECK``
 features, and the mirror image (linear, two 4x4 stride-2 transposed convs, tanh); any image
-side >= 4 works (the decoder crops back to the encoder's sizes). Training is seeded, on the
+side >= 4 works (the decoder crops back to the encoder's sizes). The bottleneck ends in a batch
+norm without affine parameters, so the features have about zero mean and unit variance per
+dimension on the training images: KID's polynomial kernel ``(x.y / d + 1)^3`` then sees the
+scale it was designed for (unscaled codes made its values swing by units between real sets). Training is seeded, on the
 images the test split was held out from (``train_and_val``), with Adam for a fixed number of
 steps. The weights for mnist5k and digits are committed in ``ganzoo/metrics/weights/`` (made
 by ``python scripts/train_autoencoder.py --dataset <name>``; time, loss and sha256 in the
@@ -60,6 +63,7 @@ class ConvAutoencoder(nn.Module):
             nn.Conv2d(channels, widths[0], 3, 2, 1), nn.ReLU(),
             nn.Conv2d(widths[0], widths[1], 3, 2, 1), nn.ReLU(),
             nn.Flatten(), nn.Linear(inner, bottleneck),
+            nn.BatchNorm1d(bottleneck, affine=False),  # standardised codes (see below)
         )
         self.expand = nn.Sequential(nn.Linear(bottleneck, inner), nn.ReLU())
         self.up1 = nn.ConvTranspose2d(widths[1], widths[0], 4, 2, 1)

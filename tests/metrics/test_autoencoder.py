@@ -52,10 +52,11 @@ def test_features_are_deterministic_and_separate_digits_from_noise(mnist_dm):
     shuffled = train[torch.randperm(len(train), generator=g)[:1000]]  # the split is by class
     real_vs_real, real_vs_noise = frechet_distance(test, shuffled), frechet_distance(test, noise)
     assert real_vs_noise > 20 * real_vs_real, (real_vs_real, real_vs_noise)
-    # every noise image is farther from the training digits than any test digit is
-    nearest = {name: torch.cdist(f, train).min(1).values for name, f in
-               (("test", test), ("noise", noise))}
-    assert nearest["noise"].min() > nearest["test"].max()
+    # the nearest other image of a test digit is a digit, of a noise image a noise image
+    both = torch.cat([test, noise])
+    kind = torch.arange(2000) >= 1000
+    distances = torch.cdist(both, both).fill_diagonal_(float("inf"))
+    assert (kind[distances.argmin(1)] == kind).double().mean() > 0.99
 
 
 def test_other_split_trains_on_demand_once_and_caches(tmp_path):
