@@ -58,10 +58,11 @@ def protocol_lines(p: dict[str, Any], metrics: list[str]) -> list[str]:
     if p.get("extractor") == "none":
         what = p.get("measured_on") or ("no feature extractor: modes and densities on the "
                                         f"generated samples (their dimension {NOT_RECORDED})")
+        mixture = (f"{_get(p, 'toy_modes', '{} modes', 'modes')}, "
+                   f"{_get(p, 'toy_std', 'std {}', 'std')}; high quality: "
+                   f"{_get(p, 'hq_sigmas', 'within {} std of a mode', 'radius')}")
         return [f"- Protocol: {what}; {_get(p, 'num_fake')} generated samples against the "
-                f"known mixture ({_get(p, 'toy_modes')} modes, std {_get(p, 'toy_std')}; "
-                f"high quality: within {_get(p, 'hq_sigmas')} std of a mode); "
-                f"seed {_get(p, 'seed')}"]
+                f"known mixture ({mixture}); seed {_get(p, 'seed')}"]
     subsets = p.get("kid_subsets")
     kid = (f"KID over {subsets} subset{'s' * (subsets != 1)} of {p.get('kid_subset_size')}"
            if subsets else f"KID subsets {NOT_RECORDED}")
@@ -108,8 +109,7 @@ def floor(protocols: list[dict[str, Any]]) -> tuple[str | None, dict[str, float]
     recorded = [p for p in protocols if isinstance(p.get("real_floor"), dict)]
     if not recorded:
         return None, {}, ["- Real floor: not recorded (these runs were evaluated before the "
-                          "evaluation recorded it in its protocol); rerun them for the row "
-                          "`real (train vs test)`"]
+                          "evaluation recorded it in its protocol); rerun them for the floor row"]
     names = sorted({k for p in recorded for k in p["real_floor"]})
     values = {k: float(np.mean([p["real_floor"][k] for p in recorded if k in p["real_floor"]]))
               for k in names}
