@@ -1,12 +1,12 @@
 """FID∞ (Chong & Forsyth 2020, "Effectively Unbiased FID and Inception Score and where to find
-them", Sec. 3): FID extrapolated to infinitely many generated images.
+them"): FID extrapolated to infinitely many generated images.
 
 FID estimated from ``N`` generated images is biased upwards, and the bias depends on the
-generator (Chong & Forsyth, Sec. 2), so two models compared at one ``N`` may swap places at
+generator (Chong & Forsyth), so two models compared at one ``N`` may swap places at
 another. To first order the bias is linear in ``1 / N``: ``FID_N = FID∞ + b / N``. FID is
 computed for nested seeded subsets of the generated features of ``N / 4, N / 2, 3N / 4`` and
-``N`` images (250 ... 1,000 at the main protocol; the paper uses 15 sizes from 5,000 to
-50,000), each against the whole reference set, and FID∞ is the intercept of the least-squares
+``N`` images (250 ... 1,000 at the main protocol; the paper fits sizes from 5,000 to 50,000
+images), each against the whole reference set, and FID∞ is the intercept of the least-squares
 line through ``(1 / N_i, FID_{N_i})``. Only the generated side is extrapolated: the reference
 set's own finite size (1,000 test images here) still biases the value, for every row alike.
 The sizes used are recorded in the protocol (``fid_inf_sizes``).

@@ -1,6 +1,7 @@
 """Memorization: the data-copying test C_T of Meehan, Chaudhuri & Dasgupta 2020 ("A
-Non-Parametric Test to Detect Data-Copying in Generative Models", Sec. 3), registered as the
-metric ``memorization``; Stein et al. 2023 (Sec. 5) report it for GANs and diffusion models.
+Non-Parametric Test to Detect Data-Copying in Generative Models"), registered as the metric
+``memorization``; Stein et al. 2023 ("Exposing flaws of generative model evaluation metrics")
+report it beside FID for GANs and diffusion models.
 
 A generator that copies its training images places its samples closer to a training image
 than new images from the same distribution are. C_T compares exactly that: for each generated
