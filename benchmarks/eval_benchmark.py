@@ -3,6 +3,17 @@
     python benchmarks/eval_benchmark.py            # accuracies, real-vs-real / noise FID, IS, timing
     python benchmarks/eval_benchmark.py --ddp      # also the 1- vs 2-process (gloo) comparison
     python benchmarks/eval_benchmark.py --json out.json
+    python benchmarks/eval_benchmark.py --cost-only  # only what the issue-25 columns cost
+
+Cost of the columns (``--cost-only`` prints only this): one evaluation pass at the main job's
+protocol, as ``experiments/dcgan_mnist5k.yaml`` configures it (its EvaluationCallback's
+settings: 1,000 samples against the mnist5k test split, domain features), for that config's
+DCGAN freshly initialised, on one torch thread: *before*, the metrics tables had before issue
+25 (FID, IS, KID, precision/recall, density/coverage) without the real floor; *after*, every
+metric (also FID∞, FID and KID in the autoencoder space, memorization) with the real floor,
+once with the floor computed (its first evaluation of a protocol) and once read from its
+cache (every later one). Medians of ``--repeats`` passes, the real features already cached.
+They are set against the wall time of one main-job DCGAN run (``results/mnist5k/runs.json``).
 
 Timing: one ``ganzoo.metrics.evaluate`` call with the domain extractor on ``mnist5k`` for a
 DCGAN of the benchmark's size (widths 32, untrained: the cost does not depend on training),
@@ -30,6 +41,8 @@ from ganzoo.metrics.real_stats import real_features
 from ganzoo.models import DCGAN
 
 ROOT = Path(__file__).resolve().parents[1]
+BEFORE = ["fid", "is", "kid", "precision_recall", "density_coverage"]  # before issue 25
+MAIN_CONFIG = "dcgan_mnist5k.yaml"
 
 
 def classifier_accuracies() -> dict[str, dict]:
@@ -104,6 +117,89 @@ def timing(dm: GANDataModule, sizes: list[int]) -> dict[str, float]:
     return out
 
 
+def main_job(config: str, runs_dir: str):
+    """The model, data and evaluation settings of ``ganzoo fit --config <config>``."""
+    from ganzoo.cli import run_lightning_cli
+    from ganzoo.metrics import EvaluationCallback
+
+    cli = run_lightning_cli(["--config", str(ROOT / "experiments" / config),
+                             f"--runs_dir={runs_dir}", "--trainer.logger=false"], run=False)
+    [callback] = [c for c in cli.trainer.callbacks if isinstance(c, EvaluationCallback)]
+    ev = callback.evaluator
+    settings = {"num_samples": ev.num_samples, "reference_split": ev.reference_split,
+                "extractor": ev.extractor_name, "batch_size": ev.batch_size,
+                "kid_subset_size": ev.kid_subset_size, "kid_subsets": ev.kid_subsets,
+                "num_real": ev.num_real, "seed": ev.seed}
+    return cli.model, cli.datamodule, settings
+
+
+def main_job_wall_time(variant: str = "DCGAN") -> float:
+    runs = json.loads((ROOT / "results" / "mnist5k" / "runs.json").read_text())["runs"]
+    times = [r["wall_time_s"] for r in runs if r["variant"] == variant and r.get("wall_time_s")]
+    return sorted(times)[len(times) // 2]
+
+
+def timed(fn, repeats: int) -> tuple[float, float, dict]:
+    """Median wall and CPU seconds of ``repeats`` calls, and the last result."""
+    walls, cpus = [], []
+    for _ in range(repeats):
+        start, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return sorted(walls)[repeats // 2], sorted(cpus)[repeats // 2], result
+
+
+def column_cost(repeats: int) -> dict[str, float]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out: dict[str, float] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            torch.manual_seed(0)
+            model, dm, settings = main_job(MAIN_CONFIG, tmp)
+            dm.setup("fit")
+            cache = str(Path(tmp) / "cache")
+            evaluate(model, dm, cache_dir=cache, metrics=BEFORE, real_floor=False, **settings)
+            evaluate(model, dm, cache_dir=cache, real_floor=False, **settings)  # AE features
+
+            def run(**kw):
+                return lambda: evaluate(model, dm, cache_dir=cache, **settings, **kw)
+
+            passes = {
+                "before": run(metrics=BEFORE, real_floor=False),
+                "after_floor_cached": run(),
+                "after_without_floor": run(real_floor=False),
+            }
+            for name, fn in passes.items():
+                if name == "after_floor_cached":  # the first pass of a protocol computes it
+                    wall, cpu, _ = timed(fn, 1)
+                    out["after_floor_computed_s"], out["after_floor_computed_cpu_s"] = wall, cpu
+                wall, cpu, result = timed(fn, repeats)
+                out[f"{name}_s"], out[f"{name}_cpu_s"] = wall, cpu
+            out["metrics_after"] = sorted(result["metrics"])
+    finally:
+        torch.set_num_threads(threads)
+    run_s = main_job_wall_time()
+    out["main_job_dcgan_wall_s"] = run_s
+    print(f"one evaluation pass, {settings['num_samples']} samples vs the mnist5k "
+          f"`{settings['reference_split']}` split, {settings['extractor']} features, "
+          f"{MAIN_CONFIG}'s DCGAN freshly initialised, 1 torch thread "
+          f"(median of {repeats}; wall / CPU seconds):")
+    for name, title in (("before", "before (FID, IS, KID, PR/DC)"),
+                        ("after_without_floor", "after, all metrics, no floor"),
+                        ("after_floor_computed", "after, all metrics, floor computed (once)"),
+                        ("after_floor_cached", "after, all metrics, floor from its cache")):
+        wall = out[f"{name}_s"]
+        print(f"  {title:45s} {wall:6.2f} s / {out[f'{name}_cpu_s']:6.2f} s CPU  = "
+              f"{100 * wall / run_s:4.1f}% of a main-job DCGAN run ({run_s:.0f} s, "
+              "results/mnist5k/runs.json)")
+    print(f"  added by the new columns and the floor (cached): "
+          f"{out['after_floor_cached_s'] - out['before_s']:+.2f} s per pass; budget: one pass "
+          f"<= 10% of a run = {0.1 * run_s:.0f} s")
+    return out
+
+
 def ddp_comparison() -> dict:
     script = ROOT / "tests" / "metrics" / "ddp_eval_script.py"
     records = {}
@@ -146,13 +242,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--ddp", action="store_true", help="also run the 1 vs 2 process check")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 5000])
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--cost-only", action="store_true",
+                        help="only time one pass before and after the issue-25 columns")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
+    if args.cost_only:
+        figures = {"column_cost": column_cost(args.repeats)}
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        return figures
     dm = GANDataModule(dataset="mnist5k")
     dm.setup("fit")
     figures = {
         "classifiers": classifier_accuracies(),
         "reference": reference_fids(dm),
         "timing": timing(dm, args.sizes),
+        "column_cost": column_cost(args.repeats),
     }
     if args.ddp:
         figures["ddp"] = ddp_comparison()

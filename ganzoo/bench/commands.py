@@ -39,7 +39,7 @@ from ganzoo.bench.table import rerender, write_table
 from ganzoo.bench.verdict import load_manifest, verdict
 from ganzoo.errors import ConfigError
 from ganzoo.runs.naming import RunLocation
-from ganzoo.runs.records import DONE_STATUSES, clock, read_record
+from ganzoo.runs.records import DONE_STATUSES, clock, git_info, read_record
 
 COMPARE_SWEEP = "experiments/sweeps/mnist5k_compare.yaml"
 DEVICES_HELP = "GPUs per run: N > 1 makes every run a DDP run over N GPUs (default 1)"
@@ -226,8 +226,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_table(args: argparse.Namespace) -> int:
     command = args.command_line or "ganzoo " + shlex.join(args.argv)
     if args.rerender:
+        code = git_info()  # before the first table is rewritten: the state of the code
         for results in args.dirs:
-            print(rerender(results, command).read_text())
+            print(rerender(results, command, code).read_text())
         return 0
     for out in write_table(args.dirs, args.out, command, use_wandb=not args.no_wandb).values():
         print((out / "table.md").read_text())

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ganzoo.atomic import atomic_path, write_text_atomic
-from ganzoo.bench import recipe
+from ganzoo.bench import protocol, recipe
 from ganzoo.bench.stats import (
     ALPHA,
     BOOTSTRAP_FROM,
@@ -397,10 +397,16 @@ def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, 
     per_run = markdown_table(
         ["model", "seed", "status", *titles, "G steps", "wall time", "images/s", "run"], every
     )
+    label, floor, floor_lines = protocol.floor(run_protocols(runs))
+    if label is not None:
+        line = ["floor", label]
+        for metric in metrics:
+            line += [fmt(floor.get(metric), metric)] + (["—"] if metric in groups else [])
+        main.insert(2, "| " + " | ".join([*line, *("—" for _ in COST), "—"]) + " |")
     excluded = [f"{r.get('run_name')} ({r.get('status')})" for r in records
                 if r.get("status") not in DONE_STATUSES]
     tail = ["", "Excluded (not finished): " + ", ".join(excluded)] if excluded else []
-    head = header(benchmark, runs, command, notes or [], groups)
+    head = header(benchmark, runs, command, notes or [], groups, floor_lines)
     notes_ = recipe_notes(runs)
     recipes_ = ["", "Each `+token` is a difference from the variant's paper recipe (its class "
                 "defaults), read from the recorded config:", "", *notes_] if notes_ else []
@@ -412,25 +418,38 @@ def count_cell(stats: pd.Series) -> str:
     return f"{n}/{n + diverged} finished" if diverged else str(n)
 
 
+def run_protocols(runs: pd.DataFrame) -> list[dict[str, Any]]:
+    """The evaluation protocol of each run's final evaluation (runs without one left out)."""
+    found = ((r.get("final") or {}).get("protocol") for r in runs.record)
+    return [p for p in found if isinstance(p, dict) and p]
+
+
 def header(benchmark: str, runs: pd.DataFrame, command: str, notes: list[str],
-           groups: dict[str, Any] | None = None) -> str:
+           groups: dict[str, Any] | None = None, measured: list[str] | None = None) -> str:
     written = dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes")
     lines = [f"# {benchmark}: GAN comparison", "",
-             *header_lines(runs, command, notes, groups, written)]
+             *header_lines(runs, command, notes, groups, written, measured)]
     return "\n".join(lines) + "\n\n"
 
 
 def header_lines(runs: pd.DataFrame, command: str, notes: list[str],
-                 groups: dict[str, Any] | None = None, written: str | None = None) -> list[str]:
+                 groups: dict[str, Any] | None = None, written: str | None = None,
+                 measured: list[str] | None = None) -> list[str]:
     """The bullets of a table's header: command, dates (``written``: when the table was
-    written, if given), commit, machine, values, protocol, statistics, budget, ``notes``."""
+    written, if given), commit, machine, values, protocol, statistics, the values measured
+    beside the metrics (``measured``: the real floor) and the agreement of the two feature
+    spaces, budget, ``notes``."""
     done = list(runs.record)
-    found = ((r.get("final") or {}).get("protocol") for r in done)
-    protocols = sorted({json.dumps(p, sort_keys=True) for p in found if p})
+    protocols = protocol.distinct_settings(run_protocols(runs))
+    metrics = metric_names(runs, details=False)
     lines = [f"- Command: `{command}`", *provenance(done, written)]
     if len(protocols) > 1:
         lines.append(f"- WARNING: {len(protocols)} different evaluation protocols below")
-    lines += [*machine(done), *method(done, protocols), *statistics(runs, groups or {})]
+    lines += [*machine(done), *method(done, protocols, metrics), *statistics(runs, groups or {})]
+    means = {m: {row: float(np.mean(v)) for row, v in seed_values(runs, m).items()}
+             for m in ("fid", "fid_ae") if m in metrics}
+    titles = {m: measure(m).label for m in ("fid", "fid_ae")}
+    lines += [*(measured or []), *protocol.space_agreement(means, titles)]
     lines.append(f"- {budget_protocol(runs)}")
     lines.append("- Budget settings: " + "; ".join(sorted({budget_settings(r) for r in done})))
     return lines + [f"- {note}" for note in notes]
@@ -469,7 +488,8 @@ def machine(done: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def method(done: list[dict[str, Any]], protocols: list[str]) -> list[str]:
+def method(done: list[dict[str, Any]], protocols: list[dict[str, Any]],
+           metrics: list[str]) -> list[str]:
     """What the values and the cost are, and the evaluation protocol(s)."""
     seeds = [str(s) for s in sorted({r.get("seed") for r in done}, key=seed_order)]
     lines = [
@@ -481,13 +501,8 @@ def method(done: list[dict[str, Any]], protocols: list[str]) -> list[str]:
         "wall time from the start of fit to its end, evaluation included; images/s = images "
         "seen / wall time; mean ± std (sample std) over seeds.",
     ]
-    for p in map(json.loads, protocols):
-        lines.append(
-            f"- Protocol: extractor `{p.get('extractor')}` (weights sha256 "
-            f"{str(p.get('weights_sha256') or '?')[:12]}...), {p.get('num_fake')} generated vs "
-            f"{p.get('num_real')} real images of the `{p.get('reference_split')}` split, KID "
-            f"subset {p.get('kid_subset_size')}, seed {p.get('seed')}"
-        )
+    for p in protocols:
+        lines += protocol.protocol_lines(p, metrics)
     return lines
 
 
@@ -768,11 +783,13 @@ def header_notes(table_md: Path) -> list[str]:
     return [] if start is None else [line[2:] for line in lines[start + 1:] if line.startswith("- ")]
 
 
-def rerender(results_dir: str | Path, command: str) -> Path:
+def rerender(results_dir: str | Path, command: str, code: dict[str, Any] | None = None) -> Path:
     """Rewrite ``table.md`` and ``table.csv`` of a results directory from its ``runs.json``
     (the runs' records as the table kept them) without the run directories: for a new table
     layout over unchanged runs. The header keeps the command that made the runs and its notes
-    and says how it was re-rendered; runs.json, curves and grids stay as they are."""
+    and says how it was re-rendered (at the commit ``code`` of :func:`git_info`, taken now
+    when not given: a command re-rendering several tables takes it before the first);
+    runs.json, curves and grids stay as they are."""
     out = Path(results_dir)
     manifest = load_manifest(out, "table")
     records = manifest["runs"]
@@ -783,7 +800,7 @@ def rerender(results_dir: str | Path, command: str) -> Path:
                           "`ganzoo table` on the run directories")
     notes = header_notes(out / "table.md")
     notes = [n for n in notes if not n.startswith("Re-rendered from runs.json")]
-    now = git_info()
+    now = code or git_info()
     dirty = " with uncommitted changes" if now["dirty"] else ""
     notes.append(f"Re-rendered from runs.json by `{command}` at commit {str(now['commit'])[:12]}"
                  f"{dirty} (same runs, new table layout)")

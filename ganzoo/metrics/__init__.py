@@ -4,13 +4,14 @@ and the Lightning callbacks that run them and write sample grids.
 Public names:
     EvaluationCallback, SampleGridCallback   Lightning callbacks
     evaluate, Evaluator                      one evaluation, inside or outside a Trainer
-    build_extractor, extract, to_uint8       extractors ("domain", "inception")
-    InceptionExtractor, DomainExtractor, DomainClassifier
+    build_extractor, extract, to_uint8       extractors ("domain", "inception", "autoencoder")
+    InceptionExtractor, DomainExtractor, DomainClassifier, AutoencoderExtractor
     frechet_distance, inception_score, kernel_distance   torchmetrics on features
     real_features                            cached real-data features
     plan_for, EvalPlan                       which metrics apply to a model/data pair
 """
 
+from ganzoo.metrics.autoencoder import AutoencoderExtractor
 from ganzoo.metrics.callbacks import EvaluationCallback, SampleGridCallback
 from ganzoo.metrics.domain import DomainClassifier, DomainExtractor
 from ganzoo.metrics.evaluate import Evaluator, evaluate
@@ -22,6 +23,7 @@ from ganzoo.metrics.plan import EvalPlan, plan_for
 from ganzoo.metrics.real_stats import real_features
 
 __all__ = [
+    "AutoencoderExtractor",
     "DomainClassifier",
     "DomainExtractor",
     "EvalPlan",

@@ -23,33 +23,34 @@ from ganzoo.metrics.fidelity import (
     shard,
 )
 from ganzoo.metrics.labels import confusion_matrix, label_consistency, matched_accuracy
-from ganzoo.metrics.registry import EvalContext, Margin, Measure, register
+from ganzoo.metrics.registry import FID_MARGIN, EvalContext, Margin, Measure, register
 from ganzoo.metrics.toy import optimal_discriminator_gap
 
-# Equivalence margins (ganzoo verdict): FID and KID agree when their ratio is within 1.15,
-# IS within 3%, accuracies within 0.015 (absolute); a table may override them in the
-# margins.yaml beside its runs.json.
-FID_MARGIN = Margin("ratio", 1.15)
+# Equivalence margins (ganzoo verdict): FID and KID agree when their ratio is within 1.15
+# (registry.FID_MARGIN), IS within 3%, accuracies within 0.015 (absolute); a table may
+# override them in the margins.yaml beside its runs.json.
 ACCURACY_MARGIN = Margin("absolute", 0.015)
 
 
-@register("fid", applies=lambda plan: plan.fidelity, outputs=(
+@register("fid", applies=lambda plan: plan.fidelity, on_real=True, outputs=(
     Measure("fid", "FID", ".2f", higher_is_better=False, margin=FID_MARGIN, headline=True,
             curves=("g_steps", "wall_time_s")),))
 def fid(ctx: EvalContext) -> dict[str, float]:
     return {"fid": frechet_distance(ctx.real_features, ctx.generated["features"])}
 
 
-@register("is", applies=lambda plan: plan.fidelity, outputs=(
+@register("is", applies=lambda plan: plan.fidelity, on_real=True, outputs=(
     Measure("is", "IS", ".3f", higher_is_better=True, margin=Margin("relative", 0.03),
             curves=("g_steps",)),
     Measure("is_std", format=".3f", per_run=False)))
 def inception(ctx: EvalContext) -> dict[str, float]:
+    if ctx.generated["logits"].shape[1] == 0:  # an extractor without classes (autoencoder)
+        return {}
     mean, std = inception_score(ctx.generated["logits"], splits=10, seed=ctx.settings.seed)
     return {"is": mean, "is_std": std}
 
 
-@register("kid", applies=lambda plan: plan.fidelity, outputs=(
+@register("kid", applies=lambda plan: plan.fidelity, on_real=True, outputs=(
     Measure("kid", "KID", ".4f", higher_is_better=False, margin=FID_MARGIN, headline=True),
     Measure("kid_std", format=".4f", per_run=False)))
 def kid(ctx: EvalContext) -> dict[str, float]:
@@ -103,7 +104,7 @@ def fid_per_class(ctx: EvalContext) -> dict[str, float]:
 
 # Read together, in this order: the reverse KL of the high-quality mode histogram means little
 # without the modes covered and the high-quality share beside it (ganzoo.metrics.toy).
-@register("modes", applies=lambda plan: plan.toy_modes, outputs=(
+@register("modes", applies=lambda plan: plan.toy_modes, on_real=True, outputs=(
     Measure("modes_covered", format=".2f", higher_is_better=True,
             margin=Margin("absolute", 0.5), headline=True, curves=("epoch",)),
     Measure("hq_percent", format=".1f", higher_is_better=True,

@@ -14,8 +14,6 @@ on demand (seeded) and caches it under ``$GANZOO_CACHE/classifiers``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from pathlib import Path
@@ -26,16 +24,16 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ganzoo.atomic import atomic_path, write_json_atomic
 from ganzoo.data.datamodule import train_and_val
 from ganzoo.data.registry import cache_key
-from ganzoo.data.sources import cache_dir as default_cache_dir
 from ganzoo.errors import ConfigError
-from ganzoo.metrics.extractors import FeatureExtractor, sha256_file
+from ganzoo.metrics import frozen
+from ganzoo.metrics.extractors import FeatureExtractor
+from ganzoo.metrics.frozen import WEIGHTS_DIR  # noqa: F401  (where the committed weights are)
 
 Tensor = torch.Tensor
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+SCRIPT = "scripts/train_classifier.py"
 RECIPE_VERSION = 1  # bump when the architecture or the training recipe changes
 DEFAULT_STEPS = 6000
 DEFAULT_WIDTHS = (16, 32, 128)
@@ -83,6 +81,7 @@ class DomainExtractor(FeatureExtractor):
     """uint8 images -> (penultimate features, logits) of a frozen :class:`DomainClassifier`."""
 
     name = "domain"
+    feature_layer = "penultimate layer (global average pool of the last conv block)"
 
     def __init__(self, classifier: DomainClassifier, weights_sha256: str) -> None:
         super().__init__()
@@ -107,38 +106,16 @@ def classifier_key(datamodule) -> dict[str, Any]:
     return key
 
 
-def _key_hash(key: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-
-
 def committed_weights(datamodule) -> Path | None:
     """The committed weights file matching ``datamodule``'s data and split, if any."""
-    key = classifier_key(datamodule)
-    for meta_path in sorted(WEIGHTS_DIR.glob("domain_*.json")):
-        meta = json.loads(meta_path.read_text())
-        if meta.get("key") == key:
-            return meta_path.with_suffix(".pt")
-    return None
+    return frozen.committed_weights("domain", classifier_key(datamodule))
 
 
 def load_classifier(path: str | Path, data_shape, num_classes: int) -> tuple[DomainClassifier, str]:
     """A classifier from a state-dict file; returns it with the file's sha256."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"weights_path: domain classifier weights {str(path)!r} not found")
-    digest = sha256_file(path)
-    meta_path = path.with_suffix(".json")
-    if meta_path.is_file():
-        expected = json.loads(meta_path.read_text()).get("sha256")
-        if expected and expected != digest:
-            raise ConfigError(
-                f"weights_path: {path.name} has sha256 {digest[:12]}..., its json records "
-                f"{expected[:12]}...; the file was modified: retrain it with "
-                "scripts/train_classifier.py"
-            )
+    digest = frozen.verified_sha256(path, "domain classifier", SCRIPT)
     model = DomainClassifier(data_shape=tuple(data_shape), num_classes=num_classes)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return model.eval(), digest
+    return frozen.load_state(model, path), digest
 
 
 def load_domain_extractor(
@@ -166,9 +143,7 @@ def load_domain_extractor(
 
 
 def cached_weights_path(datamodule, cache_dir: str | Path | None = None) -> Path:
-    root = Path(cache_dir) if cache_dir else default_cache_dir()
-    key = classifier_key(datamodule)
-    return root / "classifiers" / f"domain_{key['dataset']}_{_key_hash(key)}.pt"
+    return frozen.cached_weights_path("domain", "classifiers", classifier_key(datamodule), cache_dir)
 
 
 # ----------------------------------------------------------------------------- training
@@ -258,9 +233,4 @@ def train_classifier(
 
 def save_classifier(model: DomainClassifier, report: dict[str, Any], path: str | Path) -> dict:
     """Write the state dict to ``path`` and ``report`` + its sha256 to ``path.json``."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(model.state_dict(), tmp)
-        meta = {**report, "sha256": sha256_file(tmp), "file": path.name}
-        write_json_atomic(path.with_suffix(".json"), meta)
-    return meta
+    return frozen.save_weights(model, report, path)

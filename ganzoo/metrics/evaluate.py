@@ -4,9 +4,15 @@
 it on every rank) and outside one (the benchmark's reproduce checks). Its result::
 
     {"epoch": int, "g_steps": int,
-     "metrics": {"fid", "is", "is_std", "kid", "kid_std", + model-specific},
-     "protocol": {"extractor", "weights_sha256", "reference_split", "num_real", "num_fake",
-                  "kid_subset_size", "kid_subsets", "seed", "batch_size"}}
+     "metrics": {"fid", "is", "is_std", "kid", "kid_std", + the other metrics that apply},
+     "protocol": {"extractor", "weights_sha256", "feature_layer", "num_features",
+                  "reference_split", "reference_size", "num_real", "num_fake",
+                  "kid_subset_size", "kid_subsets", "seed", "batch_size",
+                  + each metric's settings, "real_floor", "real_floor_n", "real_floor_split"}}
+
+(toy data: ``"measured_on"`` says what is measured instead of features). The real floor
+(:mod:`ganzoo.metrics.floor`) is the same metrics for real training images in place of the
+fakes, computed once per protocol and cached.
 
 Samples. The ``num_samples`` fakes are cut into chunks of ``batch_size``; chunk ``i`` is drawn
 with its own seed ``SeedSequence([seed, i])``, and under DDP rank ``r`` of ``W`` generates the
@@ -41,10 +47,11 @@ from ganzoo.metrics import builtin  # noqa: F401  (registers the metrics)
 from ganzoo.metrics.extractor_registry import EXTRACTORS, build_extractor
 from ganzoo.metrics.extractors import FeatureExtractor, to_uint8
 from ganzoo.metrics.fidelity import rank, shard, world_size
+from ganzoo.metrics.floor import real_floor
 from ganzoo.metrics.plan import EvalPlan, conditioning, plan_for
 from ganzoo.metrics.real_stats import RealFeatures, real_features
 from ganzoo.metrics.registry import EvalContext, select
-from ganzoo.metrics.toy import GeneratorDensity, ModeCoverage
+from ganzoo.metrics.toy import HQ_SIGMAS, toy_states
 
 Tensor = torch.Tensor
 
@@ -92,6 +99,9 @@ class Evaluator:
         cache_dir: root of the real-feature and classifier caches (default ``$GANZOO_CACHE``).
         metrics: names from :data:`ganzoo.metrics.registry.METRICS` to compute where they
             apply (None: all of them).
+        real_floor: also compute the metrics that read only images for ``num_samples`` real
+            training images (cached on disk once per protocol) and record them in the
+            protocol as ``real_floor``.
     """
 
     def __init__(
@@ -108,6 +118,7 @@ class Evaluator:
         seed: int = 0,
         cache_dir: str | None = None,
         metrics: list[str] | None = None,
+        real_floor: bool = True,
     ) -> None:
         self.metrics = select(metrics)
         require(num_samples >= 2, f"num_samples: must be >= 2, got {num_samples}")
@@ -133,6 +144,7 @@ class Evaluator:
         self.num_real = num_real
         self.seed = seed
         self.cache_dir = cache_dir
+        self.real_floor = real_floor
         self._extractors: dict[tuple[str, str], FeatureExtractor] = {}
         self._real: dict[tuple[str, str, str], RealFeatures] = {}
 
@@ -149,17 +161,20 @@ class Evaluator:
             )
         return self._extractors[key].to(device)
 
-    def reference(self, datamodule, extractor: FeatureExtractor) -> RealFeatures:
-        """Real features of the reference split: from memory, the disk cache (rank 0 first),
-        or computed once."""
-        key = (extractor.name, extractor.weights_sha256, repr(sorted(datamodule.hparams.items())))
+    def split_features(
+        self, datamodule, split: str, extractor: FeatureExtractor, num_real: int | None = None
+    ) -> RealFeatures:
+        """Real features of ``split`` (all of it, or ``num_real`` images chosen with ``seed``):
+        from memory, the disk cache (rank 0 first), or computed once."""
+        key = (split, num_real, extractor.name, extractor.weights_sha256,
+               repr(sorted(datamodule.hparams.items())))
         if key not in self._real:
             self._real[key] = rank_zero_first(
                 lambda: real_features(
                     datamodule,
-                    self.reference_split,
+                    split,
                     extractor,
-                    num_real=self.num_real,
+                    num_real=num_real,
                     seed=self.seed,
                     batch_size=self.batch_size,
                     cache_dir=self.cache_dir,
@@ -167,21 +182,27 @@ class Evaluator:
             )
         return self._real[key]
 
+    def reference(self, datamodule, extractor: FeatureExtractor) -> RealFeatures:
+        """Real features of the reference split (``num_real`` of its images)."""
+        return self.split_features(datamodule, self.reference_split, extractor, self.num_real)
+
     def prepare(self, model, datamodule) -> None:
-        """Build what evaluating ``model`` needs (extractors, real features) now, so that a
-        missing weights file or an impossible setting fails before training, not after it."""
+        """Build what evaluating ``model`` needs (extractors, also those of metrics measuring
+        in a second space, and real features) now, so that a missing weights file or an
+        impossible setting fails before training, not after it."""
         plan = plan_for(model, datamodule)
         datamodule.setup("fit")
         if plan.fidelity:
-            self.reference(
-                datamodule, self.extractor(self.extractor_name, datamodule, model.device)
-            )
+            extra = {e for m in self.metrics if m.applies(plan) for e in m.extractors}
+            for name in [self.extractor_name, *sorted(extra - {self.extractor_name})]:
+                self.reference(datamodule, self.extractor(name, datamodule, model.device))
         if plan.needs_classifier:
             self.extractor("domain", datamodule, model.device)
 
     def _generate(self, model, datamodule, plan: EvalPlan, fid_ex, cls_ex, toy_metrics):
         """Generate this rank's samples; return per-sample tensors for the metrics."""
-        out: dict[str, list[Tensor]] = {"features": [], "logits": [], "cond": [], "pred": []}
+        out: dict[str, list[Tensor]] = {"features": [], "logits": [], "images": [], "cond": [],
+                                        "pred": []}
         for chunk, start, end in my_chunks(self.num_samples, self.batch_size):
             g = torch.Generator().manual_seed(chunk_seed(self.seed, chunk))
             index = torch.arange(start, end)
@@ -195,6 +216,7 @@ class Evaluator:
             features, logits = fid_ex(images.to(fid_ex.device))
             out["features"].append(features)
             out["logits"].append(logits)
+            out["images"].append(images.cpu())
             if plan.needs_classifier:
                 cls_logits = logits if cls_ex is fid_ex else cls_ex(images.to(cls_ex.device))[1]
                 out["pred"].append(cls_logits.argmax(1))
@@ -204,6 +226,7 @@ class Evaluator:
             out = {
                 "features": [torch.empty(0, fid_ex.num_features, device=device)],
                 "logits": [torch.empty(0, fid_ex.num_logits, device=device)],
+                "images": [torch.empty(0, *datamodule.data_shape, dtype=torch.uint8)],
                 "cond": [torch.empty(0, dtype=torch.long, device=device)],
                 "pred": [torch.empty(0, dtype=torch.long, device=device)],
             }
@@ -217,15 +240,9 @@ class Evaluator:
         device = model.device
         datamodule.setup("fit")
         protocol: dict[str, Any] = {
-            "extractor": "none",
-            "weights_sha256": "",
-            "reference_split": "density",
-            "num_real": 0,
-            "num_fake": self.num_samples,
-            "kid_subset_size": 0,
-            "kid_subsets": 0,
-            "seed": self.seed,
-            "batch_size": self.batch_size,
+            "extractor": "none", "weights_sha256": "", "reference_split": "density",
+            "num_real": 0, "num_fake": self.num_samples, "kid_subset_size": 0, "kid_subsets": 0,
+            "seed": self.seed, "batch_size": self.batch_size,
         }
         fid_ex = cls_ex = real = None
         if plan.fidelity:
@@ -234,16 +251,24 @@ class Evaluator:
             protocol.update(
                 extractor=fid_ex.name,
                 weights_sha256=fid_ex.weights_sha256,
+                feature_layer=fid_ex.feature_layer,
+                num_features=fid_ex.num_features,
                 reference_split=self.reference_split,
+                reference_size=len(datamodule.split(self.reference_split)),
                 num_real=len(real.features),
             )
+        else:
+            protocol.update(measured_on=f"no feature extractor: modes and densities on the "
+                            f"{datamodule.data_shape[0]}-D samples",
+                            toy_modes=len(toy_centers(datamodule.dataset_name)),
+                            toy_std=datamodule.hparams.toy_std, hq_sigmas=HQ_SIGMAS)
         if plan.needs_classifier:
             cls_ex = fid_ex if self.extractor_name == "domain" else self.extractor(
                 "domain", datamodule, device
             )
             if cls_ex is not fid_ex:
                 protocol["classifier_sha256"] = cls_ex.weights_sha256
-        toy_metrics = self._toy_metrics(plan, model, datamodule, device)
+        toy_metrics = toy_states(datamodule, model.noise_std(), device) if plan.toy_modes else []
         ctx = EvalContext(
             model=model,
             datamodule=datamodule,
@@ -258,23 +283,15 @@ class Evaluator:
         metrics: dict[str, float] = {}
         for metric in chosen:
             metrics.update(metric.compute(ctx))
+        floor = [m for m in chosen if m.on_real]
+        if self.real_floor and floor:
+            protocol.update(real_floor(self, datamodule, plan, floor, fid_ex, real, device))
         return {
             "epoch": int(epoch),
             "g_steps": int(getattr(model, "g_steps", 0)),
             "metrics": metrics,
             "protocol": protocol,
         }
-
-    def _toy_metrics(self, plan: EvalPlan, model, datamodule, device) -> list:
-        """Mode coverage and, for the optimal-D gap, the densities D is trained on: convolved
-        with the instance noise D sees now (its std at the current D step)."""
-        if not plan.toy_modes:
-            return []
-        centers = toy_centers(datamodule.dataset_name)
-        std = datamodule.hparams.toy_std
-        density = GeneratorDensity(centers, std, noise_std=model.noise_std())
-        return [ModeCoverage(centers, std).to(device), density.to(device)]
-
 
 def evaluate(model, datamodule, *, epoch: int = 0, **settings: Any) -> dict[str, Any]:
     """One evaluation of ``model`` on ``datamodule``; ``settings`` are :class:`Evaluator`'s.

@@ -1,6 +1,7 @@
 """The feature extractors an evaluation can use, by name: ``domain`` (the project's
-classifier, :mod:`ganzoo.metrics.domain`) and ``inception`` (torch-fidelity's TF InceptionV3,
-:mod:`ganzoo.metrics.inception`). Adding one is an entry here plus its module, which
+classifier, :mod:`ganzoo.metrics.domain`), ``inception`` (torch-fidelity's TF InceptionV3,
+:mod:`ganzoo.metrics.inception`) and ``autoencoder`` (a class-agnostic space trained without
+labels, :mod:`ganzoo.metrics.autoencoder`; it has no logits, so no Inception Score). Adding one is an entry here plus its module, which
 subclasses :class:`~ganzoo.metrics.extractors.FeatureExtractor`."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 import torch
 
 from ganzoo.errors import ConfigError
+from ganzoo.metrics.autoencoder import load_autoencoder_extractor
 from ganzoo.metrics.domain import load_domain_extractor
 from ganzoo.metrics.extractors import FeatureExtractor
 from ganzoo.metrics.inception import InceptionExtractor
@@ -21,6 +23,9 @@ BUILDERS: dict[str, Callable[..., FeatureExtractor]] = {
     ),
     "inception": lambda datamodule, weights_path, cache_dir: InceptionExtractor(
         weights_path=weights_path
+    ),
+    "autoencoder": lambda datamodule, weights_path, cache_dir: load_autoencoder_extractor(
+        datamodule, weights_path=weights_path, cache_dir=cache_dir
     ),
 }
 EXTRACTORS = tuple(BUILDERS)

@@ -45,13 +45,15 @@ class FeatureExtractor(nn.Module):
     """Base class: ``forward(uint8 images) -> (features, logits)``; never trains.
 
     Attributes:
-        name: ``"domain"`` or ``"inception"`` (written next to every number).
+        name: ``"domain"``, ``"inception"`` or ``"autoencoder"`` (written next to every number).
+        feature_layer: which layer the features are (written into the protocol).
         weights_sha256: sha256 of the weights file that was loaded.
         num_features: size of the FID/KID features.
-        num_logits: size of the logits (classes).
+        num_logits: size of the logits (classes; 0 for an extractor without them).
     """
 
     name: str = ""
+    feature_layer: str = ""
     weights_sha256: str = ""
     num_features: int = 0
     num_logits: int = 0

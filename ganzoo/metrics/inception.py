@@ -86,6 +86,7 @@ class InceptionExtractor(FeatureExtractor):
     """torch-fidelity's InceptionV3: uint8 (N, 1 or 3, H, W) -> (pool3 2048-d, logits 1008-d)."""
 
     name = "inception"
+    feature_layer = "pool3 (the average pool before the logits)"
     num_features = 2048
     num_logits = 1008
 

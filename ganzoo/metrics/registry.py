@@ -13,6 +13,12 @@ whose differences are ratios), the equivalence margin of ``ganzoo verdict`` and 
 a headline metric that tables rank and group. Tables and verdicts ask :func:`measure` instead
 of keeping their own lists of metric names.
 
+A metric that reads only the images (not the model, its labels or codes) is registered with
+``on_real=True``: the evaluation then also computes it for real training images in place of
+the fakes, the *real floor* every row is read against (:mod:`ganzoo.metrics.floor`). A metric
+that measures in a second feature space names its extractor in ``extractors`` and asks the
+context for it (:meth:`EvalContext.space`); the evaluation builds it before training.
+
 Adding a metric is one file that computes and registers it (for example
 :mod:`ganzoo.metrics.scores.prdc`), imported by :mod:`ganzoo.metrics.builtin`, plus its test.
 """
@@ -28,8 +34,27 @@ from typing import Any, Literal
 import torch
 
 from ganzoo.errors import ConfigError
+from ganzoo.metrics.extractors import extract
+from ganzoo.metrics.fidelity import shard
 
 Tensor = torch.Tensor
+
+
+@dataclass(frozen=True)
+class FeatureSpace:
+    """The generated and the real images in one extractor's features.
+
+    Attributes:
+        extractor: the extractor (``name``, ``weights_sha256``, ``feature_layer``, ...).
+        fake: this rank's share of the generated images' features.
+        real: the whole reference set (:class:`~ganzoo.metrics.real_stats.RealFeatures`).
+        real_share: this rank's share of the reference features.
+    """
+
+    extractor: Any
+    fake: Tensor
+    real: Any
+    real_share: Tensor
 
 
 @dataclass
@@ -39,9 +64,10 @@ class EvalContext:
     Attributes:
         model, datamodule, plan: what is evaluated and which flags apply.
         settings: the evaluator (num_samples, seed, KID sizes, ...).
-        generated: ``features``, ``logits`` (extractor outputs of the fakes), ``cond`` (the
-            labels or categorical codes they were drawn with) and ``pred`` (the domain
-            classifier's classes); None where the plan does not need them.
+        generated: ``features``, ``logits`` (extractor outputs of the fakes), ``images`` (the
+            fakes as uint8, on the CPU), ``cond`` (the labels or categorical codes they were
+            drawn with) and ``pred`` (the domain classifier's classes); None where the plan
+            does not need them. For the real floor they hold real training images.
         real_features: this rank's share of the reference features.
         real: the whole reference set (:class:`~ganzoo.metrics.real_stats.RealFeatures`).
         toy: the toy-data metric states updated with the samples.
@@ -57,6 +83,30 @@ class EvalContext:
     real: Any = None
     toy: list = field(default_factory=list)
     protocol: dict[str, Any] = field(default_factory=dict)
+    _spaces: dict[str, FeatureSpace] = field(default_factory=dict, repr=False)
+
+    def space(self, name: str) -> FeatureSpace:
+        """The generated images and the reference split in the features of extractor ``name``
+        (built and extracted once per context; the real features come from the disk cache).
+        The extractor and its features are recorded in the protocol as ``<name>_sha256``,
+        ``<name>_layer`` and ``<name>_features``."""
+        if name not in self._spaces:
+            device = self.real_features.device
+            extractor = self.settings.extractor(name, self.datamodule, device)
+            if name == self.settings.extractor_name:  # the evaluation's own features
+                space = FeatureSpace(extractor, self.generated["features"], self.real,
+                                     self.real_features)
+            else:
+                real = self.settings.split_features(
+                    self.datamodule, self.settings.reference_split, extractor)
+                fake, _ = extract(extractor, self.generated["images"], self.settings.batch_size)
+                space = FeatureSpace(extractor, fake.to(device), real,
+                                     shard(real.features).to(device))
+            self._spaces[name] = space
+            self.protocol.update({f"{name}_sha256": extractor.weights_sha256,
+                                  f"{name}_layer": extractor.feature_layer,
+                                  f"{name}_features": extractor.num_features})
+        return self._spaces[name]
 
 
 @dataclass(frozen=True)
@@ -131,12 +181,16 @@ class Measure:
 @dataclass(frozen=True)
 class MetricSpec:
     """A registered metric: ``compute(ctx) -> {name: value}`` where ``applies(plan)``; one
-    :class:`Measure` per output, the first being its headline value."""
+    :class:`Measure` per output, the first being its headline value. ``on_real``: it reads only
+    the images, so the real floor computes it too; ``extractors``: the feature spaces beyond
+    the evaluation's own that it measures in."""
 
     name: str
     applies: Callable[[Any], bool]
     compute: Callable[[EvalContext], dict[str, float]]
     measures: tuple[Measure, ...]
+    on_real: bool = False
+    extractors: tuple[str, ...] = ()
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -145,21 +199,28 @@ class MetricSpec:
 
 METRICS: dict[str, MetricSpec] = {}
 
+# Equivalence margin of the Fréchet and kernel distances (ganzoo verdict), shared by every
+# metric file that reports one: two result sets agree when their ratio is within 1.15.
+FID_MARGIN = Margin("ratio", 1.15)
+
 
 def register(
     name: str,
     *,
     applies: Callable[[Any], bool],
     outputs: Sequence[Measure | str],
+    on_real: bool = False,
+    extractors: Sequence[str] = (),
 ):
     """Decorator: register ``fn(ctx) -> dict`` as metric ``name``; ``outputs`` describe the keys
-    it returns (a plain string: a measure with default settings)."""
+    it returns (a plain string: a measure with default settings); ``on_real`` and
+    ``extractors`` as in :class:`MetricSpec`."""
 
     def add(fn: Callable[[EvalContext], dict[str, float]]):
         if name in METRICS:
             raise ValueError(f"metric {name!r} is registered twice")
         measures = tuple(o if isinstance(o, Measure) else Measure(o) for o in outputs)
-        METRICS[name] = MetricSpec(name, applies, fn, measures)
+        METRICS[name] = MetricSpec(name, applies, fn, measures, on_real, tuple(extractors))
         return fn
 
     return add

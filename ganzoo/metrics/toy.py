@@ -42,6 +42,8 @@ import math
 import torch
 from torchmetrics import Metric
 
+from ganzoo.data.registry import toy_centers
+
 Tensor = torch.Tensor
 
 HQ_SIGMAS = 3.0
@@ -158,3 +160,13 @@ def optimal_discriminator_gap(
     d_star = optimal_discriminator(p_data, p_g, real_label, fake_label)
     gap = (d_probs.double() - d_star).abs()
     return float((weight * gap).sum() / weight.sum())
+
+
+def toy_states(datamodule, noise_std: float, device) -> list[Metric]:
+    """The toy metrics' states for one evaluation: mode coverage and, for the optimal-D gap,
+    the densities D is trained on: convolved with the instance noise D sees now
+    (``noise_std``, its std at the current D step)."""
+    centers = toy_centers(datamodule.dataset_name)
+    std = datamodule.hparams.toy_std
+    return [ModeCoverage(centers, std).to(device),
+            GeneratorDensity(centers, std, noise_std=noise_std).to(device)]

@@ -99,8 +99,10 @@ def test_evaluates_every_epoch_logs_and_writes_once_per_evaluation(tmp_path, eva
     assert protocol["kid_subset_size"] == 100 and protocol["kid_subsets"] == 3
     assert protocol["seed"] == 0
     assert set(history[-1]["metrics"]) == {
-        "fid", "is", "is_std", "kid", "kid_std", "precision", "recall", "density", "coverage"
+        "fid", "is", "is_std", "kid", "kid_std", "precision", "recall", "density", "coverage",
+        "fid_inf", "memorization", "fid_ae", "kid_ae", "kid_ae_std",
     }
+    assert set(protocol["real_floor"]) == set(history[-1]["metrics"]) - {"memorization"}
     lines = (tmp_path / "evaluations.jsonl").read_text().splitlines()
     assert [json.loads(line) for line in lines] == history
     assert logger.values("val/fid") == pytest.approx([h["metrics"]["fid"] for h in history])

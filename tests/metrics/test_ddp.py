@@ -37,8 +37,11 @@ def test_two_processes_give_the_one_process_numbers_and_write_once(tmp_path):
     assert len(single["history"]) == len(rank0["history"]) == 2
     for one, two in zip(single["history"], rank0["history"], strict=True):
         print({k: (one["metrics"][k], two["metrics"][k]) for k in one["metrics"]})
+        floors = one["protocol"].pop("real_floor"), two["protocol"].pop("real_floor")
         assert one["protocol"] == two["protocol"]
-        for name in ("fid", "is", "is_std", "kid", "kid_std"):
+        assert floors[1] == pytest.approx(floors[0], rel=1e-4)  # computed by both processes
+        for name in ("fid", "is", "is_std", "kid", "kid_std", "fid_inf", "fid_ae", "kid_ae",
+                     "memorization"):
             assert two["metrics"][name] == pytest.approx(one["metrics"][name], rel=1e-4)
     # only rank 0 writes: one line per evaluation, grids listed on rank 0 only
     assert len((out / "evaluations.jsonl").read_text().splitlines()) == 2

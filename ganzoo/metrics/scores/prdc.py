@@ -62,7 +62,7 @@ def _inside_counts(points: Tensor, centres: Tensor, radii: Tensor) -> Tensor:
     return counts
 
 
-def _nearest(points: Tensor, others: Tensor) -> Tensor:
+def nearest_distances(points: Tensor, others: Tensor) -> Tensor:
     """Distance from each point to its nearest row of ``others``."""
     out = torch.empty(len(points), dtype=torch.float64, device=points.device)
     for start, d in _distances(points, others):
@@ -79,7 +79,7 @@ def precision_recall(real: Tensor, fake: Tensor, k: int = PR_K) -> tuple[float, 
 def density_coverage(real: Tensor, fake: Tensor, k: int = DC_K) -> tuple[float, float]:
     radii = knn_radii(real, k)
     density = _inside_counts(fake, real, radii).sum() / (k * len(fake))
-    coverage = (_nearest(real, fake) <= radii * (1 + ROUNDING)).double().mean()
+    coverage = (nearest_distances(real, fake) <= radii * (1 + ROUNDING)).double().mean()
     return float(density), float(coverage)
 
 
@@ -87,7 +87,7 @@ def _sets(ctx: EvalContext) -> tuple[Tensor, Tensor]:
     return ctx.real.features.to(ctx.real_features.device), gather_rows(ctx.generated["features"])
 
 
-@register("precision_recall", applies=lambda plan: plan.fidelity, outputs=(
+@register("precision_recall", applies=lambda plan: plan.fidelity, on_real=True, outputs=(
     Measure("precision", format=".3f", higher_is_better=True, margin=PRDC_MARGIN),
     Measure("recall", format=".3f", higher_is_better=True, margin=PRDC_MARGIN)))
 def _precision_recall(ctx: EvalContext) -> dict[str, float]:
@@ -96,7 +96,7 @@ def _precision_recall(ctx: EvalContext) -> dict[str, float]:
     return {"precision": precision, "recall": recall}
 
 
-@register("density_coverage", applies=lambda plan: plan.fidelity, outputs=(
+@register("density_coverage", applies=lambda plan: plan.fidelity, on_real=True, outputs=(
     # density estimates the fakes' share of real neighbourhoods and can exceed 1: more is
     # not always better, so it has no direction
     Measure("density", format=".3f", margin=PRDC_MARGIN),
