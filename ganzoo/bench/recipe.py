@@ -29,6 +29,7 @@ NOT_RECIPE = ("data_shape", "num_classes", "num_fixed_samples", "tricks", "q_aug
 class Extra:
     token: str  # as the row label shows it, after a "+"
     note: str  # the footnote: what it is, with its value and the paper's
+    paper: str = ""  # for a changed argument: "<class> <its default>", joined across rows
 
 
 def load(class_path: str) -> type | None:
@@ -79,7 +80,7 @@ def attachment(entry: dict[str, Any], where: str) -> Extra:
     args = {k: v for k, v in (entry.get("init_args") or {}).items()
             if not (k in base and same(v, base[k]))}
     token = f"{name}({', '.join(value_text(v) for v in args.values())})" if args else name
-    doc = (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ") if cls else ""
+    doc = (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ").split(". ")[0] if cls else ""
     settings = ", ".join(f"{k}={value_text(v)}" for k, v in (entry.get("init_args") or {}).items())
     return Extra(token, f"{entry.get('class_path')}({settings}) in {where}: {doc}".rstrip(": "))
 
@@ -112,18 +113,18 @@ def extras(config: dict[str, Any]) -> list[Extra]:
             flat["g_width"], paper.get("g_width")) and same(paper.get("g_width"), paper.get("d_width")):
         width = flat.pop("g_width")
         flat.pop("d_width")
-        found.append(Extra(f"width={width}", f"model.init_args.g_width = d_width = {width} (the "
-                           f"paper recipe, {cls.__name__}'s default: {paper['g_width']})"))
+        found.append(Extra(f"width={width}", f"model.init_args.g_width = d_width = {width}",
+                           f"{cls.__name__} {paper['g_width']}"))
     for key, value in flat.items():
         if (key.split(".")[0] in NOT_RECIPE or key not in paper or value is None
                 or same(value, paper[key])):
             continue
         found.append(Extra(f"{key.rsplit('.', 1)[-1]}={value_text(value)}",
-                           f"model.init_args.{key} = {value_text(value)} (the paper recipe, "
-                           f"{cls.__name__}'s default: {value_text(paper[key])})"))
+                           f"model.init_args.{key} = {value_text(value)}",
+                           f"{cls.__name__} {value_text(paper[key])}"))
     if isinstance(init.get("loss"), str) and "loss" in paper and init["loss"] != paper["loss"]:
-        found.append(Extra(f"loss={init['loss']}", f"model.init_args.loss = {init['loss']} "
-                           f"({cls.__name__}'s default: {paper['loss']})"))
+        found.append(Extra(f"loss={init['loss']}", f"model.init_args.loss = {init['loss']}",
+                           f"{cls.__name__} {paper['loss']}"))
     return found
 
 

@@ -312,7 +312,7 @@ def headline(summary, primary: str | None) -> str:
     if primary is None or not summary.rows:
         return "no headline metric"
     first = summary.cells[0]
-    text = f"{measure(primary).label}: {summary.rows[0]} {first[summary.keys.index(primary)]}"
+    text = f"{measure(primary).label}: {first[1]} {first[summary.keys.index(primary)]}"
     if f"{primary}_group" in summary.keys:
         text += f" (group {first[summary.keys.index(f'{primary}_group')]})"
     return text

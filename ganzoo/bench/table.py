@@ -270,8 +270,16 @@ def shown_label(row: str, extras: list[recipe.Extra]) -> str:
 
 def recipe_notes(runs: pd.DataFrame) -> list[str]:
     """The footnotes of the recipe tokens (each once), and what the conditional block is."""
-    notes = {e.token: e.note for extras in recipes(runs).values() for e in extras}
-    lines = [f"- `+{token}`: {note}" for token, note in notes.items()]
+    notes: dict[str, str] = {}
+    papers: dict[str, list[str]] = {}
+    for extras in recipes(runs).values():
+        for e in extras:
+            notes.setdefault(e.token, e.note)
+            if e.paper and e.paper not in papers.setdefault(e.token, []):
+                papers[e.token].append(e.paper)
+    lines = [f"- `+{token}`: {note}" + (f" (the paper recipes: {', '.join(papers[token])})"
+                                        if papers.get(token) else "")
+             for token, note in notes.items()]
     if conditional_rows(runs):
         lines.append("- Rows below the unconditional ones are label-supervised (they train on "
                      "the class labels): read them against each other.")
