@@ -25,7 +25,6 @@ from ganzoo.bench.table import (
     budget_settings,
     final_metrics,
     fmt,
-    headline_metrics,
     label_value,
 )
 from ganzoo.metrics.registry import measure
@@ -36,20 +35,6 @@ FLAG_TRICKS = {"label_smoothing": 0.0, "fake_label": 0.0, "instance_noise": 0.0,
                "d_augment": False, "d_weight_penalty": 0.0, "minibatch_features": False,
                "q_augment": False}
 NETWORK_KEYS = ("arch", "latent_dim", "g_width", "d_width", "g_norm", "d_norm", "conditioning")
-
-
-def median_runs(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Each row's median finished run by its first headline metric (the lower middle one of
-    an even count), in the order the table ranks (best first)."""
-    finished = runs[runs.status == "finished"]
-    metric = next((m for m in headline_metrics(runs) if m in finished), None)
-    medians = {}
-    for label, group in finished.groupby("model", sort=False):
-        if metric is not None:
-            group = group.sort_values(metric, ascending=not measure(metric).higher_is_better,
-                                      kind="stable", na_position="last")
-        medians[label] = group.record.iloc[(len(group) - 1) // 2]
-    return medians
 
 
 def checkpoint_path(entry: dict[str, Any]) -> str:

@@ -48,6 +48,7 @@ from ganzoo.bench.table import (
     headline_metrics,
     load_manifest,
     load_runs,
+    median_runs,
     summary_table,
 )
 from ganzoo.bench.verdict import COLUMNS, RULE, cell_texts, compare_sets, load_margins, summary_line
@@ -187,7 +188,7 @@ def build_study(study: Study, site: Path, against: list[tuple[Path, dict]],
     header = [line.removeprefix("- ") for line in
               header_lines(runs, str(manifest.get("command") or "?"), notes, summary.groups)]
     best = best_runs(runs)
-    medians = cards.median_runs(runs)
+    medians = median_runs(runs)
     row_pages = []
     for label in summary.rows:
         grid, caption = row_grid(study.source, label, best.get(label), medians.get(label))
@@ -235,8 +236,8 @@ def row_grid(source: Path, label: str, best: dict | None,
              median: dict | None) -> tuple[str | None, str]:
     """The row's sample grid (a path relative to the page) and its caption: the median seed's
     grid where the table kept one per seed (``grids/<row>/<run>.png`` or ``seed_<seed>.png``),
-    otherwise ``grids/<row>.png`` (``ganzoo table`` writes the best run's); None and what is
-    missing when there is none."""
+    otherwise ``grids/<row>.png`` (``ganzoo table`` writes the median seed's since issue 25;
+    older tables kept the best run's); None and what is missing when there is none."""
     slug = sanitize(label)
     if median is not None and (source / "grids" / slug).is_dir():
         for name in (f"{median.get('run_name')}.png", f"seed_{median.get('seed')}.png"):

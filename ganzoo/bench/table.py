@@ -692,27 +692,52 @@ def best_runs(runs: pd.DataFrame) -> pd.Series:
     return finished.groupby("model", sort=False).head(1).set_index("model").record
 
 
-def write_best_grids(runs: pd.DataFrame, grids: Path) -> None:
-    """``grids/<row>.png``: the final grid of each row's best run (:func:`best_runs`)."""
+def median_runs(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Each row's median finished run by its first headline metric (the lower middle one of
+    an even count), in the order the table ranks (best first)."""
+    finished = runs[runs.status == "finished"]
+    metric = next((m for m in headline_metrics(runs) if m in finished), None)
+    medians = {}
+    for label, group in finished.groupby("model", sort=False):
+        if metric is not None:
+            group = group.sort_values(metric, ascending=not measure(metric).higher_is_better,
+                                      kind="stable", na_position="last")
+        medians[label] = group.record.iloc[(len(group) - 1) // 2]
+    return medians
+
+
+def final_grid(record: dict[str, Any]) -> Path | None:
+    """The final sample grid a run wrote, if it is still there."""
+    candidates = [Path(p) for p in record.get("grids", []) if Path(p).name == "final.png"]
+    candidates.append(Path(record["run_dir"]) / "grids" / "final.png")
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def write_median_grids(runs: pd.DataFrame, grids: Path) -> None:
+    """``grids/<row>.png``: the final grid of each row's median seed (:func:`median_runs`; a
+    row is shown by its typical run, not its best), and every seed's beside it in
+    ``grids/<row>/<run>.png``."""
     if grids.exists():
         shutil.rmtree(grids)
-    for label, best in best_runs(runs).items():
-        candidates = [Path(p) for p in best.get("grids", []) if Path(p).name == "final.png"]
-        candidates.append(Path(best["run_dir"]) / "grids" / "final.png")
-        source = next((p for p in candidates if p.is_file()), None)
+    for _, run in runs[runs.status == "finished"].iterrows():
+        source = final_grid(run.record)
         if source is not None:
-            grids.mkdir(exist_ok=True)
+            (grids / sanitize(run.model)).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, grids / sanitize(run.model) / f"{run.record.get('run_name')}.png")
+    for label, median in median_runs(runs).items():
+        source = final_grid(median)
+        if source is not None:
             shutil.copyfile(source, grids / f"{sanitize(label)}.png")
 
 
 def write_grids_over_time(runs: pd.DataFrame, out: Path) -> None:
     """``grids_over_time/<row>.png``: the periodic grids (``grids/epoch_*.png``) of each row's
-    best run side by side, :data:`GRIDS_OVER_TIME` of them evenly spaced over training, the
+    median seed side by side, :data:`GRIDS_OVER_TIME` of them evenly spaced over training, the
     last one included; rows whose run kept fewer than two are skipped."""
     plt = pyplot()
     if out.exists():
         shutil.rmtree(out)
-    for label, best in best_runs(runs).items():
+    for label, best in median_runs(runs).items():
         snapshots = sorted((Path(best["run_dir"]) / "grids").glob("epoch_*.png"))
         if len(snapshots) < 2:
             continue
@@ -751,7 +776,7 @@ def write_table(paths: Iterable[str | Path], out_root: str | Path = "results",
         write_text_atomic(out / "table.md", render_markdown(benchmark, runs, recs, command, notes))
         write_csv(out / "table.csv", csv_table(runs))
         write_curves(runs, out)
-        write_best_grids(runs, out / "grids")
+        write_median_grids(runs, out / "grids")
         write_grids_over_time(runs, out / "grids_over_time")
         manifest = [{"row": label, **{k: r.get(k) for k in MANIFEST_KEYS}}
                     for label, r in zip(runs.model, runs.record, strict=True)]
