@@ -42,6 +42,7 @@ import yaml
 from jsonargparse import Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities import rank_zero_only
 
 from ganzoo.bench.table import final_metrics, fmt
 from ganzoo.data import GANDataModule
@@ -49,7 +50,7 @@ from ganzoo.errors import GanzooError, one_line_errors, require
 from ganzoo.models import VARIANTS, GANModule
 from ganzoo.models.legacy import legacy_keys, upgrade_config
 from ganzoo.runs.naming import RunLocation, run_location, split_cli_args
-from ganzoo.runs.records import RunRecordCallback, clock, read_record
+from ganzoo.runs.records import RunRecordCallback, clock, read_record, with_model_hparams
 from ganzoo.training import (
     Budget,
     DivergenceGuard,
@@ -60,6 +61,7 @@ from ganzoo.training import (
     SpeedKnobs,
 )
 from ganzoo.training.checkpoints import CHECKPOINT_EVERY
+from ganzoo.training.resume_guard import check_resume, resumed_run
 from ganzoo.tricks import GeneratorEMA
 from ganzoo.yaml_files import read_yaml
 
@@ -128,6 +130,13 @@ class GanzooCLI(LightningCLI):
             help="Write checkpoints/last.ckpt every this many generator steps (0: only at "
             "epoch ends), so a killed run resumes with --ckpt_path last losing at most that.",
         )
+        parser.add_argument(
+            "--extend_budget",
+            type=bool,
+            default=False,
+            help="With --ckpt_path: let the budget (budget.*, trainer.max_epochs, ...) differ "
+            "from the run's, to train a run further; any other protocol change stays an error.",
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
         """Keeps the raw arguments: the run name derives from them (ganzoo.runs.naming)."""
@@ -166,6 +175,9 @@ class GanzooCLI(LightningCLI):
         self.location = run_location(config, self.raw_args)
         if trainer.default_root_dir is None:
             trainer.default_root_dir = str(self.location.dir)
+        if self.subcommand == "fit":
+            config.ckpt_path = resume_point(config.get("ckpt_path"), Path(trainer.default_root_dir),
+                                            checkpointing=trainer.enable_checkpointing is not False)
         try:
             Path(trainer.default_root_dir).mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -225,7 +237,14 @@ class GanzooCLI(LightningCLI):
         return trainer
 
     def fit(self, model, **kwargs) -> None:
-        """``trainer.fit``, then the one-line summary of the run (global rank 0 only)."""
+        """``trainer.fit``, then the one-line summary of the run (global rank 0 only). A
+        resume is checked first (:mod:`ganzoo.training.resume_guard`): a changed protocol is
+        a one-line error, and a run already done says so and trains nothing."""
+        done = self.check_resume(model, kwargs.get("ckpt_path"))
+        if done:
+            if rank_zero_only.rank == 0:
+                print(done, flush=True)
+            return
         try:
             self.trainer.fit(model, **kwargs)
         finally:
@@ -234,6 +253,26 @@ class GanzooCLI(LightningCLI):
             )
             if self.trainer.is_global_zero and record is not None and record.record:
                 print(fit_summary(record.record, record.path), flush=True)
+
+    def check_resume(self, model, ckpt_path: str | None) -> str | None:
+        """The resume guard on the checkpoint ``ckpt_path`` names (a file, ``last`` or
+        ``hpc``; Lightning's other keywords are not checked): raises on a changed protocol,
+        returns the line of a run already done, else None."""
+        run_dir = Path(self.trainer.default_root_dir)
+        named = {"last": run_dir / "checkpoints" / "last.ckpt"}
+        path = named.get(ckpt_path, ckpt_path) if ckpt_path not in ("best", "registry") else None
+        if not path or not Path(path).is_file():
+            return None
+        section = self.config.get(str(self.subcommand), self.config)
+        record = next(c for c in self.trainer.callbacks if isinstance(c, RunRecordCallback))
+        datamodule = self.datamodule
+        return check_resume(
+            resumed_run(path),
+            with_model_hparams(record.config, model),
+            extend_budget=bool(section.get("extend_budget")),
+            given_model_data={"model": {"init_args": dict(model.hparams)},
+                              "data": dict(datamodule.hparams) if datamodule is not None else {}},
+        )
 
 
 def expand_bases(args: list[str]) -> list[str]:
@@ -355,6 +394,30 @@ def check_checkpoint(ckpt_path: str | None) -> None:
             f"ckpt_path: {ckpt_path} is not a readable checkpoint (truncated or corrupt); "
             f"delete it and resume from an earlier one in the same checkpoints/ folder"
         )
+
+
+def resume_point(ckpt_path: str | None, run_dir: Path, checkpointing: bool = True) -> str | None:
+    """``ckpt_path`` as the fit will use it, named, so that the resume guard sees every
+    resume. Lightning resumes by itself when ``ckpt_path`` is unset from ``last`` wherever an
+    ``OnExceptionCheckpoint`` (ganzoo's :class:`InterruptCheckpoint`, added with
+    ``checkpointing``) left one: the same command run again continues its run. Here that
+    becomes ``last``, after checking that the file is readable. An explicit ``last``
+    must find this run's
+    ``checkpoints/last.ckpt`` (Lightning would warn and start a new run: the run directory
+    follows from the command, so a changed value there names another run)."""
+    if ckpt_path == "last":
+        last = run_dir / "checkpoints" / "last.ckpt"
+        if not last.is_file():
+            raise GanzooError(
+                f"ckpt_path: last: no checkpoint of this run at {last} (the run directory "
+                f"follows from the command's config files and overrides, so a changed value "
+                f"names a new run: drop --ckpt_path to start it, or resume a run with its own "
+                f"command, `ganzoo resume RUN_DIR`)")
+        check_checkpoint(str(last))
+    if ckpt_path is None and checkpointing and (run_dir / "checkpoints" / "last.ckpt").is_file():
+        check_checkpoint(str(run_dir / "checkpoints" / "last.ckpt"))
+        return "last"
+    return ckpt_path
 
 
 def fit_summary(record: dict, path: Path | str) -> str:
