@@ -62,6 +62,7 @@ from ganzoo.training import (
 )
 from ganzoo.training.checkpoints import CHECKPOINT_EVERY
 from ganzoo.training.resume_guard import check_resume, resumed_run
+from ganzoo.training.slurm import RequeueAtBatchEnd, hpc_checkpoint, under_slurm
 from ganzoo.tricks import GeneratorEMA
 from ganzoo.yaml_files import read_yaml
 
@@ -234,6 +235,8 @@ class GanzooCLI(LightningCLI):
             every = config.get("checkpoint_every", CHECKPOINT_EVERY)
             if every:
                 trainer.callbacks.append(PeriodicCheckpoint(dirpath, every))
+        # last: its hpc checkpoint is taken after everything else a batch end does
+        trainer.callbacks.append(RequeueAtBatchEnd())
         return trainer
 
     def fit(self, model, **kwargs) -> None:
@@ -259,7 +262,7 @@ class GanzooCLI(LightningCLI):
         ``hpc``; Lightning's other keywords are not checked): raises on a changed protocol,
         returns the line of a run already done, else None."""
         run_dir = Path(self.trainer.default_root_dir)
-        named = {"last": run_dir / "checkpoints" / "last.ckpt"}
+        named = {"last": run_dir / "checkpoints" / "last.ckpt", "hpc": hpc_checkpoint(run_dir)}
         path = named.get(ckpt_path, ckpt_path) if ckpt_path not in ("best", "registry") else None
         if not path or not Path(path).is_file():
             return None
@@ -380,7 +383,7 @@ def check_config_file(path: str) -> None:
         )
 
 
-def check_checkpoint(ckpt_path: str | None) -> None:
+def check_checkpoint(ckpt_path: str | None, hint: str | None = None) -> None:
     """``ckpt_path`` names a readable checkpoint (or one of Lightning's keywords)."""
     if not ckpt_path or ckpt_path in ("last", "best", "hpc", "registry"):
         return
@@ -392,16 +395,17 @@ def check_checkpoint(ckpt_path: str | None) -> None:
     if not zipfile.is_zipfile(path):
         raise GanzooError(
             f"ckpt_path: {ckpt_path} is not a readable checkpoint (truncated or corrupt); "
-            f"delete it and resume from an earlier one in the same checkpoints/ folder"
+            + (hint or "delete it and resume from an earlier one in the same checkpoints/ folder")
         )
 
 
 def resume_point(ckpt_path: str | None, run_dir: Path, checkpointing: bool = True) -> str | None:
     """``ckpt_path`` as the fit will use it, named, so that the resume guard sees every
-    resume. Lightning resumes by itself when ``ckpt_path`` is unset from ``last`` wherever an
+    resume. Lightning resumes by itself when ``ckpt_path`` is unset: from the highest hpc
+    checkpoint under Slurm (:mod:`ganzoo.training.slurm`), else from ``last`` wherever an
     ``OnExceptionCheckpoint`` (ganzoo's :class:`InterruptCheckpoint`, added with
-    ``checkpointing``) left one: the same command run again continues its run. Here that
-    becomes ``last``, after checking that the file is readable. An explicit ``last``
+    ``checkpointing``) left one: the same command run again continues its run. Here those
+    become ``hpc`` and ``last``, after checking that the file is readable. An explicit ``last``
     must find this run's
     ``checkpoints/last.ckpt`` (Lightning would warn and start a new run: the run directory
     follows from the command, so a changed value there names another run)."""
@@ -414,6 +418,16 @@ def resume_point(ckpt_path: str | None, run_dir: Path, checkpointing: bool = Tru
                 f"names a new run: drop --ckpt_path to start it, or resume a run with its own "
                 f"command, `ganzoo resume RUN_DIR`)")
         check_checkpoint(str(last))
+    automatic = ckpt_path is None and under_slurm()  # Lightning's own hpc resume
+    hpc = hpc_checkpoint(run_dir) if ckpt_path == "hpc" or automatic else None
+    if ckpt_path == "hpc" and hpc is None:
+        raise GanzooError(f"ckpt_path: hpc: no hpc_ckpt_<N>.ckpt in {run_dir}")
+    if hpc is not None:
+        earlier = hpc_checkpoint(run_dir, below=hpc)
+        fallback = earlier.name if earlier else "checkpoints/last.ckpt"
+        check_checkpoint(str(hpc), f"move it out of {run_dir} and start the job again to "
+                         f"resume from {fallback}")
+        return "hpc"
     if ckpt_path is None and checkpointing and (run_dir / "checkpoints" / "last.ckpt").is_file():
         check_checkpoint(str(run_dir / "checkpoints" / "last.ckpt"))
         return "last"
