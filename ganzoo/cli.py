@@ -61,6 +61,12 @@ from ganzoo.training import (
     SpeedKnobs,
 )
 from ganzoo.training.checkpoints import CHECKPOINT_EVERY
+from ganzoo.training.distributed import (
+    check_launch_env,
+    ddp_strategy,
+    ddp_timeout,
+    distributed_error,
+)
 from ganzoo.training.resume_guard import check_resume, resumed_run
 from ganzoo.training.slurm import RequeueAtBatchEnd, hpc_checkpoint, under_slurm
 from ganzoo.tricks import GeneratorEMA
@@ -138,6 +144,13 @@ class GanzooCLI(LightningCLI):
             help="With --ckpt_path: let the budget (budget.*, trainer.max_epochs, ...) differ "
             "from the run's, to train a run further; any other protocol change stays an error.",
         )
+        parser.add_argument(
+            "--ddp_timeout",
+            type=float | None,
+            default=None,
+            help="Seconds DDP waits for every process to join (and for each collective); "
+            "default $GANZOO_DDP_TIMEOUT, else Lightning's 30 minutes.",
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
         """Keeps the raw arguments: the run name derives from them (ganzoo.runs.naming)."""
@@ -155,7 +168,8 @@ class GanzooCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
-        if trainer.strategy == "auto" and wants_several_devices(trainer.devices):
+        several = wants_several_devices(trainer.devices) or (trainer.num_nodes or 1) > 1
+        if trainer.strategy == "auto" and several:
             # D steps leave G's parameters without gradients (and vice versa): plain DDP
             # raises "parameters that were not used in producing the loss".
             trainer.strategy = DDP_STRATEGY
@@ -168,6 +182,8 @@ class GanzooCLI(LightningCLI):
             )
         every = config.get("checkpoint_every", CHECKPOINT_EVERY)
         require(every >= 0, f"checkpoint_every: must be >= 0, got {every}")
+        check_launch_env(trainer.num_nodes, trainer.devices)
+        ddp_timeout(config.get("ddp_timeout"))  # a bad $GANZOO_DDP_TIMEOUT fails here
         max_epochs = trainer.max_epochs
         if max_epochs is not None and max_epochs < -1:
             raise GanzooError(
@@ -239,6 +255,15 @@ class GanzooCLI(LightningCLI):
         trainer.callbacks.append(RequeueAtBatchEnd())
         return trainer
 
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
+        """With ``ddp_timeout``, a DDP strategy given by name is built with that timeout."""
+        section = self.config.get(str(self.subcommand), self.config)
+        seconds = ddp_timeout(section.get("ddp_timeout"))
+        strategy = config.get("strategy")
+        if seconds is not None and isinstance(strategy, str) and strategy.startswith("ddp"):
+            config = {**config, "strategy": ddp_strategy(strategy, seconds)}
+        return super()._instantiate_trainer(config, callbacks)
+
     def fit(self, model, **kwargs) -> None:
         """``trainer.fit``, then the one-line summary of the run (global rank 0 only). A
         resume is checked first (:mod:`ganzoo.training.resume_guard`): a changed protocol is
@@ -248,8 +273,14 @@ class GanzooCLI(LightningCLI):
             if rank_zero_only.rank == 0:
                 print(done, flush=True)
             return
+        section = self.config.get(str(self.subcommand), self.config)
         try:
             self.trainer.fit(model, **kwargs)
+        except Exception as err:
+            line = distributed_error(err, ddp_timeout(section.get("ddp_timeout")))
+            if line is None:
+                raise
+            raise GanzooError(line) from err
         finally:
             record = next(
                 (c for c in self.trainer.callbacks if isinstance(c, RunRecordCallback)), None
