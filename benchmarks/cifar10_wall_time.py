@@ -12,10 +12,11 @@ a Trainer on random CIFAR-shaped batches: the loss, the backward passes and the 
 penalty's double backward included), and of one evaluation (G's forward for each sample plus
 torch-fidelity's InceptionV3, randomly initialised here: the FLOPs do not depend on the
 weights), then multiplies by the budget and the evaluations the config's protocol makes.
-Time = FLOPs / (peak x utilization) at the GPUs' published dense peaks (FP32, and TF32 for
-``speed.tf32=true``). It is an estimate, not a measurement: small convolutions at batch 64
-rarely reach a GPU's peak, and data loading, logging and kernel launches are not counted;
-``scripts/gpu_check.sh`` measures real images/s on the machine at hand.
+Time = FLOPs / (FP32 peak x utilization) at the GPUs' published dense FP32 peaks (ganzoo
+trains in float32 by default). It is an estimate, not a measurement, and a lower bound more
+than a forecast: small convolutions at batch 64 rarely reach a GPU's peak, and kernel
+launches, data loading and logging are not counted; ``scripts/gpu_check.sh`` measures real
+images/s on the machine at hand.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ from torch.utils.flop_counter import flop_registry  # noqa: E402
 from ganzoo.cli import config_layers  # noqa: E402
 from ganzoo.models import VARIANTS  # noqa: E402
 
-#: Published dense peaks, TFLOP/s: (FP32, TF32 tensor cores).
-GPUS = {"A100 SXM 80GB": (19.5, 156.0), "H100 SXM": (67.0, 494.7), "L40S": (91.6, 183.0)}
+#: Published dense FP32 peaks, TFLOP/s.
+GPUS = {"A100 SXM": 19.5, "H100 SXM": 67.0, "L40S": 91.6}
 SHAPE, CLASSES, BATCH = (3, 32, 32), 10, 64
 
 
@@ -129,8 +130,7 @@ def generator_flops(model) -> float:
 
 
 def clock(seconds: float) -> str:
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours}h{rest // 60:02d}"
+    return f"{seconds / 60:.0f} min"
 
 
 def main() -> None:
@@ -147,12 +147,12 @@ def main() -> None:
     configs = sweep["parameters"]["config"]["values"]
     per_image_inception = inception_flops()
     print(f"`python benchmarks/cifar10_wall_time.py --utilization {args.utilization}` "
-          f"(an estimate from FLOPs at {args.utilization:.0%} of each GPU's dense peak; "
+          f"(an estimate from FLOPs at {args.utilization:.0%} of each GPU's dense FP32 peak; "
           f"InceptionV3: {per_image_inception / 1e9:.2f} GFLOP per image)\n")
-    header = "| config | GFLOP per D step | D steps | evaluations x samples | PFLOP |"
-    header += "".join(f" {gpu} FP32 | {gpu} TF32 |" for gpu in GPUS)
+    header = ("| config | GFLOP per D step | D steps | training PFLOP | evaluations x samples | "
+              "evaluation PFLOP |" + "".join(f" {gpu} |" for gpu in GPUS))
     print(header)
-    print("|" + "---|" * (5 + 2 * len(GPUS)))
+    print("|" + "---|" * (6 + len(GPUS)))
     for path in configs:
         config = merged_config(ROOT / path)
         model = build_model(config)
@@ -167,13 +167,14 @@ def main() -> None:
         evaluations = (int(epochs // every) if every else 0) + 1  # and the one at the end
         samples = evaluation["num_samples"]
         per_sample = generator_flops(build_model(config)) + per_image_inception
-        total = per_d_step * batch / BATCH * d_steps + evaluations * samples * per_sample
-        total += 50_000 * per_image_inception  # the training split's features, once (cached)
+        training = per_d_step * batch / BATCH * d_steps
+        # each evaluation's samples, and the training split's features once (then cached)
+        evaluating = evaluations * samples * per_sample + 50_000 * per_image_inception
+        total = training + evaluating
         row = (f"| {Path(path).stem} | {per_d_step / 1e9:.1f} | {d_steps:,} | "
-               f"{evaluations} x {samples:,} | {total / 1e15:.1f} |")
-        for fp32, tf32 in GPUS.values():
-            row += "".join(f" {clock(total / (peak * 1e12 * args.utilization))} |"
-                           for peak in (fp32, tf32))
+               f"{training / 1e15:.1f} | {evaluations} x {samples:,} | {evaluating / 1e15:.1f} |")
+        row += "".join(f" {clock(total / (peak * 1e12 * args.utilization))} |"
+                       for peak in GPUS.values())
         print(row)
 
 
