@@ -2,7 +2,7 @@
 
     bash scripts/gpu_check.sh                      # the same, about 5 minutes on one GPU
     .venv/bin/python benchmarks/gpu_check.py [--steps 300] [--sections knobs ddp cifar10]
-        [--data-root data] [--out results/gpu_check.md] [--dry-run]
+        [--models DCGAN WGAN-gp] [--data-root data] [--out results/gpu_check.md] [--dry-run]
 
 Sections:
 
@@ -121,17 +121,18 @@ def measure(name: str, precision: str, knobs: dict, fused: bool, steps: int, dry
 
 
 def section_knobs(args) -> list[str]:
+    models = args.models
     lines = ["## Knobs: real images/s (ratio to the default) and peak GPU memory", "",
-             "| knob | " + " | ".join(f"{m} img/s | {m} peak MiB" for m in MODELS) + " |",
-             "|---|" + "---|---|" * len(MODELS)]
+             "| knob | " + " | ".join(f"{m} img/s | {m} peak MiB" for m in models) + " |",
+             "|---|" + "---|---|" * len(models)]
     print("\n".join(lines), flush=True)
     base: dict[str, float] = {}
     for row, (precision, knobs, fused) in KNOBS.items():
         if args.dry_run and (knobs.get("tf32") or knobs.get("compile")):  # CUDA, or minutes
-            lines.append(f"| {row} | " + " | ".join("(GPU only) | -" for _ in MODELS) + " |")
+            lines.append(f"| {row} | " + " | ".join("(GPU only) | -" for _ in models) + " |")
             continue
         cells = []
-        for name in MODELS:
+        for name in models:
             try:
                 got = measure(name, precision, knobs, fused, args.steps, args.dry_run)
             except Exception as err:  # a knob this GPU or build lacks: say so, go on
@@ -216,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="measured D steps per knob row")
     parser.add_argument("--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS),
+                        help="the knobs section's models")
     parser.add_argument("--data-root", default="data", help="where cifar-10-batches-py/ is")
     parser.add_argument("--out", default=None, help="also write the report to this file")
     parser.add_argument("--dry-run", action="store_true",
