@@ -42,6 +42,7 @@ import yaml
 from jsonargparse import Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities import rank_zero_only
 
 from ganzoo.bench.table import final_metrics, fmt
 from ganzoo.data import GANDataModule
@@ -49,7 +50,7 @@ from ganzoo.errors import GanzooError, one_line_errors, require
 from ganzoo.models import VARIANTS, GANModule
 from ganzoo.models.legacy import legacy_keys, upgrade_config
 from ganzoo.runs.naming import RunLocation, run_location, split_cli_args
-from ganzoo.runs.records import RunRecordCallback, clock, read_record
+from ganzoo.runs.records import RunRecordCallback, clock, read_record, with_model_hparams
 from ganzoo.training import (
     Budget,
     DivergenceGuard,
@@ -60,6 +61,14 @@ from ganzoo.training import (
     SpeedKnobs,
 )
 from ganzoo.training.checkpoints import CHECKPOINT_EVERY
+from ganzoo.training.distributed import (
+    check_launch_env,
+    ddp_strategy,
+    ddp_timeout,
+    distributed_error,
+)
+from ganzoo.training.resume_guard import check_resume, resumed_run
+from ganzoo.training.slurm import RequeueAtBatchEnd, hpc_checkpoint, under_slurm
 from ganzoo.tricks import GeneratorEMA
 from ganzoo.yaml_files import read_yaml
 
@@ -128,6 +137,20 @@ class GanzooCLI(LightningCLI):
             help="Write checkpoints/last.ckpt every this many generator steps (0: only at "
             "epoch ends), so a killed run resumes with --ckpt_path last losing at most that.",
         )
+        parser.add_argument(
+            "--extend_budget",
+            type=bool,
+            default=False,
+            help="With --ckpt_path: let the budget (budget.*, trainer.max_epochs, ...) differ "
+            "from the run's, to train a run further; any other protocol change stays an error.",
+        )
+        parser.add_argument(
+            "--ddp_timeout",
+            type=float | None,
+            default=None,
+            help="Seconds DDP waits for every process to join (and for each collective); "
+            "default $GANZOO_DDP_TIMEOUT, else Lightning's 30 minutes.",
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
         """Keeps the raw arguments: the run name derives from them (ganzoo.runs.naming)."""
@@ -145,7 +168,8 @@ class GanzooCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
-        if trainer.strategy == "auto" and wants_several_devices(trainer.devices):
+        several = wants_several_devices(trainer.devices) or (trainer.num_nodes or 1) > 1
+        if trainer.strategy == "auto" and several:
             # D steps leave G's parameters without gradients (and vice versa): plain DDP
             # raises "parameters that were not used in producing the loss".
             trainer.strategy = DDP_STRATEGY
@@ -158,6 +182,8 @@ class GanzooCLI(LightningCLI):
             )
         every = config.get("checkpoint_every", CHECKPOINT_EVERY)
         require(every >= 0, f"checkpoint_every: must be >= 0, got {every}")
+        check_launch_env(trainer.num_nodes, trainer.devices)
+        ddp_timeout(config.get("ddp_timeout"))  # a bad $GANZOO_DDP_TIMEOUT fails here
         max_epochs = trainer.max_epochs
         if max_epochs is not None and max_epochs < -1:
             raise GanzooError(
@@ -166,6 +192,9 @@ class GanzooCLI(LightningCLI):
         self.location = run_location(config, self.raw_args)
         if trainer.default_root_dir is None:
             trainer.default_root_dir = str(self.location.dir)
+        if self.subcommand == "fit":
+            config.ckpt_path = resume_point(config.get("ckpt_path"), Path(trainer.default_root_dir),
+                                            checkpointing=trainer.enable_checkpointing is not False)
         try:
             Path(trainer.default_root_dir).mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -222,18 +251,62 @@ class GanzooCLI(LightningCLI):
             every = config.get("checkpoint_every", CHECKPOINT_EVERY)
             if every:
                 trainer.callbacks.append(PeriodicCheckpoint(dirpath, every))
+        # last: its hpc checkpoint is taken after everything else a batch end does
+        trainer.callbacks.append(RequeueAtBatchEnd())
         return trainer
 
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
+        """With ``ddp_timeout``, a DDP strategy given by name is built with that timeout."""
+        section = self.config.get(str(self.subcommand), self.config)
+        seconds = ddp_timeout(section.get("ddp_timeout"))
+        strategy = config.get("strategy")
+        if seconds is not None and isinstance(strategy, str) and strategy.startswith("ddp"):
+            config = {**config, "strategy": ddp_strategy(strategy, seconds)}
+        return super()._instantiate_trainer(config, callbacks)
+
     def fit(self, model, **kwargs) -> None:
-        """``trainer.fit``, then the one-line summary of the run (global rank 0 only)."""
+        """``trainer.fit``, then the one-line summary of the run (global rank 0 only). A
+        resume is checked first (:mod:`ganzoo.training.resume_guard`): a changed protocol is
+        a one-line error, and a run already done says so and trains nothing."""
+        done = self.check_resume(model, kwargs.get("ckpt_path"))
+        if done:
+            if rank_zero_only.rank == 0:
+                print(done, flush=True)
+            return
+        section = self.config.get(str(self.subcommand), self.config)
         try:
             self.trainer.fit(model, **kwargs)
+        except Exception as err:
+            line = distributed_error(err, ddp_timeout(section.get("ddp_timeout")))
+            if line is None:
+                raise
+            raise GanzooError(line) from err
         finally:
             record = next(
                 (c for c in self.trainer.callbacks if isinstance(c, RunRecordCallback)), None
             )
             if self.trainer.is_global_zero and record is not None and record.record:
                 print(fit_summary(record.record, record.path), flush=True)
+
+    def check_resume(self, model, ckpt_path: str | None) -> str | None:
+        """The resume guard on the checkpoint ``ckpt_path`` names (a file, ``last`` or
+        ``hpc``; Lightning's other keywords are not checked): raises on a changed protocol,
+        returns the line of a run already done, else None."""
+        run_dir = Path(self.trainer.default_root_dir)
+        named = {"last": run_dir / "checkpoints" / "last.ckpt", "hpc": hpc_checkpoint(run_dir)}
+        path = named.get(ckpt_path, ckpt_path) if ckpt_path not in ("best", "registry") else None
+        if not path or not Path(path).is_file():
+            return None
+        section = self.config.get(str(self.subcommand), self.config)
+        record = next(c for c in self.trainer.callbacks if isinstance(c, RunRecordCallback))
+        datamodule = self.datamodule
+        return check_resume(
+            resumed_run(path),
+            with_model_hparams(record.config, model),
+            extend_budget=bool(section.get("extend_budget")),
+            given_model_data={"model": {"init_args": dict(model.hparams)},
+                              "data": dict(datamodule.hparams) if datamodule is not None else {}},
+        )
 
 
 def expand_bases(args: list[str]) -> list[str]:
@@ -341,7 +414,7 @@ def check_config_file(path: str) -> None:
         )
 
 
-def check_checkpoint(ckpt_path: str | None) -> None:
+def check_checkpoint(ckpt_path: str | None, hint: str | None = None) -> None:
     """``ckpt_path`` names a readable checkpoint (or one of Lightning's keywords)."""
     if not ckpt_path or ckpt_path in ("last", "best", "hpc", "registry"):
         return
@@ -353,8 +426,43 @@ def check_checkpoint(ckpt_path: str | None) -> None:
     if not zipfile.is_zipfile(path):
         raise GanzooError(
             f"ckpt_path: {ckpt_path} is not a readable checkpoint (truncated or corrupt); "
-            f"delete it and resume from an earlier one in the same checkpoints/ folder"
+            + (hint or "delete it and resume from an earlier one in the same checkpoints/ folder")
         )
+
+
+def resume_point(ckpt_path: str | None, run_dir: Path, checkpointing: bool = True) -> str | None:
+    """``ckpt_path`` as the fit will use it, named, so that the resume guard sees every
+    resume. Lightning resumes by itself when ``ckpt_path`` is unset: from the highest hpc
+    checkpoint under Slurm (:mod:`ganzoo.training.slurm`), else from ``last`` wherever an
+    ``OnExceptionCheckpoint`` (ganzoo's :class:`InterruptCheckpoint`, added with
+    ``checkpointing``) left one: the same command run again continues its run. Here those
+    become ``hpc`` and ``last``, after checking that the file is readable. An explicit ``last``
+    must find this run's
+    ``checkpoints/last.ckpt`` (Lightning would warn and start a new run: the run directory
+    follows from the command, so a changed value there names another run)."""
+    if ckpt_path == "last":
+        last = run_dir / "checkpoints" / "last.ckpt"
+        if not last.is_file():
+            raise GanzooError(
+                f"ckpt_path: last: no checkpoint of this run at {last} (the run directory "
+                f"follows from the command's config files and overrides, so a changed value "
+                f"names a new run: drop --ckpt_path to start it, or resume a run with its own "
+                f"command, `ganzoo resume RUN_DIR`)")
+        check_checkpoint(str(last))
+    automatic = ckpt_path is None and under_slurm()  # Lightning's own hpc resume
+    hpc = hpc_checkpoint(run_dir) if ckpt_path == "hpc" or automatic else None
+    if ckpt_path == "hpc" and hpc is None:
+        raise GanzooError(f"ckpt_path: hpc: no hpc_ckpt_<N>.ckpt in {run_dir}")
+    if hpc is not None:
+        earlier = hpc_checkpoint(run_dir, below=hpc)
+        fallback = earlier.name if earlier else "checkpoints/last.ckpt"
+        check_checkpoint(str(hpc), f"move it out of {run_dir} and start the job again to "
+                         f"resume from {fallback}")
+        return "hpc"
+    if ckpt_path is None and checkpointing and (run_dir / "checkpoints" / "last.ckpt").is_file():
+        check_checkpoint(str(run_dir / "checkpoints" / "last.ckpt"))
+        return "last"
+    return ckpt_path
 
 
 def fit_summary(record: dict, path: Path | str) -> str:

@@ -15,7 +15,7 @@ from ganzoo.errors import ConfigError, require
 def default_num_workers(dataset: str) -> int:
     """0 for in-memory data (worker start-up costs more than indexing a tensor), else up to
     4 workers, leaving one core to the training process."""
-    if not registry.spec(dataset).reads_files:
+    if not registry.spec(dataset).uses_workers:
         return 0
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 

@@ -44,6 +44,7 @@ class DatasetSpec:
         key_fields: DataModule settings that decide which samples the splits hold.
         load: ``load(datamodule) -> (train, test)`` (:mod:`ganzoo.data.sources`).
         centers: toy data: the mixture means, one row per mode.
+        in_memory: a file dataset its loader holds as tensors (no DataLoader workers).
     """
 
     name: str
@@ -54,6 +55,7 @@ class DatasetSpec:
     key_fields: tuple[str, ...]
     load: Callable[[Any], tuple[Dataset, Dataset]]
     centers: Callable[[], torch.Tensor] | None = None
+    in_memory: bool = False
 
     @property
     def is_toy(self) -> bool:
@@ -61,8 +63,13 @@ class DatasetSpec:
 
     @property
     def reads_files(self) -> bool:
-        """Loaded from files by a DataLoader (worker processes help); else held in memory."""
+        """Loaded from files under ``data.root`` (downloaded, if at all, once, by rank 0)."""
         return self.kind == "torchvision"
+
+    @property
+    def uses_workers(self) -> bool:
+        """Read per sample by a DataLoader (worker processes help); else held in memory."""
+        return self.reads_files and not self.in_memory
 
 
 _TOY_KEY = ("toy_samples", "toy_std", "seed", "val_size", "split_seed")
@@ -79,8 +86,8 @@ DATASETS: dict[str, DatasetSpec] = {
                     sources.torchvision_split("MNIST", "MNIST/raw")),
         DatasetSpec("fashion_mnist", "torchvision", 1, 28, 10, _FILES,
                     sources.torchvision_split("FashionMNIST", "FashionMNIST/raw")),
-        DatasetSpec("cifar10", "torchvision", 3, 32, 10, _FILES,
-                    sources.torchvision_split("CIFAR10", "cifar-10-batches-py")),
+        DatasetSpec("cifar10", "torchvision", 3, 32, 10, _FILES, sources.cifar10,
+                    in_memory=True),
         DatasetSpec("celeba", "torchvision", 3, 64, 0, _FILES, sources.celeba),
         DatasetSpec("folder", "torchvision", None, None, None, ("root", "channels", *_SPLIT),
                     sources.folder),

@@ -2,8 +2,9 @@
 
 Each loader takes the :class:`~ganzoo.data.GANDataModule` (its settings: image size, split
 seed, root, ...) and returns ``(train, test)`` as datasets of ``(x, label)`` pairs with images
-in [-1, 1]; :mod:`ganzoo.data.registry` gives each dataset its loader. Embedded and toy data
-are small enough to live in memory as tensors.
+in [-1, 1]; :mod:`ganzoo.data.registry` gives each dataset its loader. Embedded and toy data,
+and CIFAR-10 (read from torchvision's on-disk layout), are small enough to live in memory as
+tensors.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +68,17 @@ def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return (d.images * (255.0 / 16.0)).astype(np.uint8), d.target.astype(np.int64)
 
 
+def scaled(x: np.ndarray, dm) -> torch.Tensor:
+    """uint8 images, (N, H, W) or (N, C, H, W), as floats in [-1, 1] of side
+    ``data.image_size`` (bilinear with antialiasing where the side differs)."""
+    images = torch.from_numpy(x).float().div(127.5).sub(1.0)
+    images = images.unsqueeze(1) if images.dim() == 3 else images
+    if images.shape[-1] != dm.image_size:
+        images = F.interpolate(images, size=(dm.image_size, dm.image_size), mode="bilinear",
+                               antialias=True, align_corners=False).clamp(-1, 1)
+    return images
+
+
 def embedded(arrays):
     """The loader of in-memory digits ``arrays() -> (uint8 images, labels)``: images scaled to
     [-1, 1] and resized to ``data.image_size``, a stratified split by ``data.test_fraction``
@@ -73,16 +86,54 @@ def embedded(arrays):
 
     def load(dm) -> tuple[Dataset, Dataset]:
         x, y = arrays()
-        images = torch.from_numpy(x).float().div(127.5).sub(1.0).unsqueeze(1)
-        if images.shape[-1] != dm.image_size:
-            images = F.interpolate(images, size=(dm.image_size, dm.image_size), mode="bilinear",
-                                   antialias=True, align_corners=False).clamp(-1, 1)
-        labels = torch.from_numpy(y)
+        images, labels = scaled(x, dm), torch.from_numpy(y)
         train_idx, test_idx = stratified_split(y, dm.hparams.test_fraction, dm.hparams.split_seed)
         return (TensorDataset(images[train_idx], labels[train_idx]),
                 TensorDataset(images[test_idx], labels[test_idx]))
 
     return load
+
+
+CIFAR10_FOLDER = "cifar-10-batches-py"
+CIFAR10_SPLITS = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
+
+
+def cifar10_arrays(root: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """CIFAR-10's python version as torchvision unpacks it (``<root>/cifar-10-batches-py/``:
+    ``data_batch_1`` .. ``data_batch_5``, ``test_batch``, each a pickled dict with ``data``, a
+    uint8 N x 3072 array in channel-major order, and ``labels``): ``{split: (uint8 (N, 3, 32,
+    32), int64 labels)}``. Keys may be bytes (the original files, pickled by Python 2) or str."""
+    folder = Path(root) / CIFAR10_FOLDER
+    out = {}
+    for split, names in CIFAR10_SPLITS.items():
+        xs, ys = [], []
+        for name in names:
+            with open(folder / name, "rb") as fh:
+                entry = pickle.load(fh, encoding="bytes")
+            entry = {k.decode() if isinstance(k, bytes) else k: v for k, v in entry.items()}
+            xs.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+            ys.append(np.asarray(entry["labels"], dtype=np.int64))
+        out[split] = (np.concatenate(xs), np.concatenate(ys))
+    return out
+
+
+def _cifar10(dm) -> tuple[Dataset, Dataset]:
+    """CIFAR-10's 50,000 training and 10,000 test images in memory (a tensor batch is served
+    without per-sample transforms). torchvision's ``CIFAR10`` class reads the same files, but
+    only those whose md5 matches the published archive's; with ``data.download`` its archive
+    is fetched (and its md5 checked) by torchvision's own download function."""
+    hp = dm.hparams
+    folder = Path(hp.root) / CIFAR10_FOLDER
+    if hp.download and not all((folder / n).is_file() for names in CIFAR10_SPLITS.values()
+                               for n in names):
+        from torchvision.datasets import CIFAR10
+        from torchvision.datasets.utils import download_and_extract_archive
+
+        download_and_extract_archive(CIFAR10.url, hp.root, filename=CIFAR10.filename,
+                                     md5=CIFAR10.tgz_md5)
+    arrays = cifar10_arrays(hp.root)
+    return tuple(TensorDataset(scaled(x, dm), torch.from_numpy(y))
+                 for x, y in (arrays["train"], arrays["test"]))
 
 
 def toy(centers):
@@ -147,9 +198,9 @@ def image_transform(dm, crop: list | None = None):
     return T.Compose([*steps, T.ToTensor(), T.Normalize([0.5] * dm.channels, [0.5] * dm.channels)])
 
 
-def found_under(expected: str, loader):
+def found_under(expected: str, loader, archive: str | None = None):
     """``loader`` with a one-line DataNotFoundError naming ``expected`` (under ``data.root``)
-    when torchvision finds no files there."""
+    when no files are found there, and ``archive`` (a URL) when the files come from one."""
 
     def load(dm) -> tuple[Dataset, Dataset]:
         try:
@@ -159,6 +210,11 @@ def found_under(expected: str, loader):
             how = ("the download failed (no network?); fetch the files on a machine with "
                    "internet" if download else "set data.download=true to fetch them, or copy "
                    "them there")
+            if archive:
+                how = (f"download {archive} and unpack it in {dm.hparams.root}/ (it holds "
+                       f"{expected.rsplit('/', 1)[-1]}/)" + (
+                           " on a machine with internet (the download failed)" if download
+                           else ", or set data.download=true"))
             raise DataNotFoundError(
                 f"data.dataset: {dm.dataset_name!r} files not found under "
                 f"{dm.hparams.root}/{expected}; {how} ({err.__class__.__name__})"
@@ -206,6 +262,8 @@ def _folder(dm) -> tuple[Dataset, Dataset]:
 
 
 celeba = found_under("celeba", _celeba)
+cifar10 = found_under(CIFAR10_FOLDER, _cifar10,
+                      archive="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz")
 folder = found_under("<class>/<image files>", _folder)
 
 

@@ -63,7 +63,7 @@ def kid(ctx: EvalContext) -> dict[str, float]:
     return {"kid": mean, "kid_std": std}
 
 
-@register("label_accuracy", applies=lambda plan: plan.label_metrics, outputs=(
+@register("label_accuracy", applies=lambda plan: plan.label_metrics, classifier=True, outputs=(
     Measure("label_accuracy", format=".3f", higher_is_better=True, margin=ACCURACY_MARGIN,
             headline=True),))
 def label_accuracy(ctx: EvalContext) -> dict[str, float]:
@@ -72,7 +72,7 @@ def label_accuracy(ctx: EvalContext) -> dict[str, float]:
     return {"label_accuracy": label_consistency(conf)}
 
 
-@register("code_accuracy", applies=lambda plan: plan.code_accuracy, outputs=(
+@register("code_accuracy", applies=lambda plan: plan.code_accuracy, classifier=True, outputs=(
     Measure("code_accuracy", format=".3f", higher_is_better=True, margin=ACCURACY_MARGIN,
             headline=True),))
 def code_accuracy(ctx: EvalContext) -> dict[str, float]:

@@ -186,6 +186,11 @@ class Evaluator:
         """Real features of the reference split (``num_real`` of its images)."""
         return self.split_features(datamodule, self.reference_split, extractor, self.num_real)
 
+    def needs_classifier(self, plan: EvalPlan) -> bool:
+        """Whether a chosen metric that applies reads the domain classifier's predictions (a
+        protocol that picks only FID, IS, KID and PR/DC builds no classifier)."""
+        return plan.needs_classifier and any(m.classifier and m.applies(plan) for m in self.metrics)
+
     def prepare(self, model, datamodule) -> None:
         """Build what evaluating ``model`` needs (extractors, also those of metrics measuring
         in a second space, and real features) now, so that a missing weights file or an
@@ -196,7 +201,7 @@ class Evaluator:
             extra = {e for m in self.metrics if m.applies(plan) for e in m.extractors}
             for name in [self.extractor_name, *sorted(extra - {self.extractor_name})]:
                 self.reference(datamodule, self.extractor(name, datamodule, model.device))
-        if plan.needs_classifier:
+        if self.needs_classifier(plan):
             self.extractor("domain", datamodule, model.device)
 
     def _generate(self, model, datamodule, plan: EvalPlan, fid_ex, cls_ex, toy_metrics):
@@ -217,10 +222,11 @@ class Evaluator:
             out["features"].append(features)
             out["logits"].append(logits)
             out["images"].append(images.cpu())
-            if plan.needs_classifier:
+            if plan.needs_classifier:  # what the samples were drawn with
+                out["cond"].append((labels if plan.label_metrics else codes["cat"]).to(x.device))
+            if cls_ex is not None:
                 cls_logits = logits if cls_ex is fid_ex else cls_ex(images.to(cls_ex.device))[1]
                 out["pred"].append(cls_logits.argmax(1))
-                out["cond"].append((labels if plan.label_metrics else codes["cat"]).to(x.device))
         if not plan.toy_modes and not out["features"]:  # more ranks than chunks: an empty share
             device = fid_ex.device
             out = {
@@ -262,7 +268,7 @@ class Evaluator:
                             f"{datamodule.data_shape[0]}-D samples",
                             toy_modes=len(toy_centers(datamodule.dataset_name)),
                             toy_std=datamodule.hparams.toy_std, hq_sigmas=HQ_SIGMAS)
-        if plan.needs_classifier:
+        if self.needs_classifier(plan):
             cls_ex = fid_ex if self.extractor_name == "domain" else self.extractor(
                 "domain", datamodule, device
             )

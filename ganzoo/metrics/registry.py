@@ -183,7 +183,9 @@ class MetricSpec:
     """A registered metric: ``compute(ctx) -> {name: value}`` where ``applies(plan)``; one
     :class:`Measure` per output, the first being its headline value. ``on_real``: it reads only
     the images, so the real floor computes it too; ``extractors``: the feature spaces beyond
-    the evaluation's own that it measures in."""
+    the evaluation's own that it measures in; ``classifier``: it reads the domain classifier's
+    predictions (``generated["pred"]``), which the evaluator then builds (trains, for a dataset
+    without committed weights)."""
 
     name: str
     applies: Callable[[Any], bool]
@@ -191,6 +193,7 @@ class MetricSpec:
     measures: tuple[Measure, ...]
     on_real: bool = False
     extractors: tuple[str, ...] = ()
+    classifier: bool = False
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -211,16 +214,18 @@ def register(
     outputs: Sequence[Measure | str],
     on_real: bool = False,
     extractors: Sequence[str] = (),
+    classifier: bool = False,
 ):
     """Decorator: register ``fn(ctx) -> dict`` as metric ``name``; ``outputs`` describe the keys
-    it returns (a plain string: a measure with default settings); ``on_real`` and
-    ``extractors`` as in :class:`MetricSpec`."""
+    it returns (a plain string: a measure with default settings); ``on_real``, ``extractors``
+    and ``classifier`` as in :class:`MetricSpec`."""
 
     def add(fn: Callable[[EvalContext], dict[str, float]]):
         if name in METRICS:
             raise ValueError(f"metric {name!r} is registered twice")
         measures = tuple(o if isinstance(o, Measure) else Measure(o) for o in outputs)
-        METRICS[name] = MetricSpec(name, applies, fn, measures, on_real, tuple(extractors))
+        METRICS[name] = MetricSpec(name, applies, fn, measures, on_real, tuple(extractors),
+                                   classifier)
         return fn
 
     return add

@@ -20,7 +20,7 @@ from typing import Any
 
 NOT_IN_NAME = ("benchmark", "run_name", "runs_dir", "trainer.default_root_dir", "ckpt_path",
                "checkpoint_every", "trainer.logger", "trainer.enable_progress_bar",
-               "trainer.enable_model_summary")
+               "trainer.enable_model_summary", "extend_budget", "ddp_timeout")
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 MAX_NAME_LENGTH = 120
 

@@ -25,8 +25,17 @@ class Budget(L.Callback):
             require(value is None or value >= 1, f"budget.{name}: must be >= 1, got {value}")
         self.max_g_steps, self.max_images = max_g_steps, max_images
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+    def spent(self, trainer, pl_module) -> bool:
         if self.max_g_steps and pl_module.g_steps >= self.max_g_steps:
+            return True
+        return bool(self.max_images) and pl_module.images_seen * trainer.world_size >= self.max_images
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        """A run resumed at or past its budget takes no step (checking only after each batch
+        let a resumed finished run take one more)."""
+        if self.spent(trainer, pl_module):
             trainer.should_stop = True
-        if self.max_images and pl_module.images_seen * trainer.world_size >= self.max_images:
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.spent(trainer, pl_module):
             trainer.should_stop = True

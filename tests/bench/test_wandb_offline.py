@@ -117,14 +117,16 @@ def test_a_wandb_error_is_skipped_but_a_caller_error_propagates(tmp_path):
 
 
 def test_a_resumed_run_continues_its_wandb_run(tmp_path, no_credentials):
-    """`--ckpt_path last` (what `ganzoo resume` adds) logs into the same W&B run id."""
-    cfg = tiny_config(tmp_path / "dcgan_tiny.yaml")
-    args = ["fit", "--config", str(cfg), f"--runs_dir={tmp_path / 'runs'}"]
+    """`--ckpt_path last` (what `ganzoo resume` adds) logs into the same W&B run id (here the
+    finished run is trained one epoch further: a finished run resumed as it was trains nothing)."""
+    cfg = tiny_config(tmp_path / "dcgan_tiny.yaml", epochs=1)
+    args = ["fit", "--config", str(cfg), f"--runs_dir={tmp_path / 'runs'}", "--run_name=dcgan_tiny"]
     first = run_lightning_cli(args)
     run_dir = Path(first.trainer.default_root_dir)
     run_id = read_record(run_dir)["wandb_id"]
     assert run_id and run_id in offline_runs(run_dir)[0].name
-    resumed = run_lightning_cli([*args, "--ckpt_path", "last"])
+    resumed = run_lightning_cli([*args, "--trainer.max_epochs=2", "--extend_budget=true",
+                                 "--ckpt_path", "last"])
     assert Path(resumed.trainer.default_root_dir) == run_dir
     assert read_record(run_dir)["wandb_id"] == run_id
     assert len(offline_runs(run_dir)) == 2 and all(run_id in p.name for p in offline_runs(run_dir))
