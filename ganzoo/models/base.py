@@ -406,11 +406,16 @@ class GANModule(Sampling, L.LightningModule):
             scheduler.step()
 
     # ----------------------------------------------------------------- checkpoint
+    def _world_size(self) -> int:
+        return int(getattr(self._trainer, "world_size", 1) or 1) if self._trainer else 1
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["ganzoo"] = {
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
             "images_seen": self.images_seen,
+            # over all processes: a run resumed on another device count keeps its budget
+            "images_seen_global": self.images_seen * self._world_size(),
             "diverged": self.diverged,
             "rng": capture_rng_state(),
         }
@@ -422,6 +427,8 @@ class GANModule(Sampling, L.LightningModule):
         self.d_steps = state["d_steps"]
         self.g_steps = state["g_steps"]
         self.images_seen = state["images_seen"]
+        if "images_seen_global" in state:  # the share of this process at today's world size
+            self.images_seen = state["images_seen_global"] // self._world_size()
         self.diverged = state["diverged"]
         restore_rng_state(state["rng"])
         if self.generator_ema is None and "generator_ema.n_averaged" in checkpoint["state_dict"]:
