@@ -28,9 +28,11 @@ code_accuracy=0.930; record: runs/mnist5k/<run>/record.json``.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import re
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -348,7 +350,9 @@ def config_layers(path: Path, seen: tuple[Path, ...]) -> list[Path]:
         raise GanzooError(f"config: {path}: its bases name each other ({base})")
     if not base_path.is_file():
         raise GanzooError(f"config: {path} names the base {base}, but {base_path} does not exist")
-    rest = Path(tempfile.mkdtemp(prefix="ganzoo-config-")) / path.name
+    folder = tempfile.mkdtemp(prefix="ganzoo-config-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # read once, at parse time
+    rest = Path(folder) / path.name
     rest.write_text(yaml.safe_dump(content, sort_keys=False))
     return [*config_layers(base_path, (*seen, path.resolve())), rest]
 
