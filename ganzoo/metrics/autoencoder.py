@@ -25,7 +25,6 @@ json); any other dataset or split gets one trained on demand and cached
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -168,21 +167,9 @@ def train_autoencoder(datamodule, *, seed: int = 0, steps: int = DEFAULT_STEPS,
     loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=order, drop_last=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    start = time.time()
-    model.train()
-    step = 0
-    while step < steps:
-        for x, _ in loader:
-            loss = F.mse_loss(model(x.float()), x.float())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            if step == steps:
-                break
-    seconds = time.time() - start
-    model.eval()
+    seconds = frozen.train_steps(
+        model, loader, lambda batch: F.mse_loss(model(batch[0].float()), batch[0].float()),
+        opt, sched, steps)
     report = {
         "key": autoencoder_key(datamodule),
         "seed": seed,

@@ -199,20 +199,9 @@ def train_classifier(
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     start = time.time()
-    model.train()
-    step = 0
-    while step < steps:
-        for x, y in loader:
-            _, logits = model(_augment(x.float(), aug))
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            if step == steps:
-                break
-    model.eval()
+    frozen.train_steps(
+        model, loader, lambda batch: F.cross_entropy(model(_augment(batch[0].float(), aug))[1],
+                                                     batch[1]), opt, sched, steps)
     report = {
         "key": classifier_key(datamodule),
         "seed": seed,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +78,24 @@ def save_weights(model: nn.Module, report: dict[str, Any], path: str | Path) -> 
         meta = {**report, "sha256": sha256_file(tmp), "file": path.name}
         write_json_atomic(path.with_suffix(".json"), meta)
     return meta
+
+
+def train_steps(model: nn.Module, loader: Iterable, loss: Callable[[Any], torch.Tensor],
+                opt: torch.optim.Optimizer, sched, steps: int) -> float:
+    """``steps`` optimizer steps of ``loss(batch)`` over ``loader`` (cycled), the scheduler
+    stepped after each; ``model`` left in eval mode. Returns the seconds it took."""
+    start = time.time()
+    model.train()
+    step = 0
+    while step < steps:
+        for batch in loader:
+            value = loss(batch)
+            opt.zero_grad(set_to_none=True)
+            value.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            if step == steps:
+                break
+    model.eval()
+    return time.time() - start
