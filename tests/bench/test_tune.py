@@ -69,7 +69,7 @@ def test_each_kind_of_trial_config_instantiates(shipped, tmp_path):
             continue
         seen.add(kind)
         args = trial.runs[0].command[4:]  # after `python -m ganzoo fit`
-        cli = run_lightning_cli([a for a in args if not a.startswith("--runs_dir")], run=False)
+        cli = run_lightning_cli(args, run=False)  # in tmp_path: the test leaves nothing in runs/
         assert cli.datamodule.hparams.val_size == 500
         assert cli.model.hparams.lr_g == pytest.approx(trial.params["model.init_args.lr_g"])
         kinds = [type(c).__name__ for c in cli.trainer.callbacks]
