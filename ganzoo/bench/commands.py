@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "with --rerender, results directories holding runs.json")
     table.add_argument("--out", default="results", help="root of the results directories")
     table.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
+    table.add_argument("--tuning", default=None, help="the results directory of the search the "
+                       "configs won (results/mnist5k_tuning): its trials per variant enter the header")
     table.add_argument("--rerender", action="store_true", help="rewrite table.md and table.csv "
                        "of results directories from their runs.json (no run directories needed; "
                        "curves, grids and runs.json stay as they are)")
@@ -230,7 +232,15 @@ def cmd_table(args: argparse.Namespace) -> int:
         for results in args.dirs:
             print(rerender(results, command, code).read_text())
         return 0
-    for out in write_table(args.dirs, args.out, command, use_wandb=not args.no_wandb).values():
+    notes = []
+    if args.tuning:
+        note = tune.header_note(args.tuning)
+        if note is None:
+            raise ConfigError(f"table: --tuning {args.tuning}: no tuning.json there; give the "
+                              "directory `ganzoo tune` wrote (results/<name>/)")
+        notes.append(note)
+    for out in write_table(args.dirs, args.out, command, use_wandb=not args.no_wandb,
+                           notes=notes).values():
         print((out / "table.md").read_text())
         held = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir())
         print(f"{out}/ holds: " + ", ".join(held))
@@ -309,9 +319,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     # <runs>/tables/<benchmark>/ and is compared with the committed one. Only this sweep's
     # runs enter it: other runs of the same benchmark stay out.
     out_root = Path(args.out) if args.update_results else Path(args.runs_dir or "runs") / "tables"
+    # the equal search the configs won, where `ganzoo tune` wrote it: results/<benchmark>_tuning
+    tuning = [tune.header_note(Path(args.out) / f"{b}_tuning") for b in benchmarks_of(runs)]
     outputs = write_table(
         [r.dir for r in runs if r.dir.is_dir()], out_root, "ganzoo " + shlex.join(args.argv),
-        use_wandb=not args.no_wandb, notes=[note],
+        use_wandb=not args.no_wandb, notes=[note, *filter(None, tuning)],
     )
     against = []
     for benchmark, out in outputs.items():
@@ -325,6 +337,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(f"compare: done in {clock(time.perf_counter() - start)} (sweep, table, W&B log, report)")
     print(page)
     return 1 if any(r.status == "failed" for r in runs) else 0
+
+
+def benchmarks_of(runs: list) -> list[str]:
+    """The benchmarks of a sweep's runs: the folder each run directory sits in."""
+    return sorted({r.dir.parent.name for r in runs})
 
 
 def site_of(tables: list[Path], site: Path, against: list[Path]) -> str:

@@ -42,6 +42,7 @@ from ganzoo.bench.table import (
     COST,
     COST_TITLES,
     best_runs,
+    floor_row,
     fmt,
     header_lines,
     header_notes,
@@ -210,6 +211,7 @@ def build_study(study: Study, site: Path, against: list[tuple[Path, dict]],
     html = env.get_template("study.html").render(
         title=study.title, benchmark=benchmark, source=str(study.source), summary=summary,
         columns=columns(summary), rows=row_pages, primary=primary,
+        floor=floor_row(runs, summary),
         curves=sorted(p.name for p in study.source.glob("*.png")),
         verdicts=[verdict_view(study, entries, a_dir, a) for a_dir, a in against
                   if a.get("benchmark") == manifest.get("benchmark")],

@@ -405,12 +405,10 @@ def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, 
     per_run = markdown_table(
         ["model", "seed", "status", *titles, "G steps", "wall time", "images/s", "run"], every
     )
-    label, floor, floor_lines = protocol.floor(run_protocols(runs))
-    if label is not None:
-        line = ["floor", label]
-        for metric in metrics:
-            line += [fmt(floor.get(metric), metric)] + (["—"] if metric in groups else [])
-        main.insert(2, "| " + " | ".join([*line, *("—" for _ in COST), "—"]) + " |")
+    floor_lines = protocol.floor(run_protocols(runs))[2]
+    line = floor_row(runs, summary)
+    if line is not None:
+        main.insert(2, "| " + " | ".join(line) + " |")
     excluded = [f"{r.get('run_name')} ({r.get('status')})" for r in records
                 if r.get("status") not in DONE_STATUSES]
     tail = ["", "Excluded (not finished): " + ", ".join(excluded)] if excluded else []
@@ -419,6 +417,19 @@ def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, 
     recipes_ = ["", "Each `+token` is a difference from the variant's paper recipe (its class "
                 "defaults), read from the recorded config:", "", *notes_] if notes_ else []
     return "\n".join([head, *main, *recipes_, "", "### Every run", "", *per_run, *tail]) + "\n"
+
+
+def floor_row(runs: pd.DataFrame, summary: Summary) -> list[str] | None:
+    """The main table's ``real (...)`` row, cell for cell with ``summary``'s columns: the
+    same metrics between real images at the table's n (the floor every row is read against;
+    not ranked); None where the runs recorded no floor."""
+    label, floor, _ = protocol.floor(run_protocols(runs))
+    if label is None:
+        return None
+    line = ["floor", label]
+    for metric in summary.metrics:
+        line += [fmt(floor.get(metric), metric)] + (["—"] if metric in summary.groups else [])
+    return [*line, *("—" for _ in COST), "—"]
 
 
 def count_cell(stats: pd.Series) -> str:
@@ -858,7 +869,9 @@ def log_to_wandb(benchmark: str, runs: pd.DataFrame, out: Path, save_dir: Path) 
     frame = frame.drop(columns=["status", *(c for c in frame if c.endswith("_n"))]).astype(object)
     logger.log_table(f"{benchmark}/comparison", dataframe=frame.where(frame.notna(), None))
     summary = summary_table(runs)
-    logger.log_table(f"{benchmark}/table", columns=summary.columns, data=summary.cells)
+    floor = floor_row(runs, summary)
+    logger.log_table(f"{benchmark}/table", columns=summary.columns,
+                     data=summary.cells + ([floor] if floor else []))
     for _, _, name, _ in CURVES:
         if (out / name).is_file():
             logger.log_image(f"{benchmark}/{Path(name).stem}", [str(out / name)])

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import csv
 import hashlib
+import json
 import math
 import random
 import sys
@@ -35,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from ganzoo.atomic import write_text_atomic
+from ganzoo.atomic import write_json_atomic, write_text_atomic
 from ganzoo.bench.sweep import Run
 from ganzoo.errors import ConfigError
 from ganzoo.plotting import pyplot
@@ -248,23 +249,23 @@ def edges(spec: dict[str, Any], trial: Trial) -> list[str]:
 
 
 def report(spec: dict[str, Any], trials: list[Trial], out: Path, source: str) -> str:
-    """Write tuning.md, trials.csv, expected_best.png and winners/ into ``out``; return the
-    markdown."""
+    """Write tuning.md, tuning.json, trials.csv, expected_best.png and winners/ into ``out``;
+    return the markdown."""
     out.mkdir(parents=True, exist_ok=True)
     by_variant: dict[str, list[Trial]] = {}
     for trial in trials:
         by_variant.setdefault(trial.variant, []).append(trial)
     counts = {v: sum(t.score is not None for t in ts) for v, ts in by_variant.items()}
     planned = {v: len(ts) for v, ts in by_variant.items()}
-    ratio = max(planned.values()) / max(1, min(planned.values()))
+    val_size = ((spec.get("protocol") or {}).get("data") or {}).get("val_size")
     lines = [f"# {spec['name']}: equal tuning budgets", "",
-             f"Made by `ganzoo tune {source}`. {spec['trials']} trials per variant (max/min "
-             f"{ratio:.2f}), each over seeds {', '.join(map(str, spec['seeds']))} (not table seeds) "
-             f"at the benchmark's full budget; score: mean final validation `{spec['score']}` "
-             f"(data.val_size {((spec.get('protocol') or {}).get('data') or {}).get('val_size')}; "
-             "the test split is not read). Trials scored / planned: "
-             + ", ".join(f"{v} {counts[v]}/{planned[v]}" for v in by_variant) + ".", ""]
+             f"Made by `ganzoo tune {source}`. {spec['trials']} trials per variant, each over "
+             f"seeds {', '.join(map(str, spec['seeds']))} (not table seeds) at the benchmark's "
+             f"full budget; score: mean final validation `{spec['score']}` (data.val_size "
+             f"{val_size}; the test split is not read). {budget_line(counts)}; planned: "
+             + ", ".join(f"{v} {planned[v]}" for v in by_variant) + ".", ""]
     rows = [["variant", "trial", "settings", *(f"seed {s}" for s in spec["seeds"]), "score"]]
+    winners: dict[str, dict[str, Any]] = {}
     fig, ax = pyplot().subplots(figsize=(6, 4))
     for variant, ts in by_variant.items():
         scored = [t for t in ts if t.score is not None]
@@ -284,10 +285,14 @@ def report(spec: dict[str, Any], trials: list[Trial], out: Path, source: str) ->
                       f"n={n} {c:.3f}" for n, c in enumerate(curve, 1)) + ".", ""]
         lines += [f"- EDGE: {e}" for e in edges(spec, best)] or ["- bracketed: no value at an edge"]
         lines.append("")
-        write_text_atomic(out / "winners" / f"{slug(variant)}.yaml",
+        winner = f"winners/{slug(variant)}.yaml"
+        write_text_atomic(out / winner,
                           f"# {variant}: the winner of {spec['name']} (trial {best.index}); its "
                           f"diff over {spec['variants'][variant]['config']}\n"
                           + yaml.safe_dump(overlay(spec, best), sort_keys=False))
+        winners[variant] = {"trial": best.index, "settings": describe(best.params),
+                            "score": best.score, "config": winner, "edges": edges(spec, best),
+                            "expected_best": curve}
     ax.set(xlabel="trials", ylabel=f"expected best validation {spec['score']}", yscale="log")
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -295,12 +300,47 @@ def report(spec: dict[str, Any], trials: list[Trial], out: Path, source: str) ->
     pyplot().close(fig)
     with open(out / "trials.csv", "w", newline="") as f:
         csv.writer(f).writerows(rows)
+    write_json_atomic(out / "tuning.json", {
+        "name": spec["name"], "command": f"ganzoo tune {source}", "score": spec["score"],
+        "seeds": spec["seeds"], "val_size": val_size, "trials_planned": planned,
+        "trials_scored": counts, "ratio": ratio(counts), "winners": winners})
     table = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     table += ["| " + " | ".join(r) + " |" for r in rows[1:]]
     text = "\n".join([*lines, "## Trials", "", *table, "",
                       "![expected best](expected_best.png)", ""])
     write_text_atomic(out / "tuning.md", text)
     return text
+
+
+def ratio(counts: dict[str, int]) -> float | None:
+    """Max over min of the trials scored per variant (the goal is 1.0); None when a variant
+    has none."""
+    return max(counts.values()) / min(counts.values()) if counts and min(counts.values()) else None
+
+
+def budget_line(counts: dict[str, int]) -> str:
+    """``Trials scored per variant: A 8, B 7 (max/min 1.14)``."""
+    r = ratio(counts)
+    return ("Trials scored per variant: " + ", ".join(f"{v} {n}" for v, n in counts.items())
+            + f" (max/min {'n/a' if r is None else f'{r:.2f}'})")
+
+
+def header_note(tuning_dir: str | Path) -> str | None:
+    """The line a results table's header gets from the search its configs won
+    (``tuning_dir/tuning.json``, written by :func:`report`); None when there is none."""
+    path = Path(tuning_dir) / "tuning.json"
+    if not path.is_file():
+        return None
+    try:
+        found = json.loads(path.read_text())
+        counts = found["trials_scored"]
+        seeds = ", ".join(map(str, found["seeds"]))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ConfigError(f"tune: {path} is unreadable ({err}); rewrite it with "
+                          "`ganzoo tune FILE`") from None
+    return (f"Tuning: every variant's config is the winner of an equal search "
+            f"({path.parent}/tuning.md, `{found.get('command')}`); {budget_line(counts)}, each "
+            f"over seeds {seeds} on the {found.get('val_size')}-image validation split")
 
 
 def status(trial: Trial) -> str:

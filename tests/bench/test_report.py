@@ -37,7 +37,8 @@ class Page(HTMLParser):
         self.sort_keys: list[list[str]] = []
         self.row_labels: list[str] = []
         self.headers: list[dict[str, str]] = []
-        self._in_results = self._in_body = False
+        self.floor: list[list[str]] = []  # the real floor, in the table's foot (not sorted)
+        self._in_results = self._in_body = self._in_foot = False
         self._cell: list[str] | None = None
         self.feed(text)
 
@@ -50,6 +51,12 @@ class Page(HTMLParser):
             self.headers.append(attrs)
         elif self._in_results and tag == "tbody":
             self._in_body = True
+        elif self._in_results and tag == "tfoot":
+            self._in_body, self._in_foot = False, True
+        elif self._in_foot and tag == "tr":
+            self.floor.append([])
+        elif self._in_foot and tag == "td":
+            self._cell = []
         elif self._in_body and tag == "tr":
             self.rows.append([])
             self.sort_keys.append([])
@@ -60,10 +67,10 @@ class Page(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag == "td" and self._cell is not None:
-            self.rows[-1].append("".join(self._cell).strip())
+            (self.floor if self._in_foot else self.rows)[-1].append("".join(self._cell).strip())
             self._cell = None
         elif tag == "table":
-            self._in_results = self._in_body = False
+            self._in_results = self._in_body = self._in_foot = False
 
     def handle_data(self, data):
         if self._cell is not None:
@@ -94,8 +101,10 @@ def site(tmp_path_factory):
 
 def test_the_page_shows_table_md_with_intervals_and_groups(site):
     page = Page((site / "mnist5k" / "index.html").read_text())
-    expected = main_table(MNIST / "table.md")  # written by `ganzoo table` from the same runs
+    table = main_table(MNIST / "table.md")  # written by `ganzoo table` from the same runs
+    expected = [row for row in table if row[0] != "floor"]
     assert page.rows == expected
+    assert page.floor == [row for row in table if row[0] == "floor"]  # below, not sorted
     assert page.row_labels == [row[1].split(" +")[0] for row in expected]  # rows, no recipe tokens
     assert [h["data-key"] for h in page.headers][:4] == ["rank", "model", "fid", "fid_group"]
     fid = next(h for h in page.headers if h["data-key"] == "fid")
@@ -317,3 +326,17 @@ def test_grids_kept_per_seed_show_the_median_seed(tmp_path):
     assert f'<img src="grids/DCGAN/seed_{median}.png" alt="samples of DCGAN">' in html
     assert f"final grid of the median seed ({median})" in html
     assert (tmp_path / "site" / "per_seed" / "grids" / "DCGAN" / f"seed_{median}.png").is_file()
+
+
+def test_the_real_floor_sits_below_the_ranked_rows(tmp_path):
+    source = copy_results(MNIST, tmp_path / "floored")
+    manifest = json.loads((source / "runs.json").read_text())
+    for entry in manifest["runs"]:
+        entry["final"]["protocol"].update(real_floor={"fid": 0.3125}, real_floor_n=1000,
+                                          real_floor_split="train")
+    (source / "runs.json").write_text(json.dumps(manifest))
+    build_site([source], tmp_path / "site")
+    page = Page((tmp_path / "site" / "floored" / "index.html").read_text())
+    (floor,) = page.floor
+    assert floor[:3] == ["floor", "real (train vs test)", "0.31"]  # FID to 2 places
+    assert len(floor) == len(page.rows[0]) and "real (train vs test)" not in page.row_labels

@@ -4,6 +4,7 @@ best score against trials, the edge check, resumption, and one-line errors."""
 from __future__ import annotations
 
 import copy
+import json
 import math
 from pathlib import Path
 
@@ -162,7 +163,11 @@ def test_a_tiny_search_runs_scores_on_val_reports_and_resumes(tmp_path, monkeypa
     assert bench_command(args) == 0
     out = tmp_path / "results" / "digits_tuning"
     text = (out / "tuning.md").read_text()
-    assert "2 trials per variant (max/min 1.00)" in text and "DCGAN 2/2" in text
+    assert "Trials scored per variant: DCGAN 2, VanillaGAN 2 (max/min 1.00)" in text
+    found = json.loads((out / "tuning.json").read_text())
+    assert found["trials_scored"] == {"DCGAN": 2, "VanillaGAN": 2} and found["ratio"] == 1.0
+    assert set(found["winners"]) == {"DCGAN", "VanillaGAN"}
+    assert "DCGAN 2, VanillaGAN 2 (max/min 1.00)" in tune.header_note(out)
     assert text.count("Best: trial") == 2 and "Expected best over n trials: n=1" in text
     assert (out / "expected_best.png").stat().st_size > 1000
     assert {p.name for p in (out / "winners").iterdir()} == {"dcgan.yaml", "vanillagan.yaml"}
@@ -175,3 +180,17 @@ def test_a_tiny_search_runs_scores_on_val_reports_and_resumes(tmp_path, monkeypa
     capsys.readouterr()
     assert bench_command(args) == 0  # again: every run is done, nothing trains
     assert "0 to run" in capsys.readouterr().out
+
+
+def test_the_table_note_states_the_trials_per_variant_and_their_ratio(tmp_path):
+    assert tune.header_note(tmp_path) is None  # no search: no line
+    (tmp_path / "tuning.json").write_text(json.dumps({
+        "command": "ganzoo tune x.yaml", "seeds": [100, 101], "val_size": 500,
+        "trials_scored": {"DCGAN": 8, "InfoGAN": 7}}))
+    note = tune.header_note(tmp_path)
+    assert "Trials scored per variant: DCGAN 8, InfoGAN 7 (max/min 1.14)" in note
+    assert "seeds 100, 101 on the 500-image validation split" in note
+    assert tune.ratio({"A": 8, "B": 0}) is None
+    (tmp_path / "tuning.json").write_text("{")
+    with pytest.raises(ConfigError, match="tuning.json is unreadable"):
+        tune.header_note(tmp_path)
