@@ -69,6 +69,7 @@ from ganzoo.training.distributed import (
     ddp_timeout,
     distributed_error,
 )
+from ganzoo.training.hooks import skip_unused_step_hooks
 from ganzoo.training.resume_guard import check_resume, resumed_run
 from ganzoo.training.slurm import RequeueAtBatchEnd, hpc_checkpoint, under_slurm
 from ganzoo.tricks import GeneratorEMA
@@ -255,6 +256,7 @@ class GanzooCLI(LightningCLI):
                 trainer.callbacks.append(PeriodicCheckpoint(dirpath, every))
         # last: its hpc checkpoint is taken after everything else a batch end does
         trainer.callbacks.append(RequeueAtBatchEnd())
+        skip_unused_step_hooks(trainer.callbacks)
         return trainer
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
