@@ -14,8 +14,8 @@ callbacks sample mid-training and must see the average then. Here the average is
 which :meth:`ganzoo.models.GANModule.generate_eval` uses for sampling and evaluation. The
 callback moves it itself (:meth:`GeneratorEMA.update`, the same arithmetic as
 ``update_parameters`` with :func:`ema_warmup`): ``AveragedModel`` regroups the tensors by dtype
-and reads its tensor counter back to Python on every update, which was a tenth of a VanillaGAN
-step on one CPU thread.
+and reads its tensor counter back to Python on every update (VanillaGAN's G, one thread: 281
+microseconds per update with it, 70 here).
 """
 
 from __future__ import annotations
