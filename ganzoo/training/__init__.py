@@ -7,10 +7,15 @@ multi-node launch (:mod:`ganzoo.training.distributed`) and Slurm's requeue
 (:mod:`ganzoo.training.slurm`)."""
 
 from ganzoo.training.budget import Budget
-from ganzoo.training.checkpoints import GuardedCheckpoint, InterruptCheckpoint, PeriodicCheckpoint
+from ganzoo.training.checkpoints import (
+    GuardedCheckpoint,
+    InterruptCheckpoint,
+    LocalCheckpointIO,
+    PeriodicCheckpoint,
+)
 from ganzoo.training.divergence import DivergenceGuard
 from ganzoo.training.rng import RankStreams
 from ganzoo.training.speed import SpeedKnobs
 
 __all__ = ["Budget", "DivergenceGuard", "GuardedCheckpoint", "InterruptCheckpoint",
-           "PeriodicCheckpoint", "RankStreams", "SpeedKnobs"]
+           "LocalCheckpointIO", "PeriodicCheckpoint", "RankStreams", "SpeedKnobs"]

@@ -1,5 +1,6 @@
 """Checkpoints of a fit: Lightning's, never of a diverged model; ``last.ckpt`` every N
-generator steps mid-epoch; ``last.ckpt`` on Ctrl-C or SIGTERM (the CLI adds them)."""
+generator steps mid-epoch; ``last.ckpt`` on Ctrl-C or SIGTERM (the CLI adds them); and how a
+local checkpoint file is written (:class:`LocalCheckpointIO`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,37 @@ import os
 from pathlib import Path
 from weakref import proxy
 
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, OnExceptionCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 # Generator steps between mid-epoch checkpoints: about 12 s of DCGAN and 70 s of WGAN
 # (5 critic steps each) training on one CPU thread here; a checkpoint takes ~20 ms to write.
 CHECKPOINT_EVERY = 500
+
+
+class LocalCheckpointIO(TorchCheckpointIO):
+    """Lightning's ``TorchCheckpointIO`` (the CLI installs this one in its place), writing a
+    local checkpoint with ``torch.save`` straight to a file beside the target, renamed over it
+    once complete (a kill leaves the previous file whole, as Lightning's atomic save does).
+    Lightning serializes into an in-memory buffer and copies that through fsspec's temporary
+    file, which made a save 4-5x slower here (VanillaGAN's 15 MB checkpoint: ~70 ms against
+    ~15 ms, one save per epoch plus the mid-epoch ones). Same checkpoint (the zip archive's
+    inner folder name follows the file name); remote paths (``s3://...``) go to Lightning's."""
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        if storage_options is not None or "://" in str(path):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        try:
+            torch.save(checkpoint, partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
 
 class GuardedCheckpoint(ModelCheckpoint):
