@@ -1,6 +1,6 @@
 """Where the time goes: ganzoo's training and evaluation against bare PyTorch, CPU knobs, scaling.
 
-    .venv/bin/python benchmarks/bench_speed.py [--sections overhead eval knobs scaling]
+    .venv/bin/python benchmarks/bench_speed.py [--sections overhead lightning eval knobs scaling]
         [--rounds 3] [--out results/performance.md]
 
 Writes a markdown report (machine, versions, date, command) and prints each table as it is
@@ -18,6 +18,19 @@ torch thread unless a row says otherwise. Sections:
   measured epochs (evaluation is the ``eval`` section's subject). Then, for both,
   Lightning's own floor: the bare step inside a bare ``LightningModule`` and Trainer
   (:class:`LightningFloor`), with and without ``manual_backward`` and the optimizer wrappers.
+- ``lightning``: for every main-job variant (:data:`MAIN_VARIANTS`), ganzoo's own share: real
+  images/s of ``ganzoo fit`` as above (evaluation moved past the measured epochs) against
+  Lightning's loop running the same step (:func:`lightning_row`): a deep copy of the same built
+  model, before training, fitted by a bare ``L.Trainer`` (no logger, no checkpointing, no
+  progress bar, no model summary) whose only callbacks are the config's that change the
+  computation (G's moving average, the speed knobs), with ganzoo's logging off
+  (``logging_step`` False: no diagnostics, no ``self.log``). So the floor runs ganzoo's own
+  step code (the variant's equations, its latent dicts and tricks loops; the ``overhead``
+  section's bare loop prices those for VanillaGAN and DCGAN) and the ratio is what ganzoo adds
+  around it: its callbacks (budget, divergence guard, RNG streams, run record, checkpoints,
+  the evaluation and grid callbacks' per-batch checks), the W&B logger and the logging steps.
+  The two fits take turns an epoch at a time (:class:`Turns`: the floor's Trainer runs in a
+  second thread, and only one of the two runs at any moment).
 - ``eval``: one FID/IS/KID pass over 5,000 generated samples (domain extractor, real features
   cached) by ``ganzoo.metrics.evaluate`` against torch-fidelity's own ``calculate_metrics`` on
   the same samples and extractor (its real statistics cached too), interleaved rounds.
@@ -38,6 +51,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from datetime import UTC, datetime
@@ -56,6 +70,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # knobs and scaling sections name configs), so a new variant needs no edit here.
 VARIANTS = {"VanillaGAN": "vanilla_mnist5k.yaml", "DCGAN": "dcgan_mnist5k.yaml"}
 FLOOR_VARIANTS = tuple(VARIANTS)
+# The main job's variants, each against Lightning's loop running its own step (``lightning``).
+MAIN_VARIANTS = {**VARIANTS, "WGAN-clip": "wgan_clip_mnist5k.yaml",
+                 "WGAN-gp": "wgan_gp_mnist5k.yaml", "ConditionalGAN": "cgan_mnist5k.yaml",
+                 "InfoGAN": "infogan_mnist5k.yaml"}
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 # what torch-fidelity computes (FID, IS, KID): the evaluation pass is timed on the same work
 SAME_AS_FIDELITY = ["fid", "is", "kid"]
@@ -279,6 +297,112 @@ def overhead(rounds: int, variants: list[str]) -> list[dict]:
     return rows
 
 
+# ----------------------------------------------------------------------------- ganzoo over Lightning
+class Turns(L.Callback):
+    """One of two fits that take turns an epoch at a time, each in its own thread and each
+    with its own ``Turns``: at the start of every epoch it records the seconds since its mark
+    (its previous epoch, the epoch-end work included), hands the turn to the other fit, waits
+    until the turn comes back and marks. Only the fit holding the turn runs, so both see the
+    same machine state, as :class:`Interleave` gives the bare loop. At the end of its fit it
+    hands the turn over for good."""
+
+    def __init__(self, name: str, other: str, baton: dict) -> None:
+        self.name, self.other, self.baton = name, other, baton
+        self.epoch_s: list[float] = []
+        self.mark: float | None = None
+
+    def _hand_over(self, wait: bool) -> None:
+        cond = self.baton["cond"]
+        with cond:
+            self.baton["holder"] = self.other
+            cond.notify_all()
+            if wait:
+                cond.wait_for(lambda: self.baton["holder"] in (self.name, "done"))
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        now = time.perf_counter()
+        if self.mark is not None:
+            self.epoch_s.append(now - self.mark)
+        self._hand_over(wait=True)
+        self.mark = time.perf_counter()
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._hand_over(wait=False)
+
+
+def same_computation(trainer) -> list[L.Callback]:
+    """Copies of the run's callbacks that change what a step computes: G's moving average
+    (the generator evaluated) and the speed knobs (channels-last memory)."""
+    from ganzoo.training import SpeedKnobs
+    from ganzoo.tricks import GeneratorEMA
+
+    return [copy.deepcopy(c) for c in trainer.callbacks if isinstance(c, GeneratorEMA | SpeedKnobs)]
+
+
+def lightning_row(rounds: int, name: str) -> dict:
+    """``ganzoo fit`` of ``MAIN_VARIANTS[name]`` against the same model and step in a bare
+    Trainer, :class:`Turns` about: ratio = ganzoo s / Lightning s per round, median."""
+    from ganzoo.metrics import EvaluationCallback, SampleGridCallback
+
+    epochs = rounds + 2  # epoch 0 is warm-up; the last one only closes the last round
+    with tempfile.TemporaryDirectory() as tmp:
+        cli = build(MAIN_VARIANTS[name], f"--trainer.max_epochs={epochs}", runs_dir=tmp)
+        dm = cli.datamodule
+        dm.setup("fit")
+        for cb in cli.trainer.callbacks:  # evaluation and grids after the measured epochs
+            if isinstance(cb, EvaluationCallback | SampleGridCallback):
+                cb.every_n_epochs = 10**6
+        floor = copy.deepcopy(cli.model)  # the same weights and settings, before training
+        floor.logging_step = lambda: False  # a step that logs nothing
+        baton = {"cond": threading.Condition(), "holder": "start"}
+        ours, theirs = Turns("ganzoo", "lightning", baton), Turns("lightning", "ganzoo", baton)
+        bare = L.Trainer(accelerator="cpu", devices=1, max_epochs=epochs, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, default_root_dir=tmp,
+                         limit_train_batches=cli.trainer.limit_train_batches,
+                         callbacks=[theirs, *same_computation(cli.trainer)])
+
+        def run_floor() -> None:
+            try:
+                bare.fit(floor, copy.deepcopy(dm))
+            finally:
+                with baton["cond"]:
+                    baton["holder"] = "done"
+                    baton["cond"].notify_all()
+
+        thread = threading.Thread(target=run_floor, name="lightning-floor")
+        thread.start()
+        with baton["cond"]:  # the floor is built and waits at its first epoch
+            baton["cond"].wait_for(lambda: baton["holder"] in ("ganzoo", "done"))
+        cli.trainer.callbacks.insert(0, ours)
+        try:
+            cli.trainer.fit(cli.model, dm)
+        finally:
+            with baton["cond"]:
+                baton["holder"] = "done"
+                baton["cond"].notify_all()
+            thread.join()
+        batches = cli.trainer.num_training_batches
+    ganzoo_s, lightning_s = ours.epoch_s[1 : rounds + 1], theirs.epoch_s[1 : rounds + 1]
+    if len(ganzoo_s) < rounds or len(lightning_s) < rounds:
+        raise RuntimeError(f"{name}: {len(ganzoo_s)} ganzoo and {len(lightning_s)} Lightning "
+                           f"rounds of {rounds} (a fit stopped early)")
+    ratios = [a / b for a, b in zip(ganzoo_s, lightning_s, strict=True)]
+    images = batches * dm.batch_size
+    row = {
+        "variant": name,
+        "ganzoo img/s": images / statistics.median(ganzoo_s),
+        "Lightning img/s": images / statistics.median(lightning_s),
+        "ratio (median)": statistics.median(ratios),
+        "ratio range": f"{min(ratios):.3f}-{max(ratios):.3f}",
+        "extra ms/step": 1000 * (statistics.median(ganzoo_s) - statistics.median(lightning_s))
+        / batches,
+        "rounds": len(ratios),
+    }
+    print(row, flush=True)
+    return row
+
+
 # ----------------------------------------------------------------------------- evaluation
 def eval_pass(rounds: int, num_samples: int = 5000) -> list[dict]:
     """``ganzoo.metrics.evaluate`` versus generating the same number of samples and handing
@@ -467,6 +591,20 @@ OVERHEAD_NOTE = (
     "through `manual_backward` and Lightning's optimizer wrappers: the part of the overhead "
     "that is Lightning's, whatever ganzoo does."
 )
+LIGHTNING_NOTE = (
+    "Per main-job variant: `ganzoo fit` as its `experiments/<variant>_mnist5k.yaml` runs (W&B "
+    "offline, run record, checkpoints, every callback; evaluation moved past the measured "
+    "epochs) against Lightning's loop running the same step: a deep copy of the same built "
+    "model in a bare `L.Trainer` (no logger, checkpointing, progress bar or model summary) with "
+    "only the config's callbacks that change the computation (G's moving average, the speed "
+    "knobs) and ganzoo's logging off. The floor runs ganzoo's own step code (the variant's "
+    "equations, latent dicts, tricks loops: the bare loop above prices those), so the ratio is "
+    "what ganzoo adds around the step: its callbacks, the W&B logger, the logging steps (every "
+    "`log_every_n_steps`). The two fits take turns an epoch at a time (the floor's Trainer in a "
+    "second thread, one of the two running at any moment), after a warm-up epoch each. Ratio = "
+    "ganzoo s / Lightning s per round (goal <= 1.03); extra ms/step = (ganzoo s - Lightning s) "
+    "/ batches, medians."
+)
 EVAL_NOTE = (
     "One evaluation of a DCGAN (widths 32): generate 5,000 samples, FID/IS/KID (KID 100 "
     "subsets of 1,000) against the 1,000-image test split with the domain extractor, real "
@@ -491,15 +629,17 @@ def header(argv: list[str]) -> str:
     ])
 
 
-SECTIONS = ("overhead", "eval", "knobs", "scaling")
+SECTIONS = ("overhead", "lightning", "eval", "knobs", "scaling")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS))
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS),
-                        help="variants of the overhead section")
+    parser.add_argument("--variants", nargs="+", default=list(MAIN_VARIANTS),
+                        choices=list(MAIN_VARIANTS),
+                        help="variants of the lightning section (and of the overhead section, "
+                        f"which measures {', '.join(VARIANTS)})")
     parser.add_argument("--batches", type=int, default=25, help="timed batches per knob")
     parser.add_argument("--out", default=str(ROOT / "results" / "performance.md"))
     parser.add_argument("--single", help=argparse.SUPPRESS)  # one knobs run, prints img/s
@@ -512,10 +652,14 @@ def main() -> None:
         return
     torch.set_num_threads(1)
     parts = [header(sys.argv[1:])]
-    if "overhead" in args.sections:
-        rows = overhead(args.rounds, args.variants)
+    if "overhead" in args.sections and any(v in VARIANTS for v in args.variants):
+        rows = overhead(args.rounds, [v for v in args.variants if v in VARIANTS])
         parts += ["## Training overhead: ganzoo fit versus a bare loop", "", OVERHEAD_NOTE, "",
                   markdown(rows), ""]
+    if "lightning" in args.sections:
+        rows = [lightning_row(args.rounds, name) for name in args.variants]
+        parts += ["## ganzoo's own overhead: ganzoo fit versus Lightning's loop on the same step",
+                  "", LIGHTNING_NOTE, "", markdown(rows), ""]
     if "eval" in args.sections:
         parts += ["## Evaluation: ganzoo versus torch-fidelity", "", EVAL_NOTE, "",
                   markdown(eval_pass(args.rounds)), ""]

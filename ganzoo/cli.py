@@ -42,6 +42,7 @@ from typing import Any
 import torch
 import yaml
 from jsonargparse import Namespace
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_only
@@ -58,6 +59,7 @@ from ganzoo.training import (
     DivergenceGuard,
     GuardedCheckpoint,
     InterruptCheckpoint,
+    LocalCheckpointIO,
     PeriodicCheckpoint,
     RankStreams,
     SpeedKnobs,
@@ -69,6 +71,7 @@ from ganzoo.training.distributed import (
     ddp_timeout,
     distributed_error,
 )
+from ganzoo.training.hooks import skip_unused_step_hooks
 from ganzoo.training.resume_guard import check_resume, resumed_run
 from ganzoo.training.slurm import RequeueAtBatchEnd, hpc_checkpoint, under_slurm
 from ganzoo.tricks import GeneratorEMA
@@ -255,6 +258,9 @@ class GanzooCLI(LightningCLI):
                 trainer.callbacks.append(PeriodicCheckpoint(dirpath, every))
         # last: its hpc checkpoint is taken after everything else a batch end does
         trainer.callbacks.append(RequeueAtBatchEnd())
+        skip_unused_step_hooks(trainer.callbacks)
+        if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:  # not one the config chose
+            trainer.strategy.checkpoint_io = LocalCheckpointIO()
         return trainer
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:

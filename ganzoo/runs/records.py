@@ -170,6 +170,7 @@ class RunRecordCallback(L.Callback):
         self._start = 0.0
         self._stamps: list[float] = []
         self._restored: dict[str, Any] = {}
+        self._history_owner: L.Callback | bool | None = None  # None: not looked for this fit
 
     @property
     def path(self) -> Path | None:
@@ -187,6 +188,7 @@ class RunRecordCallback(L.Callback):
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         restored, self._restored = self._restored, {}
+        self._history_owner = None
         elapsed = float(restored.get("elapsed_s", 0.0))
         self._start = time.perf_counter() - elapsed
         self._stamps = list(restored.get("stamps", []))
@@ -221,7 +223,13 @@ class RunRecordCallback(L.Callback):
             self._write(trainer, pl_module)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self._stamp_new_entries(trainer)
+        # the one callback with a history, found once a fit: every batch only compares lengths
+        if self._history_owner is None:
+            self._history_owner = next(
+                (c for c in trainer.callbacks if isinstance(getattr(c, "history", None), list | tuple)),
+                False)
+        if self._history_owner and len(self._history_owner.history) > len(self._stamps):
+            self._stamp_new_entries(trainer)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage != "fit" or not self.record or self.record["status"] != "running":

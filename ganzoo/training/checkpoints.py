@@ -1,11 +1,15 @@
 """Checkpoints of a fit: Lightning's, never of a diverged model; ``last.ckpt`` every N
-generator steps mid-epoch; ``last.ckpt`` on Ctrl-C or SIGTERM (the CLI adds them)."""
+generator steps mid-epoch; ``last.ckpt`` on Ctrl-C or SIGTERM (the CLI adds them); and how a
+local checkpoint file is written (:class:`LocalCheckpointIO`)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from weakref import proxy
 
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, OnExceptionCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -14,14 +18,73 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 CHECKPOINT_EVERY = 500
 
 
+class LocalCheckpointIO(TorchCheckpointIO):
+    """Lightning's ``TorchCheckpointIO`` (the CLI installs this one in its place), writing a
+    local checkpoint with ``torch.save`` straight to a file beside the target, renamed over it
+    once complete (a kill leaves the previous file whole, as Lightning's atomic save does).
+    Lightning serializes into an in-memory buffer and copies that through fsspec's temporary
+    file, which made a save 4-5x slower here (VanillaGAN's 15 MB checkpoint: ~70 ms against
+    ~15 ms, one save per epoch plus the mid-epoch ones). Same checkpoint (the zip archive's
+    inner folder name follows the file name); remote paths (``s3://...``) go to Lightning's."""
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        if storage_options is not None or "://" in str(path):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        try:
+            torch.save(checkpoint, partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+
+
 class GuardedCheckpoint(ModelCheckpoint):
     """Lightning's ModelCheckpoint, skipping saves once the divergence guard has fired: the
-    files left (``last.ckpt`` included) are the last ones from before the non-finite loss."""
+    files left (``last.ckpt`` included) are the last ones from before the non-finite loss.
+
+    With ``save_last``, Lightning writes ``last.ckpt`` right after the epoch's own checkpoint,
+    at the same step, as a second full save (VanillaGAN on mnist5k: 15 MB, ~20-50 ms here,
+    twice per epoch). Here ``last.ckpt`` is then a hard link to the file just written (made
+    beside it and renamed over it, so a kill leaves the previous ``last.ckpt`` whole; the
+    savers that write ``last.ckpt`` later, :class:`PeriodicCheckpoint` and Lightning's own,
+    write a new file and rename it, which leaves the linked epoch checkpoint as it was). The
+    two files then hold the same bytes: the same weights, optimizers, RNG streams and loop
+    state; Lightning's second save would differ only in this callback's ``last_model_path``
+    and the run record's clock. Where the filesystem has no hard links, the second save is
+    written as before."""
 
     def _save_checkpoint(self, trainer, filepath: str) -> None:
         if getattr(trainer.lightning_module, "diverged", False):
             return
-        super()._save_checkpoint(trainer, filepath)
+        if not self._link_last(trainer, filepath):
+            super()._save_checkpoint(trainer, filepath)
+
+    def _link_last(self, trainer, filepath: str) -> bool:
+        """``last.ckpt`` as a hard link to the checkpoint saved at this step, if there is one."""
+        saved = self._last_checkpoint_saved
+        if not (filepath == self.last_model_path and saved and saved != filepath
+                and self._last_global_step_saved == trainer.global_step):
+            return False
+        linked = True
+        if trainer.is_global_zero:
+            partial = f"{filepath}.partial"
+            try:
+                if os.path.lexists(partial):
+                    os.remove(partial)
+                os.link(saved, partial)
+                os.replace(partial, filepath)
+            except OSError:  # no hard links here (or the file is gone): save it
+                linked = False
+        if not trainer.strategy.broadcast(linked):
+            return False
+        self._last_checkpoint_saved = filepath
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.after_save_checkpoint(proxy(self))
+        return True
 
 
 class PeriodicCheckpoint(Callback):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
-import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
 LOSSES = ("train/d_loss", "train/g_loss")
@@ -15,11 +16,12 @@ class DivergenceGuard(L.Callback):
     stops training and says which loss went non-finite at which step. The checkpoints already
     written are from before it; :class:`ganzoo.training.GuardedCheckpoint` and
     :class:`ganzoo.training.PeriodicCheckpoint` write none after it, so this guard must run
-    before them (the CLI adds it first)."""
+    before them (the CLI adds it first). The losses are scalars: each is read with one
+    ``item()`` (``isfinite``, ``all`` and ``bool`` were three tensor operations per loss)."""
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         logs = outputs or {}
-        bad = [k for k in LOSSES if k in logs and not torch.isfinite(logs[k]).all()]
+        bad = [k for k in LOSSES if k in logs and not math.isfinite(logs[k].item())]
         if trainer.world_size > 1:  # every rank stops together
             anywhere = trainer.strategy.reduce_boolean_decision(bool(bad), all=False)
             if anywhere and not bad:

@@ -70,3 +70,26 @@ def test_g_ema_is_saved_and_must_be_a_decay(tmp_path):
     assert DCGAN(**tiny_kwargs()).generator_ema is None
     with pytest.raises(ConfigError, match=r"^GeneratorEMA.decay: a decay in \(0, 1\), got 1.0$"):
         GeneratorEMA(decay=1.0)
+
+
+def test_g_ema_update_is_averaged_models_own_update_bit_for_bit():
+    """The callback's own update (tensors grouped once, one foreach lerp) gives the bits of
+    ``AveragedModel.update_parameters`` with :func:`ema_warmup`, batch-norm counters included."""
+    from torch.optim.swa_utils import AveragedModel
+
+    torch.manual_seed(0)
+    model = DCGAN(**tiny_kwargs())
+    reference = AveragedModel(model.generator, multi_avg_fn=ema_warmup(0.9), use_buffers=True)
+    ema = GeneratorEMA(decay=0.9)
+    ema.attach(model)
+    for _ in range(15):
+        with torch.no_grad():
+            for t in [*model.generator.parameters(), *model.generator.buffers()]:
+                t.add_(torch.randn_like(t) if t.is_floating_point() else torch.ones_like(t))
+        reference.update_parameters(model.generator)
+        ema.update(model)
+    ours, theirs = model.generator_ema.state_dict(), reference.state_dict()
+    assert ours.keys() == theirs.keys()
+    for k in ours:
+        assert torch.equal(ours[k], theirs[k]), k
+    assert int(model.generator_ema.n_averaged) == 15
