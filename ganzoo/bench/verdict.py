@@ -168,7 +168,13 @@ def compare_sets(
             if before and None not in before:
                 after = [cost(e)[counter] for e in new_done]
                 cells.append(counter_cell(row, counter, old_done, new_done, before, after))
-        for metric in measures_in_order(set(compared_metrics(old)) | set(compared_metrics(new))):
+        before, after = set(compared_metrics(old)), set(compared_metrics(new))
+        for metric in measures_in_order(before | after):
+            if before and metric not in before:  # a column A's table did not have yet
+                cells.append(Cell(row, metric, INFO, *_sides(
+                    old_done, new_done, lambda e, m=metric: final_metrics(e).get(m)),
+                    note="only in B: not compared"))
+                continue
             cells.append(metric_cell(row, metric, old_done, new_done, margins.get(metric)))
         cells.append(Cell(row, "wall time s", INFO,
                           *_sides(old, new, lambda e: e.get("wall_time_s"))))
@@ -349,11 +355,12 @@ def check_comparable(a: dict[str, Any], b: dict[str, Any], a_dir: Path, b_dir: P
             if n < 2:
                 raise ConfigError(f"verdict: {row} has {n} finished run(s) in {label} ({path}); "
                                   "a verdict over seeds needs at least 2 a side")
+        # B may add columns (reported, not judged); a column of A that B lacks is an error
         metrics_a, metrics_b = compared_metrics(rows_a[row]), compared_metrics(rows_b[row])
-        if metrics_a != metrics_b:
+        if set(metrics_a) - set(metrics_b):
             raise ConfigError(
                 f"verdict: {row}: the metrics differ: only in A "
-                f"{sorted(set(metrics_a) - set(metrics_b)) or 'none'}, only in B "
+                f"{sorted(set(metrics_a) - set(metrics_b))}, only in B "
                 f"{sorted(set(metrics_b) - set(metrics_a)) or 'none'}"
             )
 

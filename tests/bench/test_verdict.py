@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ganzoo.__main__ import bench_command as bench_main
+from ganzoo.bench.verdict import verdict
 from ganzoo.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,13 +58,13 @@ def test_the_committed_table_against_itself(tmp_path, capsys):
     assert code == 0
     reproduced, inconclusive, different = counts(out)
     assert different == 0 and reproduced >= 18  # the 18 counter cells at least
-    assert line(out, "VanillaGAN", "fid").endswith("| x1.15 | REPRODUCED |")  # CV 3%
-    assert "INCONCLUSIVE (needs" in line(out, "InfoGAN", "fid")  # CV 31%: 3 seeds cannot say
+    assert line(out, "WGAN-gp", "fid").endswith("| x1.15 | REPRODUCED |")  # CV 3%
+    assert "INCONCLUSIVE (needs" in line(out, "VanillaGAN", "fid")  # CV 15%: 3 seeds cannot say
     assert "B reuses A's seeds 0, 1, 2" in out
     data = json.loads((tmp_path / "v.json").read_text())
     assert data["summary"] == {"REPRODUCED": reproduced, "INCONCLUSIVE": inconclusive,
                                "DIFFERENT": 0}
-    cell = next(c for c in data["cells"] if c["row"] == "VanillaGAN" and c["metric"] == "fid")
+    cell = next(c for c in data["cells"] if c["row"] == "WGAN-gp" and c["metric"] == "fid")
     assert {"row", "metric", "verdict", "d", "ci90", "ci95", "delta", "n_needed"} <= set(cell)
     assert cell["d"] == 0 and cell["ci90"][0] < 0 < cell["ci90"][1] and cell["scale"] == "log"
     assert cell["a"]["seeds"] == [0, 1, 2] and cell["a"]["n"] == 3
@@ -78,12 +79,12 @@ def test_a_doubled_fid_is_different(tmp_path, capsys, row):
     assert counts(out)[2] == 1
 
 
-def test_a_lower_code_accuracy_is_different(tmp_path, capsys):
-    lower = results_copy(tmp_path, "b", scale("InfoGAN", "code_accuracy", shift=-0.10))
+def test_a_lower_label_accuracy_is_different(tmp_path, capsys):
+    lower = results_copy(tmp_path, "b", scale("ConditionalGAN", "label_accuracy", shift=-0.10))
     code, out = run_verdict(capsys, COMMITTED, lower, "--json", tmp_path / "v.json")
-    assert code == 1 and line(out, "InfoGAN", "code_accuracy").endswith("| DIFFERENT |")
+    assert code == 1 and line(out, "ConditionalGAN", "label_accuracy").endswith("| DIFFERENT |")
     cell = next(c for c in json.loads((tmp_path / "v.json").read_text())["cells"]
-                if c["metric"] == "code_accuracy")
+                if c["metric"] == "label_accuracy")
     assert cell["d"] == pytest.approx(-0.10) and cell["delta"] == 0.015
     assert cell["ci95"][1] < -0.015
 
@@ -159,3 +160,16 @@ def test_a_copy_with_new_seeds_keeps_its_seeds_in_the_report(tmp_path, capsys):
     _, out = run_verdict(capsys, COMMITTED, b)
     assert f"Seeds: A ({COMMITTED}) 0, 1, 2; B ({b}) 3, 4, 5" in out and "reuses" not in out
     assert copy.deepcopy(counts(out))[2] == 0
+
+
+def test_a_column_new_in_b_is_shown_not_judged(tmp_path):
+    def drop_fid_inf(manifest):  # A: a table made before the column existed
+        for run in manifest["runs"]:
+            run["final"]["metrics"].pop("fid_inf")
+
+    a = results_copy(tmp_path, "a", drop_fid_inf)
+    cells, _ = verdict(a, COMMITTED)
+    new = [c for c in cells if c.metric == "fid_inf"]
+    assert len(new) == 6 and all(c.verdict == "info" and c.note == "only in B: not compared"
+                                 for c in new)
+    assert "DIFFERENT" not in {c.verdict for c in cells if c.metric == "fid"}  # the same runs
