@@ -17,8 +17,10 @@ from ganzoo.models.legacy import legacy_keys, upgrade_config
 from ganzoo.tricks import GeneratorEMA, QAugment, RealConsistency, RealInfo
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNS = json.loads((ROOT / "results" / "mnist5k" / "runs.json").read_text())["runs"]
-ROWS = {e["row"]: e for e in reversed(RUNS)}  # one recorded run per table row
+# one recorded run per row of the main table as it was made in the former layout (kept here:
+# results/mnist5k is now made by today's configs)
+RUNS = json.loads((Path(__file__).parent / "data" / "former_layout_runs.json").read_text())["runs"]
+ROWS = {e["row"]: e for e in reversed(RUNS)}
 
 
 def test_the_committed_table_has_six_rows():
