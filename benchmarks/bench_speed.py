@@ -259,14 +259,20 @@ def lightning_floor(rounds: int, variant: str, wrappers: bool) -> dict:
 def overhead_row(name: str, watch: Interleave, rounds: int, images: int, batches: int) -> dict:
     # epoch 0 and the bare round before it are warm-up; the Trainer's last epoch is unpaired
     ours, bare = watch.ganzoo_s[1 : rounds + 1], watch.bare_s[1 : rounds + 1]
-    ratios = [a / b for a, b in zip(ours, bare, strict=True)]
+    return ratio_row(name, ours, bare, "bare", images, batches)
+
+
+def ratio_row(name: str, ours: list[float], other: list[float], other_name: str, images: int,
+              batches: int) -> dict:
+    """One row of an interleaved comparison: ganzoo's seconds per round against ``other``'s."""
+    ratios = [a / b for a, b in zip(ours, other, strict=True)]
     row = {
         "variant": name,
         "ganzoo img/s": images / statistics.median(ours),
-        "bare img/s": images / statistics.median(bare),
+        f"{other_name} img/s": images / statistics.median(other),
         "ratio (median)": statistics.median(ratios),
         "ratio range": f"{min(ratios):.3f}-{max(ratios):.3f}",
-        "extra ms/step": 1000 * (statistics.median(ours) - statistics.median(bare)) / batches,
+        "extra ms/step": 1000 * (statistics.median(ours) - statistics.median(other)) / batches,
         "rounds": len(ratios),
     }
     print(row, flush=True)
@@ -387,20 +393,7 @@ def lightning_row(rounds: int, name: str) -> dict:
     if len(ganzoo_s) < rounds or len(lightning_s) < rounds:
         raise RuntimeError(f"{name}: {len(ganzoo_s)} ganzoo and {len(lightning_s)} Lightning "
                            f"rounds of {rounds} (a fit stopped early)")
-    ratios = [a / b for a, b in zip(ganzoo_s, lightning_s, strict=True)]
-    images = batches * dm.batch_size
-    row = {
-        "variant": name,
-        "ganzoo img/s": images / statistics.median(ganzoo_s),
-        "Lightning img/s": images / statistics.median(lightning_s),
-        "ratio (median)": statistics.median(ratios),
-        "ratio range": f"{min(ratios):.3f}-{max(ratios):.3f}",
-        "extra ms/step": 1000 * (statistics.median(ganzoo_s) - statistics.median(lightning_s))
-        / batches,
-        "rounds": len(ratios),
-    }
-    print(row, flush=True)
-    return row
+    return ratio_row(name, ganzoo_s, lightning_s, "Lightning", batches * dm.batch_size, batches)
 
 
 # ----------------------------------------------------------------------------- evaluation
