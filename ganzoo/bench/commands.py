@@ -169,11 +169,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
     spec = tune.load_tuning(args.file)
     trials = tune.plan(spec, args.locate, args.runs_dir)
     runs = [run for trial in trials for run in trial.runs]
-    print(f"tune: {spec['name']}: {len(trials)} trials ({spec['trials']} per variant x "
+    print(f"tune: {spec['name']}: {len(trials)} trials ({tune.total_trials(spec)} per variant x "
           f"{len(spec['variants'])} variants), {len(runs)} runs", flush=True)
     if args.dry_run:
         for trial in trials:
-            print(f"{trial.variant} trial {trial.index}: {tune.describe(trial.params)}")
+            print(f"{trial.variant} trial {trial.index} (round {trial.round + 1}): "
+                  f"{tune.describe(trial.params)}")
             for run in trial.runs:
                 print(f"  {run.dir}: {shlex.join(run.command[3:])}")
         return 0

@@ -53,6 +53,7 @@ class Trial:
     variant: str
     index: int
     params: dict[str, Any]
+    round: int = 0  # 0: the first round
     runs: list[Run] = field(default_factory=list)
     scores: list[float | None] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
@@ -105,32 +106,77 @@ def load_tuning(path: str | Path) -> dict[str, Any]:
                 if unknown:
                     raise ConfigError(f"{where}: variants.{variant}.space.extras: unknown "
                                       f"{', '.join(sorted(unknown))}; declared: {', '.join(extras)}")
+    for number, extra in enumerate(spec.get("rounds") or [], 2):
+        here = f"{where}: rounds[{number - 2}]"
+        if not isinstance(extra, dict) or not isinstance(extra.get("trials"), int) \
+                or extra["trials"] < 1:
+            raise ConfigError(f"{here}: a mapping with `trials`, a positive integer")
+        for variant, dims in (extra.get("space") or {}).items():
+            own = (spec["variants"].get(variant) or {}).get("space") or {}
+            if variant not in spec["variants"]:
+                raise ConfigError(f"{here}.space: no variant {variant!r}")
+            for key, dim in dims.items():
+                kind = next(iter(dim), None) if isinstance(dim, dict) and len(dim) == 1 else None
+                if key not in own or kind not in own[key] or kind == "choice":
+                    raise ConfigError(f"{here}.space.{variant}.{key}: a round replaces a range "
+                                      f"of the variant's space with one of the same kind")
+                if not (len(dim[kind]) == 2 and 0 < dim[kind][0] < dim[kind][1]):
+                    raise ConfigError(f"{here}.space.{variant}.{key}: {kind} takes [low, high] "
+                                      f"with 0 < low < high, not {dim[kind]!r}")
     return spec
 
 
+def rounds(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The search's rounds: the first (``trials``, each variant's ``space``), then each of
+    ``rounds:``. A later round gives every variant the same number of trials, so budgets stay
+    equal, and may replace ranges of a variant's space: a winner at an edge widens its range."""
+    first = {"trials": spec["trials"], "space": {}}
+    return [first, *(spec.get("rounds") or [])]
+
+
+def total_trials(spec: dict[str, Any]) -> int:
+    """Trials per variant over all rounds."""
+    return sum(r["trials"] for r in rounds(spec))
+
+
+def round_space(spec: dict[str, Any], variant: str, number: int) -> dict[str, Any]:
+    """``variant``'s space in round ``number`` (0 is the first): its own, with the round's
+    replacements."""
+    space = dict(spec["variants"][variant].get("space") or {})
+    space.update((rounds(spec)[number].get("space") or {}).get(variant) or {})
+    return space
+
+
 def sample(spec: dict[str, Any]) -> list[Trial]:
-    """Every variant's trials, a pure function of the file (seeded per variant by name)."""
+    """Every variant's trials, a pure function of the file (seeded per variant by name, and
+    per round after the first, so a later round leaves the earlier trials as they were)."""
     trials = []
-    for variant, entry in spec["variants"].items():
-        rng = random.Random(f"{spec.get('sampler_seed', 0)}/{variant}")
-        space = entry.get("space") or {}
-        shares = {}
-        for key, dim in space.items():
-            if "choice" in dim:  # equal shares, in a seeded order
-                options = [dim["choice"][i % len(dim["choice"])] for i in range(spec["trials"])]
-                rng.shuffle(options)
-                shares[key] = options
-        for index in range(spec["trials"]):
-            params = {}
+    for variant in spec["variants"]:
+        index = 0
+        for number, this in enumerate(rounds(spec)):
+            key_ = f"{spec.get('sampler_seed', 0)}/{variant}"
+            rng = random.Random(key_ if number == 0 else f"{key_}/round {number + 1}")
+            space, n = round_space(spec, variant, number), this["trials"]
+            shares = {}
             for key, dim in space.items():
-                if "choice" in dim:
-                    params[key] = shares[key][index]
-                elif "uniform" in dim:
-                    params[key] = float(f"{rng.uniform(*dim['uniform']):.3g}")
-                else:
-                    low, high = (math.log(v) for v in dim["log_uniform"])
-                    params[key] = float(f"{math.exp(rng.uniform(low, high)):.3g}")
-            trials.append(Trial(variant, index, params))
+                if "choice" in dim:  # equal shares, in a seeded order (a seeded subset when
+                    options = dim["choice"]  # the round has fewer trials than options)
+                    cycle = [options[i % len(options)] for i in range(
+                        math.ceil(n / len(options)) * len(options))]
+                    rng.shuffle(cycle)
+                    shares[key] = cycle[:n]
+            for i in range(n):
+                params = {}
+                for key, dim in space.items():
+                    if "choice" in dim:
+                        params[key] = shares[key][i]
+                    elif "uniform" in dim:
+                        params[key] = float(f"{rng.uniform(*dim['uniform']):.3g}")
+                    else:
+                        low, high = (math.log(v) for v in dim["log_uniform"])
+                        params[key] = float(f"{math.exp(rng.uniform(low, high)):.3g}")
+                trials.append(Trial(variant, index, params, round=number))
+                index += 1
     return trials
 
 
@@ -228,9 +274,11 @@ def expected_best(scores: list[float], n: int) -> float:
 
 
 def edges(spec: dict[str, Any], trial: Trial) -> list[str]:
-    """The sampled values of ``trial`` that sit at an edge of their range or choice."""
+    """The sampled values of ``trial`` that sit at an edge of their range (its widest over the
+    rounds) or of their choice."""
     found = []
-    for key, dim in (spec["variants"][trial.variant].get("space") or {}).items():
+    spaces = [round_space(spec, trial.variant, n) for n in range(len(rounds(spec)))]
+    for key, dim in spaces[0].items():
         value = trial.params[key]
         if "choice" in dim:
             options = dim["choice"]
@@ -238,7 +286,8 @@ def edges(spec: dict[str, Any], trial: Trial) -> list[str]:
             if ordered and value in (min(options), max(options)):
                 found.append(f"{key}={value} is the end of its choice {options}")
             continue
-        low, high = dim.get("log_uniform") or dim["uniform"]
+        ranges = [space[key].get("log_uniform") or space[key]["uniform"] for space in spaces]
+        low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)  # over all rounds
         log = "log_uniform" in dim
         scale = (lambda x: math.log(x)) if log else (lambda x: x)
         where = (scale(value) - scale(low)) / (scale(high) - scale(low))
@@ -259,18 +308,20 @@ def report(spec: dict[str, Any], trials: list[Trial], out: Path, source: str) ->
     planned = {v: len(ts) for v, ts in by_variant.items()}
     val_size = ((spec.get("protocol") or {}).get("data") or {}).get("val_size")
     lines = [f"# {spec['name']}: equal tuning budgets", "",
-             f"Made by `ganzoo tune {source}`. {spec['trials']} trials per variant, each over "
+             f"Made by `ganzoo tune {source}`. {total_trials(spec)} trials per variant"
+             f"{rounds_note(spec)}, each over "
              f"seeds {', '.join(map(str, spec['seeds']))} (not table seeds) at the benchmark's "
              f"full budget; score: mean final validation `{spec['score']}` (data.val_size "
              f"{val_size}; the test split is not read). {budget_line(counts)}; planned: "
              + ", ".join(f"{v} {planned[v]}" for v in by_variant) + ".", ""]
-    rows = [["variant", "trial", "settings", *(f"seed {s}" for s in spec["seeds"]), "score"]]
+    rows = [["variant", "trial", "round", "settings", *(f"seed {s}" for s in spec["seeds"]),
+             "score"]]
     winners: dict[str, dict[str, Any]] = {}
     fig, ax = pyplot().subplots(figsize=(6, 4))
     for variant, ts in by_variant.items():
         scored = [t for t in ts if t.score is not None]
         for t in ts:
-            rows.append([variant, str(t.index), describe(t.params),
+            rows.append([variant, str(t.index), str(t.round + 1), describe(t.params),
                          *("—" if s is None else f"{s:.3f}" for s in t.scores),
                          status(t)])
         if not scored:
@@ -303,6 +354,7 @@ def report(spec: dict[str, Any], trials: list[Trial], out: Path, source: str) ->
     write_json_atomic(out / "tuning.json", {
         "name": spec["name"], "command": f"ganzoo tune {source}", "score": spec["score"],
         "seeds": spec["seeds"], "val_size": val_size, "trials_planned": planned,
+        "rounds": [{"trials": r["trials"], "why": r.get("why")} for r in rounds(spec)],
         "trials_scored": counts, "ratio": ratio(counts), "winners": winners})
     table = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     table += ["| " + " | ".join(r) + " |" for r in rows[1:]]
@@ -310,6 +362,16 @@ def report(spec: dict[str, Any], trials: list[Trial], out: Path, source: str) ->
                       "![expected best](expected_best.png)", ""])
     write_text_atomic(out / "tuning.md", text)
     return text
+
+
+def rounds_note(spec: dict[str, Any]) -> str:
+    """`` (8 in round 1, then 2 in round 2: why)``; empty for a search of one round."""
+    later = rounds(spec)[1:]
+    if not later:
+        return ""
+    return (f" ({spec['trials']} in round 1, then " + ", ".join(
+        f"{r['trials']} in round {n}" + (f": {r['why']}" if r.get("why") else "")
+        for n, r in enumerate(later, 2)) + ")")
 
 
 def ratio(counts: dict[str, int]) -> float | None:

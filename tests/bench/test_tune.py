@@ -30,15 +30,15 @@ def shipped(monkeypatch):
 def test_the_shipped_search_is_equal_and_never_reads_table_seeds_or_the_test_split(shipped):
     trials = tune.sample(shipped)
     per_variant = {v: sum(t.variant == v for t in trials) for v in shipped["variants"]}
-    assert set(per_variant.values()) == {shipped["trials"]} and shipped["trials"] >= 8
+    assert set(per_variant.values()) == {tune.total_trials(shipped)} and shipped["trials"] >= 8
     assert len(shipped["seeds"]) >= 2 and not set(shipped["seeds"]) & TABLE_SEEDS
     protocol = shipped["protocol"]
     assert protocol["data"]["val_size"] > 0
     evaluation = [c for c in protocol["trainer"]["callbacks"] if c["class_path"].endswith(
         "EvaluationCallback")]
     assert [c["init_args"]["reference_split"] for c in evaluation] == ["val"]
-    for trial in trials:  # every sampled value inside its declared range
-        for key, dim in shipped["variants"][trial.variant]["space"].items():
+    for trial in trials:  # every sampled value inside its round's declared range
+        for key, dim in tune.round_space(shipped, trial.variant, trial.round).items():
             value = trial.params[key]
             if "choice" in dim:
                 assert value in dim["choice"]
@@ -50,7 +50,7 @@ def test_the_shipped_search_is_equal_and_never_reads_table_seeds_or_the_test_spl
 def test_choices_come_in_equal_shares_and_sampling_is_a_function_of_the_file(shipped):
     trials = tune.sample(shipped)
     assert [t.params for t in trials] == [t.params for t in tune.sample(shipped)]
-    infogan = [t.params["extras"] for t in trials if t.variant == "InfoGAN"]
+    infogan = [t.params["extras"] for t in trials if t.variant == "InfoGAN" and t.round == 0]
     options = shipped["variants"]["InfoGAN"]["space"]["extras"]["choice"]
     assert sorted(map(tuple, infogan)) == sorted(map(tuple, options * (8 // len(options))))
     other = copy.deepcopy(shipped)
@@ -58,10 +58,36 @@ def test_choices_come_in_equal_shares_and_sampling_is_a_function_of_the_file(shi
     assert [t.params for t in tune.sample(other)] != [t.params for t in trials]
 
 
+def test_a_later_round_adds_equal_trials_and_leaves_the_earlier_ones_as_they_were(shipped):
+    first = {k: v for k, v in copy.deepcopy(shipped).items() if k != "rounds"}
+    before = tune.sample(first)
+    widened = {**copy.deepcopy(first), "rounds": [{"trials": 3, "space": {
+        "DCGAN": {"model.init_args.lr_d": {"log_uniform": [2.0e-3, 2.0e-2]}}}}]}
+    after = tune.sample(widened)
+    assert [(t.variant, t.index, t.params) for t in after if t.round == 0] == [
+        (t.variant, t.index, t.params) for t in before]
+    later = [t for t in after if t.round == 1]
+    assert {v: sum(t.variant == v for t in later) for v in first["variants"]} == dict.fromkeys(
+        first["variants"], 3)
+    assert sorted(t.index for t in later if t.variant == "DCGAN") == [8, 9, 10]
+    for t in later:
+        lr_d = t.params["model.init_args.lr_d"]
+        assert (2e-3 <= lr_d <= 2e-2) if t.variant == "DCGAN" else lr_d <= 2.0e-3 * 1.001
+    # InfoGAN's four extras over three trials: three different ones, a seeded subset
+    assert len({tuple(t.params["extras"]) for t in later if t.variant == "InfoGAN"}) == 3
+    # the edge check reads the widest range over the rounds: 1.38e-3 was at the upper edge of
+    # [2e-5, 2e-3], and is inside [2e-5, 2e-2]
+    winner = next(t for t in before if t.variant == "DCGAN" and t.index == 6)
+    assert any("upper edge" in e for e in tune.edges(first, winner))
+    assert tune.edges(widened, winner) == []
+    assert tune.total_trials(widened) == 11
+    assert tune.rounds_note(widened) == " (8 in round 1, then 3 in round 2)"
+
+
 def test_each_kind_of_trial_config_instantiates(shipped, tmp_path):
     """One trial per variant and extras choice, parsed and built by the CLI (nothing runs).
     Four trials on one seed give InfoGAN each of its four choices once, the others twice."""
-    small = {**copy.deepcopy(shipped), "trials": 4, "seeds": shipped["seeds"][:1]}
+    small = {**copy.deepcopy(shipped), "trials": 4, "seeds": shipped["seeds"][:1], "rounds": []}
     trials = tune.plan(small, planned_location, str(tmp_path))
     seen = set()
     for trial in trials:
@@ -113,6 +139,10 @@ def test_a_winner_at_the_edge_of_a_range_is_flagged(shipped):
     (lambda s: s["variants"]["DCGAN"]["space"].update(extras={"choice": [["nope"]]}),
      "unknown nope"),
     (lambda s: s["variants"]["DCGAN"].update(config="missing.yaml"), "no file 'missing.yaml'"),
+    (lambda s: s.update(rounds=[{"trials": 0}]), r"rounds\[0\]: a mapping with `trials`"),
+    (lambda s: s.update(rounds=[{"trials": 2, "space": {"DCGAN": {"model.init_args.beta1": {
+        "uniform": [0.1, 0.9]}}}}]), "replaces a range of the variant's space"),
+    (lambda s: s.update(rounds=[{"trials": 2, "space": {"BigGAN": {}}}]), "no variant 'BigGAN'"),
 ])
 def test_a_bad_tuning_file_is_one_line(shipped, tmp_path, edit, message):
     spec = copy.deepcopy(shipped)
