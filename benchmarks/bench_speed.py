@@ -1,6 +1,7 @@
 """Where the time goes: ganzoo's training and evaluation against bare PyTorch, CPU knobs, scaling.
 
-    .venv/bin/python benchmarks/bench_speed.py [--sections overhead lightning eval knobs scaling]
+    .venv/bin/python benchmarks/bench_speed.py [--sections overhead lightning eval eval_protocol
+        knobs scaling]
         [--rounds 3] [--out results/performance.md]
 
 Writes a markdown report (machine, versions, date, command) and prints each table as it is
@@ -34,6 +35,11 @@ torch thread unless a row says otherwise. Sections:
 - ``eval``: one FID/IS/KID pass over 5,000 generated samples (domain extractor, real features
   cached) by ``ganzoo.metrics.evaluate`` against torch-fidelity's own ``calculate_metrics`` on
   the same samples and extractor (its real statistics cached too), interleaved rounds.
+- ``eval_protocol``: for every main-job variant, one evaluation pass at the main job's full
+  protocol (every column of the table: FID-inf, both feature spaces, PR/DC, memorization, the
+  floor) as its run's EvaluationCallback makes it, against the row's committed run wall time;
+  and the part torch-fidelity computes (FID, IS, KID, PR in the domain features, FID and KID in
+  the autoencoder's) by ganzoo against ``torch_fidelity.calculate_metrics`` (issue [5/6]).
 - ``knobs``: the CPU fast path, images/s of DCGAN and WGAN-gp through the Trainer (logger
   off): threads per run versus runs side by side, channels_last, torch.compile, oneDNN off,
   in-memory batches versus the per-sample DataLoader.
@@ -45,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import logging
 import os
 import statistics
@@ -444,6 +451,101 @@ def eval_pass(rounds: int, num_samples: int = 5000) -> list[dict]:
     return [row]
 
 
+# what torch-fidelity computes of the main job's protocol: FID, IS, KID and precision/recall
+# (k = 3 on both sides) in the domain features, FID and KID in the autoencoder's
+FIDELITY_PART = ["fid", "is", "kid", "precision_recall", "autoencoder_space"]
+
+
+def committed_walls(table: Path) -> dict[str, float]:
+    """Each row's mean run wall time (s) in a committed table's ``runs.json``."""
+    walls: dict[str, list[float]] = {}
+    for run in json.loads((table / "runs.json").read_text())["runs"]:
+        walls.setdefault(run["row"], []).append(run["wall_time_s"])
+    return {row: statistics.mean(w) for row, w in walls.items()}
+
+
+def eval_protocol(rounds: int, table: Path = ROOT / "results" / "mnist5k") -> list[dict]:
+    """Per main-job variant: one evaluation pass as its run's EvaluationCallback makes it
+    (the config's settings and every metric of the protocol: FID, IS, KID, FID-inf, PR/DC,
+    label or code accuracy, both feature spaces, memorization, the real floor from its disk
+    cache), on the model the config builds, against the row's mean run wall time in the
+    committed table (made on this machine type), one pass and the run's passes. Then the part
+    torch-fidelity computes (FIDELITY_PART) by ganzoo and by torch-fidelity over the same
+    extractors, samples and KID settings, interleaved."""
+    walls = committed_walls(table)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, config in MAIN_VARIANTS.items():
+            rows.append(eval_protocol_row(name, config, rounds, walls.get(name, float("nan")),
+                                          tmp))
+            print(rows[-1], flush=True)
+    return rows
+
+
+def timed(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def fidelity_pass(model, dm, evaluator, kid: dict, cache: str) -> None:
+    """What torch-fidelity computes of the protocol, for ``evaluator``'s sample count: the
+    samples, then FID, IS, KID and PR (k = 3) in the domain features, FID and KID in the
+    autoencoder's (both extractors registered with torch-fidelity)."""
+    import torch_fidelity
+
+    from ganzoo.metrics.torch_fidelity_bridge import UInt8Images, register_with_torch_fidelity
+
+    n, batch = evaluator.num_samples, evaluator.batch_size
+    with torch.no_grad():
+        fakes = UInt8Images(torch.cat([model.sample(min(batch, n - i)) for i in range(0, n, batch)]))
+    real = UInt8Images(dm.split(evaluator.reference_split).tensors[0])
+    common = {"input1": fakes, "input2": real, "cuda": False, "cache": True, "cache_root": cache,
+              "save_cpu_ram": True, "verbose": False, **kid}
+    domain = register_with_torch_fidelity(evaluator.extractor("domain", dm, model.device))
+    torch_fidelity.calculate_metrics(**common, feature_extractor=domain,
+                                     input2_cache_name=f"{domain}-real", fid=True, isc=True,
+                                     kid=True, prc=True, prc_neighborhood=3)
+    ae = register_with_torch_fidelity(evaluator.extractor("autoencoder", dm, model.device))
+    torch_fidelity.calculate_metrics(**common, feature_extractor=ae,
+                                     input2_cache_name=f"{ae}-real", fid=True, kid=True)
+
+
+def eval_protocol_row(name: str, config: str, rounds: int, wall: float, tmp: str) -> dict:
+    from ganzoo.metrics import EvaluationCallback
+    from ganzoo.metrics.registry import select
+
+    cli = build(config, runs_dir=tmp)
+    model, dm = cli.model, cli.datamodule
+    callback = next(c for c in cli.trainer.callbacks if isinstance(c, EvaluationCallback))
+    every, epochs = callback.every_n_epochs, cli.trainer.max_epochs
+    passes = len(set(range(every, epochs + 1, every)) | {epochs}) if every else 1
+    full = callback.evaluator
+    full.prepare(model, dm)  # as on_fit_start: extractors and real features, once
+    part = copy.copy(full)  # shares the built extractors and cached features
+    part.metrics, part.real_floor = select(FIDELITY_PART), False
+    protocol = full(model, dm)["protocol"]  # warm-up (and the floor's disk cache)
+    kid = {"kid_subset_size": protocol["kid_subset_size"], "kid_subsets": protocol["kid_subsets"]}
+    cache = str(Path(tmp) / f"fidelity-{name}")
+    fidelity_pass(model, dm, full, kid, cache)  # warm-up: torch-fidelity caches the reals
+    part(model, dm)
+    times = [(timed(full, model, dm), timed(part, model, dm),
+              timed(fidelity_pass, model, dm, full, kid, cache)) for _ in range(rounds)]
+    full_s = statistics.median(t[0] for t in times)
+    return {
+        "variant": name,
+        "full pass s": full_s,
+        "passes per run": passes,
+        "run wall s (committed)": wall,
+        "one pass / run": full_s / wall,
+        "all passes / run": passes * full_s / wall,
+        "torch-fidelity's part: ganzoo s": statistics.median(t[1] for t in times),
+        "torch-fidelity s": statistics.median(t[2] for t in times),
+        "speed vs torch-fidelity (median)": statistics.median(t[2] / t[1] for t in times),
+        "rounds": rounds,
+    }
+
+
 def eval_scaling() -> list[dict]:
     from ganzoo.data import GANDataModule
     from ganzoo.metrics import evaluate
@@ -605,6 +707,20 @@ EVAL_NOTE = (
 )
 
 
+EVAL_PROTOCOL_NOTE = (
+    "Per main-job variant, on the model its `experiments/<variant>_mnist5k.yaml` builds: one "
+    "evaluation pass exactly as its run's EvaluationCallback makes it (1,000 samples against "
+    "the 1,000-image test split; FID, IS, KID, FID-inf, precision/recall, density/coverage, "
+    "label or code accuracy, FID and KID in the autoencoder's space, memorization, the real "
+    "floor read from its disk cache), median s, against the row's mean run wall time in `results/mnist5k/runs.json` "
+    "(made on this machine type): one pass / run (goal <= 0.10) and all the run's passes / run. Then the "
+    "part of the pass torch-fidelity computes (FID, IS, KID, precision/recall with k = 3 in the "
+    "domain features; FID and KID in the autoencoder's), by ganzoo and by "
+    "`torch_fidelity.calculate_metrics` over the same extractors (registered with it), "
+    "sample count and KID subsets, real features cached on both sides, interleaved. Speed = "
+    "torch-fidelity s / ganzoo s (goal >= 1.0).")
+
+
 def header(argv: list[str]) -> str:
     from ganzoo.runs.records import cpu_model, git_info, package_versions
 
@@ -622,7 +738,7 @@ def header(argv: list[str]) -> str:
     ])
 
 
-SECTIONS = ("overhead", "lightning", "eval", "knobs", "scaling")
+SECTIONS = ("overhead", "lightning", "eval", "eval_protocol", "knobs", "scaling")
 
 
 def main() -> None:
@@ -640,6 +756,7 @@ def main() -> None:
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*GPU available but not used.*")
+    warnings.filterwarnings("ignore", ".*LightningCLI's args parameter.*")
     if args.single:
         print(throughput(args.single, batches=args.batches)["img/s"])
         return
@@ -656,6 +773,10 @@ def main() -> None:
     if "eval" in args.sections:
         parts += ["## Evaluation: ganzoo versus torch-fidelity", "", EVAL_NOTE, "",
                   markdown(eval_pass(args.rounds)), ""]
+    if "eval_protocol" in args.sections:
+        parts += ["## Evaluation at the main job's protocol: its share of a run, and against "
+                  "torch-fidelity", "", EVAL_PROTOCOL_NOTE, "",
+                  markdown(eval_protocol(args.rounds)), ""]
     if "knobs" in args.sections:
         parts += ["## CPU knobs (images/s through the Trainer, logger and callbacks off)", "",
                   markdown(knobs(args.batches), ".2f"), ""]
