@@ -1,7 +1,7 @@
 """Where the time goes: ganzoo's training and evaluation against bare PyTorch, CPU knobs, scaling.
 
-    .venv/bin/python benchmarks/bench_speed.py [--sections overhead lightning eval eval_protocol
-        knobs scaling]
+    .venv/bin/python benchmarks/bench_speed.py [--sections overhead lightning roofline eval
+        eval_protocol knobs scaling]
         [--rounds 3] [--out results/performance.md]
 
 Writes a markdown report (machine, versions, date, command) and prints each table as it is
@@ -32,6 +32,8 @@ torch thread unless a row says otherwise. Sections:
   the evaluation and grid callbacks' per-batch checks), the W&B logger and the logging steps.
   The two fits take turns an epoch at a time (:class:`Turns`: the floor's Trainer runs in a
   second thread, and only one of the two runs at any moment).
+- ``roofline``: ``benchmarks/roofline.py``'s tables at its defaults for every main-job variant
+  (FLOPs per image, achieved GFLOP/s against the measured peak, the profiler's breakdown).
 - ``eval``: one FID/IS/KID pass over 5,000 generated samples (domain extractor, real features
   cached) by ``ganzoo.metrics.evaluate`` against torch-fidelity's own ``calculate_metrics`` on
   the same samples and extractor (its real statistics cached too), interleaved rounds.
@@ -738,7 +740,7 @@ def header(argv: list[str]) -> str:
     ])
 
 
-SECTIONS = ("overhead", "lightning", "eval", "eval_protocol", "knobs", "scaling")
+SECTIONS = ("overhead", "lightning", "roofline", "eval", "eval_protocol", "knobs", "scaling")
 
 
 def main() -> None:
@@ -777,6 +779,13 @@ def main() -> None:
         parts += ["## Evaluation at the main job's protocol: its share of a run, and against "
                   "torch-fidelity", "", EVAL_PROTOCOL_NOTE, "",
                   markdown(eval_protocol(args.rounds)), ""]
+    if "roofline" in args.sections:
+        import roofline  # benchmarks/roofline.py, beside this script
+
+        settings = argparse.Namespace(variants=list(MAIN_VARIANTS), steps=100, rounds=3,
+                                      warmup=10, peak_batch=1024)
+        parts += ["## A roofline per variant (benchmarks/roofline.py, its defaults)", "",
+                  roofline.tables(settings)]
     if "knobs" in args.sections:
         parts += ["## CPU knobs (images/s through the Trainer, logger and callbacks off)", "",
                   markdown(knobs(args.batches), ".2f"), ""]

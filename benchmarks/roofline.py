@@ -342,6 +342,19 @@ def header(argv: list[str]) -> str:
     ])
 
 
+def tables(args: argparse.Namespace) -> str:
+    """The roofline and the breakdown tables (markdown) for ``args.variants``."""
+    matmul = matmul_peak()
+    print(f"1024 x 1024 float32 matmul: {matmul:.1f} GFLOP/s", flush=True)
+    rows = [measure(name, args) for name in args.variants]
+    return "\n".join([
+        f"Plain matmul peak (1024 x 1024 float32, 1 thread): {matmul:.1f} GFLOP/s.", "",
+        "### FLOPs and the roofline", "", ROOF_NOTE, "", markdown([r for r, _ in rows]), "",
+        "### Where a training step's time goes", "", SPLIT_NOTE, "",
+        markdown([s for _, s in rows]), "",
+    ])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
@@ -357,15 +370,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LightningCLI's args parameter.*")  # our own flags
     torch.set_num_threads(1)
-    matmul = matmul_peak()
-    print(f"1024 x 1024 float32 matmul: {matmul:.1f} GFLOP/s", flush=True)
-    rows = [measure(name, args) for name in args.variants]
-    report = "\n".join([
-        header(sys.argv[1:]), f"Plain matmul peak (1024 x 1024 float32, 1 thread): "
-        f"{matmul:.1f} GFLOP/s.", "", "### FLOPs and the roofline", "", ROOF_NOTE, "",
-        markdown([r for r, _ in rows]), "", "### Where a training step's time goes", "",
-        SPLIT_NOTE, "", markdown([s for _, s in rows]), "",
-    ])
+    report = "\n".join([header(sys.argv[1:]), tables(args)])
     print(report)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
