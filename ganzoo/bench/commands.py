@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--out", default="results", help="root of the results directories")
     table.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
     table.add_argument("--tuning", default=None, help="the results directory of the search the "
-                       "configs won (results/mnist5k_tuning): its trials per variant enter the header")
+                       "configs won (results/mnist5k_tuning): its trials per variant enter the header "
+                       "(with --rerender: replace the header's line)")
     table.add_argument("--rerender", action="store_true", help="rewrite table.md and table.csv "
                        "of results directories from their runs.json (no run directories needed; "
                        "curves, grids and runs.json stay as they are)")
@@ -228,11 +229,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_table(args: argparse.Namespace) -> int:
     command = args.command_line or "ganzoo " + shlex.join(args.argv)
-    if args.rerender:
-        code = git_info()  # before the first table is rewritten: the state of the code
-        for results in args.dirs:
-            print(rerender(results, command, code).read_text())
-        return 0
     notes = []
     if args.tuning:
         note = tune.header_note(args.tuning)
@@ -240,6 +236,11 @@ def cmd_table(args: argparse.Namespace) -> int:
             raise ConfigError(f"table: --tuning {args.tuning}: no tuning.json there; give the "
                               "directory `ganzoo tune` wrote (results/<name>/)")
         notes.append(note)
+    if args.rerender:
+        code = git_info()  # before the first table is rewritten: the state of the code
+        for results in args.dirs:
+            print(rerender(results, command, code, *notes).read_text())
+        return 0
     for out in write_table(args.dirs, args.out, command, use_wandb=not args.no_wandb,
                            notes=notes).values():
         print((out / "table.md").read_text())

@@ -827,13 +827,16 @@ def header_notes(table_md: Path) -> list[str]:
     return [] if start is None else [line[2:] for line in lines[start + 1:] if line.startswith("- ")]
 
 
-def rerender(results_dir: str | Path, command: str, code: dict[str, Any] | None = None) -> Path:
+def rerender(results_dir: str | Path, command: str, code: dict[str, Any] | None = None,
+             tuning: str | None = None) -> Path:
     """Rewrite ``table.md`` and ``table.csv`` of a results directory from its ``runs.json``
     (the runs' records as the table kept them) without the run directories: for a new table
     layout over unchanged runs. The header keeps the command that made the runs and its notes
     and says how it was re-rendered (at the commit ``code`` of :func:`git_info`, taken now
     when not given: a command re-rendering several tables takes it before the first);
-    runs.json, curves and grids stay as they are."""
+    runs.json, curves and grids stay as they are. ``tuning``: a new line for the search the
+    configs won (:func:`ganzoo.bench.tune.header_note`), replacing the header's (a later round
+    of the search that left the winners as they were)."""
     out = Path(results_dir)
     manifest = load_manifest(out, "table")
     records = manifest["runs"]
@@ -843,7 +846,10 @@ def rerender(results_dir: str | Path, command: str, code: dict[str, Any] | None 
         raise ConfigError(f"table: {out}/runs.json rows do not match its configs; rerun "
                           "`ganzoo table` on the run directories")
     notes = header_notes(out / "table.md")
-    notes = [n for n in notes if not n.startswith("Re-rendered from runs.json")]
+    notes = [n for n in notes if not n.startswith("Re-rendered from runs.json")
+             and not (tuning and n.startswith("Tuning:"))]
+    if tuning:
+        notes.append(tuning)
     now = code or git_info()
     dirty = " with uncommitted changes" if now["dirty"] else ""
     notes.append(f"Re-rendered from runs.json by `{command}` at commit {str(now['commit'])[:12]}"

@@ -457,6 +457,19 @@ def test_rerender_rewrites_the_table_from_runs_json_alone(tmp_path):
     assert (out / "table.md").read_text().count("Re-rendered from runs.json") == 1
 
 
+def test_rerender_with_a_later_search_round_replaces_the_tuning_line(tmp_path):
+    for seed in range(2):
+        record(tmp_path, "DCGAN", seed, fid=10.0 + seed)
+    out = write_table([tmp_path / "runs"], out_root=tmp_path / "results", use_wandb=False,
+                      notes=["Tuning: 8 trials", "Wall time of this command: 1m00s"])["b"]
+    from ganzoo.bench.table import rerender
+
+    rerender(out, "ganzoo table --rerender --tuning t results/b", tuning="Tuning: 10 trials")
+    text = (out / "table.md").read_text()
+    assert "- Tuning: 10 trials" in text and "8 trials" not in text
+    assert "- Wall time of this command: 1m00s" in text
+
+
 def test_rows_that_differ_in_their_tricks_are_labelled_by_the_tricks_class_names(tmp_path):
     sn = [{"class_path": "ganzoo.tricks.spectral_norm.SpectralNorm",
            "init_args": {"power_iterations": 1}}]
