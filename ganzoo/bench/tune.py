@@ -57,6 +57,7 @@ class Trial:
     runs: list[Run] = field(default_factory=list)
     scores: list[float | None] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    commits: list[str] = field(default_factory=list)  # of the finished runs' code
 
     @property
     def name(self) -> str:
@@ -256,10 +257,14 @@ def describe(params: dict[str, Any]) -> str:
 def collect(spec: dict[str, Any], trials: list[Trial]) -> None:
     """Each trial's per-seed final scores from its runs' records."""
     for trial in trials:
-        trial.scores, trial.statuses = [], []
+        trial.scores, trial.statuses, trial.commits = [], [], []
         for run in trial.runs:
             record = read_record(run.dir) or {}
             trial.statuses.append(record.get("status", "pending"))
+            git = record.get("git") or {}
+            if git.get("commit"):
+                trial.commits.append(str(git["commit"])[:12] + (" (dirty)" if git.get("dirty")
+                                                                 else ""))
             final = (record.get("final") or {}).get("metrics") or {}
             value = final.get(spec["score"]) if record.get("status") == "finished" else None
             trial.scores.append(float(value) if isinstance(value, int | float) else None)
@@ -313,7 +318,7 @@ def report(spec: dict[str, Any], trials: list[Trial], out: Path, source: str) ->
              f"seeds {', '.join(map(str, spec['seeds']))} (not table seeds) at the benchmark's "
              f"full budget; score: mean final validation `{spec['score']}` (data.val_size "
              f"{val_size}; the test split is not read). {budget_line(counts)}; planned: "
-             + ", ".join(f"{v} {planned[v]}" for v in by_variant) + ".", ""]
+             + ", ".join(f"{v} {planned[v]}" for v in by_variant) + ".", commits_line(trials), ""]
     rows = [["variant", "trial", "round", "settings", *(f"seed {s}" for s in spec["seeds"]),
              "score"]]
     winners: dict[str, dict[str, Any]] = {}
@@ -362,6 +367,16 @@ def report(spec: dict[str, Any], trials: list[Trial], out: Path, source: str) ->
                       "![expected best](expected_best.png)", ""])
     write_text_atomic(out / "tuning.md", text)
     return text
+
+
+def commits_line(trials: list[Trial]) -> str:
+    """Which code the runs were made with: ``Runs made at commit 16a972ba83a1 (96 runs).``"""
+    counts: dict[str, int] = {}
+    for commit in (c for t in trials for c in t.commits):
+        counts[commit] = counts.get(commit, 0) + 1
+    if not counts:
+        return "Runs made at: no run has finished."
+    return "Runs made at commit " + ", ".join(f"{c} ({n} runs)" for c, n in counts.items()) + "."
 
 
 def rounds_note(spec: dict[str, Any]) -> str:

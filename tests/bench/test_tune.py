@@ -194,6 +194,7 @@ def test_a_tiny_search_runs_scores_on_val_reports_and_resumes(tmp_path, monkeypa
     out = tmp_path / "results" / "digits_tuning"
     text = (out / "tuning.md").read_text()
     assert "Trials scored per variant: DCGAN 2, VanillaGAN 2 (max/min 1.00)" in text
+    assert "Runs made at commit " in text and "(4 runs)" in text
     found = json.loads((out / "tuning.json").read_text())
     assert found["trials_scored"] == {"DCGAN": 2, "VanillaGAN": 2} and found["ratio"] == 1.0
     assert set(found["winners"]) == {"DCGAN", "VanillaGAN"}
