@@ -1,6 +1,9 @@
 """What a row's recipe adds to its variant's paper recipe, read from the run's recorded config.
 
-A variant's constructor defaults are its paper's recipe (each variant's docstring cites it).
+A variant's paper recipe is its constructor defaults (each variant's docstring cites the
+paper), overlaid with the class's ``paper_recipe`` where the defaults are not the paper's
+(VanillaGAN defaults to the non-saturating loss with Adam; its paper's Algorithm 1 is the
+minimax loss with SGD, ``VanillaGAN.paper_recipe``): :func:`paper_recipe`.
 A row label that names only the variant hides what else the row trains with: G's moving
 average, extra loss terms, other learning rates or widths. :func:`extras` lists every
 difference, as tokens for the label (``InfoGAN +CatGAN(3) +IMSAT(3) +q_aug(shape) +EMA``) and a
@@ -21,8 +24,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-# arguments that describe the data or the evaluation, not the recipe
-NOT_RECIPE = ("data_shape", "num_classes", "num_fixed_samples", "tricks", "q_augment", "loss")
+# arguments that describe the data or the evaluation, not the recipe, or a switch whose
+# effects are other arguments (VanillaGAN's algorithm1 sets loss, optimizer, lr_g and lr_d)
+NOT_RECIPE = ("data_shape", "num_classes", "num_fixed_samples", "tricks", "q_augment", "loss",
+              "algorithm1")
+# optimizer fields an optimizer does not read (OptimizerSpec.build): no token for them
+UNUSED = {"adam": ("momentum",), "sgd": ("betas", "fused"), "rmsprop": ("betas", "fused")}
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,18 @@ def defaults(cls: type) -> dict[str, Any]:
                 for key, item in dataclasses.asdict(value).items():
                     found.setdefault(f"{name}.{key}", item)
             found[name] = value
+    return found
+
+
+@cache
+def paper_recipe(cls: type) -> dict[str, Any]:
+    """:func:`defaults` with the class's ``paper_recipe`` (init arguments, dataclasses
+    flattened the same way) over them: the recipe a row's label is the difference to."""
+    found = dict(defaults(cls))
+    for name, value in (getattr(cls, "paper_recipe", None) or {}).items():
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            found.update({f"{name}.{key}": item for key, item in dataclasses.asdict(value).items()})
+        found[name] = value
     return found
 
 
@@ -102,7 +121,7 @@ def extras(config: dict[str, Any]) -> list[Extra]:
     for item in callbacks if isinstance(callbacks, list) else [callbacks]:
         if isinstance(item, dict) and str(item.get("class_path", "")).startswith("ganzoo.tricks."):
             found.append(attachment(item, "trainer.callbacks"))
-    paper = defaults(cls) if cls is not None else {}
+    paper = paper_recipe(cls) if cls is not None else {}
     flat = {}
     for key, value in init.items():
         if isinstance(value, dict) and key not in NOT_RECIPE:
@@ -115,11 +134,13 @@ def extras(config: dict[str, Any]) -> list[Extra]:
         flat.pop("d_width")
         found.append(Extra(f"width={width}", f"model.init_args.g_width = d_width = {width}",
                            f"{cls.__name__} {paper['g_width']}"))
+    unused = {f"optimizer.{f}" for f in UNUSED.get(str(flat.get("optimizer.name")), ())}
     for key, value in flat.items():
         if (key.split(".")[0] in NOT_RECIPE or key not in paper or value is None
-                or same(value, paper[key])):
+                or same(value, paper[key]) or key in unused):
             continue
-        found.append(Extra(f"{key.rsplit('.', 1)[-1]}={value_text(value)}",
+        short = "optimizer" if key == "optimizer.name" else key.rsplit(".", 1)[-1]
+        found.append(Extra(f"{short}={value_text(value)}",
                            f"model.init_args.{key} = {value_text(value)}",
                            f"{cls.__name__} {value_text(paper[key])}"))
     if isinstance(init.get("loss"), str) and "loss" in paper and init["loss"] != paper["loss"]:

@@ -415,7 +415,8 @@ def render_markdown(benchmark: str, runs: pd.DataFrame, records: list[dict[str, 
     head = header(benchmark, runs, command, notes or [], groups, floor_lines)
     notes_ = recipe_notes(runs)
     recipes_ = ["", "Each `+token` is a difference from the variant's paper recipe (its class "
-                "defaults), read from the recorded config:", "", *notes_] if notes_ else []
+                "defaults, with the class's `paper_recipe` over them: VanillaGAN's is Algorithm 1), "
+                "read from the recorded config:", "", *notes_] if notes_ else []
     return "\n".join([head, *main, *recipes_, "", "### Every run", "", *per_run, *tail]) + "\n"
 
 

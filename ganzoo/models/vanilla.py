@@ -29,7 +29,12 @@ class VanillaGAN(GANModule):
             :class:`GANModule`'s default; the model's hparams (checkpoint, record) hold the
             value that runs.
         **kwargs: everything else :class:`GANModule` takes.
+
+    The defaults are not the paper's recipe; :attr:`paper_recipe` is (Algorithm 1), and row
+    labels (:mod:`ganzoo.bench.recipe`) show a row's differences to it.
     """
+
+    paper_recipe = {"algorithm1": True, **ALGORITHM1}
 
     def __init__(
         self,

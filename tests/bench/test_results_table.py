@@ -231,7 +231,7 @@ def test_the_table_as_shown_and_the_grids_are_logged_to_wandb(tmp_path, monkeypa
     data = json.loads((run / "files" / shown["path"]).read_text())
     assert data["columns"][:5] == ["rank", "model", "FID", "FID group", "IS"]
     first, last = data["data"]
-    assert first[:2] == ["1", "DCGAN"] and first[3] == "a" and last[:2] == ["2", "VanillaGAN"]
+    assert first[:2] == ["1", "DCGAN"] and first[3] == "a" and last[:2] == ["2", "VanillaGAN +lr_g=0.0002"]
     low, high = stats.t.interval(0.95, 2, 10.0, statistics.stdev(fids["DCGAN"]) / 3**0.5)
     assert first[2] == f"{10.0:.2f} [{low:.2f}, {high:.2f}]"  # as table.md prints it
     assert (out / "table.md").read_text().count(f"| {first[2]} | a |") == 1
@@ -414,7 +414,7 @@ def test_rows_sorted_by_fid_with_groups_ranks_and_the_test_in_the_header(tmp_pat
     dcgan, wgan, vanilla = (next(x for x in main.splitlines() if f"| {v} " in x) for v in order)
     assert dcgan.startswith("| 1-2 | DCGAN |") and "| a |" in dcgan
     assert wgan.startswith("| 1-2 | WGAN-gp +lr_g=0.0002 |") and "| a |" in wgan  # not separable
-    assert vanilla.startswith("| 3 | VanillaGAN |") and "| b |" in vanilla
+    assert vanilla.startswith("| 3 | VanillaGAN +lr_g=0.0002 |") and "| b |" in vanilla
     assert ("Holm-adjusted over all 3 pairs of rows per metric at family α = 0.05" in md
             and "pairwise Welch t-tests on each metric's scale (log for FID, KID)" in md
             and "n = 3 seeds per row" in md)
