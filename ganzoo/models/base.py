@@ -75,6 +75,10 @@ class GANModule(Sampling, L.LightningModule):
         tricks: attachments of the loop, by ``class_path`` (:mod:`ganzoo.tricks`), applied in
             the list's order.
         num_fixed_samples: size of the fixed latent batch used for sample grids.
+        reuse_fake: the G step reads the fake batch of the critic step before it (D on
+            ``fake.detach()``, G through the same graph), as the DCGAN reference code
+            (pytorch/examples) does, instead of drawing and generating a new one: one G
+            forward pass per G step fewer, the same G and so the same distribution of fakes.
     """
 
     conditional: ClassVar[bool] = False
@@ -100,6 +104,7 @@ class GANModule(Sampling, L.LightningModule):
         lr_d: float = 2e-4,
         tricks: list[Trick] | None = None,
         num_fixed_samples: int = 64,
+        reuse_fake: bool = False,
     ) -> None:
         resolved = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         super().__init__()
@@ -118,6 +123,8 @@ class GANModule(Sampling, L.LightningModule):
         self.num_classes = num_classes
         self.latent_dim = latent_dim
         self.n_critic = n_critic
+        self.reuse_fake = reuse_fake
+        self._kept: tuple[Latent, Tensor] | None = None  # reuse_fake: the G step's batch
         self._check_settings()
         self._build_networks()
         self.build_extra_modules()
@@ -333,10 +340,17 @@ class GANModule(Sampling, L.LightningModule):
     def discriminator_step(self, opt_d, x: Tensor, y: Tensor, stats: bool = True) -> dict[str, Tensor]:
         """One D step; returns its losses and, with ``stats``, its diagnostics for the logs."""
         labels = self.batch_labels(y)
-        with self.toggled_optimizer(opt_d):
+        keep = self.reuse_fake and (self.d_steps + 1) % self.n_critic == 0  # a G step follows
+        if keep:  # outside the toggle, where G's parameters record the graph the G step uses
             latent = self.sample_latent(x.shape[0], labels=labels)
-            with torch.no_grad():
-                fake = self.generate(latent)
+            self._kept = (latent, self.generate(latent))
+        with self.toggled_optimizer(opt_d):
+            if keep:
+                fake = self._kept[1].detach()
+            else:
+                latent = self.sample_latent(x.shape[0], labels=labels)
+                with torch.no_grad():
+                    fake = self.generate(latent)
             real_logits, real_aux = self.discriminate(self.d_inputs(x), labels)
             fake_logits, fake_aux = self.discriminate(self.d_inputs(fake), latent.get("labels"))
             step = Step(x, fake, latent, fake_logits, fake_aux, real_logits, real_aux)
@@ -365,8 +379,11 @@ class GANModule(Sampling, L.LightningModule):
         its losses and, with ``stats``, G's gradient norm."""
         labels = self.batch_labels(y)
         with self.toggled_optimizer(opt_g):
-            latent = self.sample_latent(x.shape[0], labels=labels)
-            fake = self.generate(latent)
+            if self._kept is not None:  # reuse_fake: the critic step's batch, G's graph kept
+                (latent, fake), self._kept = self._kept, None
+            else:
+                latent = self.sample_latent(x.shape[0], labels=labels)
+                fake = self.generate(latent)
             fake_logits, fake_aux = self.discriminate(self.d_inputs(fake), latent.get("labels"))
             step = Step(x, fake, latent, fake_logits, fake_aux)
             if self.loss_pair.needs_real_in_g:

@@ -398,3 +398,67 @@ def test_minibatch_features_of_a_collapsed_batch_sum_or_average(average, top):
     torch.testing.assert_close(layer(h)[:, h.shape[1]:], torch.full((64, 16), top))
 
 
+
+
+class Calls:
+    """Wraps a model method, recording the first tensor argument of every call."""
+
+    def __init__(self, model, name):
+        self.seen, self.method = [], getattr(model, name)
+        setattr(model, name, self)
+
+    def __call__(self, first, *args, **kwargs):
+        self.seen.append(first)
+        return self.method(first, *args, **kwargs)
+
+
+@pytest.mark.parametrize("cls", [DCGAN, WGANGP])
+def test_reuse_fake_lets_the_g_step_read_the_critic_steps_batch(cls):
+    """With reuse_fake, the last critic step before a G step generates the fakes once, D
+    reads them detached and the G step reads the same batch through G's graph: one generator
+    pass fewer per G step. Without it, every step draws its own."""
+    for reuse in (False, True):
+        model, data = fitted(cls, reuse_fake=reuse)
+        opt_g, opt_d = model.optimizers()
+        x, y = data.x[:16], data.y[:16]
+        generated, seen = Calls(model, "generate"), Calls(model, "d_inputs")
+        model.d_steps = 0
+        for _ in range(model.n_critic - 1):
+            model.discriminator_step(opt_d, x, y)
+        start = len(seen.seen)
+        model.discriminator_step(opt_d, x, y)
+        d_fake = seen.seen[start + 1]  # the last critic step's inputs: real, fake, (penalty)
+        before = snapshot(model.generator.parameters())
+        start = len(seen.seen)
+        model.generator_step(opt_g, x, y)
+        g_fake = seen.seen[start]
+        assert len(generated.seen) == model.n_critic + (not reuse)
+        assert torch.equal(g_fake.detach(), d_fake) == reuse
+        assert not d_fake.requires_grad and g_fake.requires_grad  # D steps never train G
+        assert any(changed(before, model.generator.parameters())), "the G step must move G"
+        assert model._kept is None
+
+
+def test_lazy_gradient_penalty_every_kth_critic_step_weighted_by_k():
+    """gp_every=k (StyleGAN2's lazy regularization): the penalty term on critic steps 0, k,
+    2k, ... only, k times the term of the penalty on every step for the same draw."""
+    from ganzoo.tricks.base import Step
+
+    model, data = fitted(WGANGP, gp_every=3)
+    every = copy.deepcopy(model)
+    every.hparams.gp_every = 1
+    x = data.x[:16]
+    fake = model.generate(model.sample_latent(16)).detach()
+    step = Step(x, fake, {}, None, None, None, None)
+    for d_steps in range(7):
+        model.d_steps = every.d_steps = d_steps
+        torch.manual_seed(d_steps)
+        lazy = model.d_terms(step)
+        torch.manual_seed(d_steps)
+        full = every.d_terms(step)["gradient_penalty"]
+        if d_steps % 3:
+            assert lazy == {}
+        else:
+            assert torch.allclose(lazy["gradient_penalty"], 3 * full)
+    with pytest.raises(Exception, match="gp_every"):
+        WGANGP(**tiny_kwargs(gp_every=0))
