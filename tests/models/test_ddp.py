@@ -25,7 +25,10 @@ SCRIPT = textwrap.dedent(
     out = sys.argv[1]
     results = {}
     for cls, kw in [(DCGAN, {}), (WGANGP, {"n_critic": 2}),
-                    (InfoGAN, {}), (ConditionalGAN, {"conditioning": "projection"})]:
+                    (InfoGAN, {}), (ConditionalGAN, {"conditioning": "projection"}),
+                    (DCGAN, {"reuse_fake": True}),  # the G step reads the critic step's fakes
+                    (WGANGP, {"n_critic": 2, "gp_every": 2, "reuse_fake": True})]:
+        name = cls.__name__ + ("+reuse_fake" if kw.get("reuse_fake") else "")
         L.seed_everything(0)
         dm = GANDataModule(dataset="digits", batch_size=16)
         model = cls(data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=8, d_width=8,
@@ -40,7 +43,7 @@ SCRIPT = textwrap.dedent(
         trainer.fit(model, dm)
         g = torch.cat([p.detach().flatten() for p in model.generator.parameters()])
         d = torch.cat([p.detach().flatten() for p in model.d_parameters()])
-        results[cls.__name__] = {
+        results[name] = {
             "g_steps": model.g_steps, "d_steps": model.d_steps,
             "g_sum": g.double().sum().item(), "d_sum": d.double().sum().item(),
             "g_moved": any(not torch.equal(a, b) for a, b in zip(g0, model.generator.parameters())),
@@ -48,7 +51,7 @@ SCRIPT = textwrap.dedent(
         }
         if model.generator_ema is not None:  # G's moving average, kept by every rank alike
             avg = torch.cat([p.detach().flatten() for p in model.generator_ema.parameters()])
-            results[cls.__name__]["ema_sum"] = avg.double().sum().item()
+            results[name]["ema_sum"] = avg.double().sum().item()
     with open(f"{out}.rank{trainer.global_rank}.json", "w") as f:
         json.dump(results, f)
     """
@@ -72,7 +75,8 @@ def test_both_networks_train_under_ddp_on_two_processes(tmp_path):
         assert r0["g_sum"] == r1["g_sum"] and r0["d_sum"] == r1["d_sum"], name
         assert r0.get("ema_sum") == r1.get("ema_sum"), name
         assert r0.get("ema_sum", 0.0) != r0["g_sum"], name  # the average is not G itself
-    assert "ema_sum" in ranks[0]["DCGAN"]
+    assert "ema_sum" in ranks[0]["DCGAN"] and "ema_sum" in ranks[0]["DCGAN+reuse_fake"]
+    assert {"DCGAN+reuse_fake", "WGANGP+reuse_fake"} <= set(ranks[0])
 
 
 def test_cli_picks_the_unused_parameter_strategy_for_several_devices():
