@@ -9,10 +9,10 @@ iteration (the critic phase, ``d_steps % n_critic``) is part of the checkpoint.
 What a variant supplies: its defaults, its networks' choices, how its latent input is drawn
 (:meth:`GANModule.sample_latent`), its own loss terms (:meth:`GANModule.d_terms`,
 :meth:`GANModule.g_terms`) and hooks such as :meth:`GANModule.after_critic_step`. What a trick
-supplies (:mod:`ganzoo.tricks`): transforms of D's inputs and extra loss terms, from the
-config's ``tricks`` list. What every fit gets besides (budget, divergence guard, per-rank
-random streams, speed knobs, checkpoints) are callbacks in :mod:`ganzoo.training`. Networks
-come from :mod:`ganzoo.nets.factory`.
+supplies (:mod:`ganzoo.tricks`): transforms of D's inputs, extra loss terms and where a step's
+fakes come from, from the config's ``tricks`` list. What every fit gets besides (budget,
+divergence guard, per-rank random streams, speed knobs, checkpoints) are callbacks in
+:mod:`ganzoo.training`. Networks come from :mod:`ganzoo.nets.factory`.
 """
 
 from __future__ import annotations
@@ -75,10 +75,6 @@ class GANModule(Sampling, L.LightningModule):
         tricks: attachments of the loop, by ``class_path`` (:mod:`ganzoo.tricks`), applied in
             the list's order.
         num_fixed_samples: size of the fixed latent batch used for sample grids.
-        reuse_fake: the G step reads the fake batch of the critic step before it (D on
-            ``fake.detach()``, G through the same graph), as the DCGAN reference code
-            (pytorch/examples) does, instead of drawing and generating a new one: one G
-            forward pass per G step fewer, the same G and so the same distribution of fakes.
     """
 
     conditional: ClassVar[bool] = False
@@ -104,7 +100,6 @@ class GANModule(Sampling, L.LightningModule):
         lr_d: float = 2e-4,
         tricks: list[Trick] | None = None,
         num_fixed_samples: int = 64,
-        reuse_fake: bool = False,
     ) -> None:
         resolved = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         super().__init__()
@@ -123,8 +118,6 @@ class GANModule(Sampling, L.LightningModule):
         self.num_classes = num_classes
         self.latent_dim = latent_dim
         self.n_critic = n_critic
-        self.reuse_fake = reuse_fake
-        self._kept: tuple[Latent, Tensor] | None = None  # reuse_fake: the G step's batch
         self._check_settings()
         self._build_networks()
         self.build_extra_modules()
@@ -312,6 +305,17 @@ class GANModule(Sampling, L.LightningModule):
             terms.update(trick.d_terms(self, step) if player == "d" else trick.g_terms(self, step))
         return terms
 
+    def fake_batch(self, player: Literal["d", "g"], x: Tensor, labels: Tensor | None) -> tuple[Latent, Tensor]:
+        """The latent and the fake batch of a D or G step: the first trick's that supplies one
+        (:meth:`ganzoo.tricks.Trick.fake_batch`), else a new draw, generated without a graph
+        for D."""
+        for trick in self.tricks:
+            if (batch := trick.fake_batch(self, player, x, labels)) is not None:
+                return batch
+        latent = self.sample_latent(x.shape[0], labels=labels)
+        with torch.set_grad_enabled(player == "g"):
+            return latent, self.generate(latent)
+
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
         """One D step on the batch; after every ``n_critic``-th, one G step. Returns the
         losses (the divergence guard reads them)."""
@@ -340,17 +344,8 @@ class GANModule(Sampling, L.LightningModule):
     def discriminator_step(self, opt_d, x: Tensor, y: Tensor, stats: bool = True) -> dict[str, Tensor]:
         """One D step; returns its losses and, with ``stats``, its diagnostics for the logs."""
         labels = self.batch_labels(y)
-        keep = self.reuse_fake and (self.d_steps + 1) % self.n_critic == 0  # a G step follows
-        if keep:  # outside the toggle, where G's parameters record the graph the G step uses
-            latent = self.sample_latent(x.shape[0], labels=labels)
-            self._kept = (latent, self.generate(latent))
+        latent, fake = self.fake_batch("d", x, labels)  # outside the toggle: G's graph may be kept
         with self.toggled_optimizer(opt_d):
-            if keep:
-                fake = self._kept[1].detach()
-            else:
-                latent = self.sample_latent(x.shape[0], labels=labels)
-                with torch.no_grad():
-                    fake = self.generate(latent)
             real_logits, real_aux = self.discriminate(self.d_inputs(x), labels)
             fake_logits, fake_aux = self.discriminate(self.d_inputs(fake), latent.get("labels"))
             step = Step(x, fake, latent, fake_logits, fake_aux, real_logits, real_aux)
@@ -378,12 +373,8 @@ class GANModule(Sampling, L.LightningModule):
         """One G step (``x``: the real batch, which only a relativistic loss reads); returns
         its losses and, with ``stats``, G's gradient norm."""
         labels = self.batch_labels(y)
+        latent, fake = self.fake_batch("g", x, labels)
         with self.toggled_optimizer(opt_g):
-            if self._kept is not None:  # reuse_fake: the critic step's batch, G's graph kept
-                (latent, fake), self._kept = self._kept, None
-            else:
-                latent = self.sample_latent(x.shape[0], labels=labels)
-                fake = self.generate(latent)
             fake_logits, fake_aux = self.discriminate(self.d_inputs(fake), latent.get("labels"))
             step = Step(x, fake, latent, fake_logits, fake_aux)
             if self.loss_pair.needs_real_in_g:

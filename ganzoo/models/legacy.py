@@ -35,6 +35,7 @@ NEW_HOME = {
     "penalty": "model.class_path: ganzoo.models.WGANClip or ganzoo.models.WGANGP",
     "minibatch_features": "model.init_args.tricks: ganzoo.tricks.MinibatchFeatures (average)",
     "fixed_noise_seed": "nothing (the fixed latents' seed is 0)",
+    "reuse_fake": "model.init_args.tricks: ganzoo.tricks.ReuseFake",
     **{k: f"model.init_args.optimizer.{v}" for k, v in OPTIMIZER_KEYS.items() if k != "optimizer"},
     **{k: f"{v}.{k}" for k, v in SECTIONS.items()},
 }
@@ -66,7 +67,7 @@ def _renamed(node: Any) -> Any:
 COUNTERPART = {"g_ema": "GeneratorEMA", "d_augment": "DAugment", "instance_noise": "InstanceNoise",
                "d_weight_penalty": "DWeightPenalty", "real_info_weight": "RealInfo",
                "real_consistency_weight": "RealConsistency",
-               "minibatch_features": "MinibatchFeatures"}
+               "minibatch_features": "MinibatchFeatures", "reuse_fake": "ReuseFake"}
 
 
 def has_class(config: dict[str, Any], name: str) -> bool:
@@ -122,9 +123,12 @@ def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
         init.pop("conditioning", None)
     if not class_path.endswith("InfoGAN") and init.pop("noise", "normal") != "normal":
         raise ConfigError(f"model.noise: only InfoGAN draws uniform noise, not {class_path}")
-    optimizer = {new: init.pop(old) for old, new in OPTIMIZER_KEYS.items() if old in init}
+    # the optimizer's former flags; a record of today's layout with one former flag
+    # (reuse_fake) already holds the optimizer as a dict, which stays as it is
+    optimizer = {new: init.pop(old) for old, new in OPTIMIZER_KEYS.items()
+                 if old in init and not (old == "optimizer" and isinstance(init[old], dict))}
     if optimizer:
-        init["optimizer"] = optimizer
+        init["optimizer"] = {**(init.get("optimizer") or {}), **optimizer}
     for key, section in SECTIONS.items():
         if key in init:
             value = init.pop(key)
@@ -153,6 +157,8 @@ def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
         weight = init.pop(key, 0.0) or 0.0
         if weight:
             tricks.append(trick(name, weight=weight))
+    if init.pop("reuse_fake", False):
+        tricks.append(trick("ReuseFake"))
     if tricks:
         init["tricks"] = tricks
     if "q_augment" in init and not isinstance(init["q_augment"], dict):

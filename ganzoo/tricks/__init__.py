@@ -13,6 +13,8 @@ from ganzoo.tricks.minibatch_features import MinibatchFeatures
 from ganzoo.tricks.q_augment import QAugment
 from ganzoo.tricks.real_consistency import RealConsistency
 from ganzoo.tricks.real_info import RealInfo
+from ganzoo.tricks.reuse_fake import ReuseFake
 
 __all__ = ["DAugment", "DWeightPenalty", "GeneratorEMA", "InstanceNoise", "LabelSmoothing",
-           "MinibatchFeatures", "QAugment", "RealConsistency", "RealInfo", "Step", "Trick", "config_of"]
+           "MinibatchFeatures", "QAugment", "RealConsistency", "RealInfo", "ReuseFake", "Step",
+           "Trick", "config_of"]

@@ -1,11 +1,11 @@
 """What a trick is: an attachment of the training loop, chosen by ``class_path``.
 
 A model takes a list of tricks (``model.init_args.tricks``); each may change D's
-architecture (:meth:`Trick.discriminator_options`, :meth:`Trick.wrap_discriminator`), what D sees of
-a batch (:meth:`Trick.d_input`, applied in list order to the real and the fake batch, in D's
-and G's steps), add named terms to D's or G's loss (:meth:`Trick.d_terms`,
-:meth:`Trick.g_terms`, after the variant's own terms, in list order) and add diagnostics to
-the logs (:meth:`Trick.stats`). The base loop calls the hooks; it knows no trick by name, so
+architecture (:meth:`Trick.discriminator_options`, :meth:`Trick.wrap_discriminator`), what D
+sees of a batch (:meth:`Trick.d_input`, applied in list order to the real and the fake batch,
+in D's and G's steps), supply a step's fake batch (:meth:`Trick.fake_batch`), add named terms
+to D's or G's loss (:meth:`Trick.d_terms`, :meth:`Trick.g_terms`, after the variant's own
+terms, in list order) and add diagnostics to the logs (:meth:`Trick.stats`). The base loop calls the hooks; it knows no trick by name, so
 a new trick is one module here and one test, with no change under ``ganzoo/models``.
 """
 
@@ -60,6 +60,13 @@ class Trick:
     def d_input(self, model, x: Tensor) -> Tensor:
         """What D sees of ``x`` (a real or a fake batch) in training."""
         return x
+
+    def fake_batch(self, model, player: str, x: Tensor, labels: Tensor | None):
+        """``(latent, fake)`` for this D (``player="d"``) or G step, or None to leave it to the
+        next trick and then to the model's own draw (:meth:`ganzoo.models.GANModule.fake_batch`).
+        Called before the step toggles its optimizer, so a graph through G built in D's step
+        records G's parameters."""
+        return None
 
     def d_terms(self, model, step: Step) -> dict[str, Tensor]:
         """Named terms added to D's loss (logged as ``train/<name>``)."""

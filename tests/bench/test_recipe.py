@@ -82,7 +82,7 @@ def test_a_paper_config_adds_nothing_and_tricks_show_their_changed_arguments(tmp
     tuned = run_lightning_cli(["--config", str(REPO / "experiments/infogan_mnist5k.yaml")],
                               run=False)
     label = recipe.label("InfoGAN", resolved(tuned))
-    assert label.startswith("InfoGAN +CatGAN(3) +IMSAT(3) +q_aug(shape)"), label
+    assert label.startswith("InfoGAN +CatGAN(3) +IMSAT(3) +reuse_fake +q_aug(shape)"), label
     notes = [e.note for e in recipe.extras(resolved(tuned))]
     assert any(".RealInfo(weight=3" in n for n in notes)
 

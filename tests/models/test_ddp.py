@@ -20,15 +20,15 @@ SCRIPT = textwrap.dedent(
     from ganzoo.data import GANDataModule
     from ganzoo.models import DCGAN, WGANGP, InfoGAN, ConditionalGAN
     from ganzoo.training import Budget, RankStreams
-    from ganzoo.tricks import GeneratorEMA
+    from ganzoo.tricks import GeneratorEMA, ReuseFake
 
     out = sys.argv[1]
     results = {}
     for cls, kw in [(DCGAN, {}), (WGANGP, {"n_critic": 2}),
                     (InfoGAN, {}), (ConditionalGAN, {"conditioning": "projection"}),
-                    (DCGAN, {"reuse_fake": True}),  # the G step reads the critic step's fakes
-                    (WGANGP, {"n_critic": 2, "gp_every": 2, "reuse_fake": True})]:
-        name = cls.__name__ + ("+reuse_fake" if kw.get("reuse_fake") else "")
+                    (DCGAN, {"tricks": [ReuseFake()]}),  # the G step reads the critic step's fakes
+                    (WGANGP, {"n_critic": 2, "gp_every": 2, "tricks": [ReuseFake()]})]:
+        name = cls.__name__ + ("+reuse_fake" if kw.get("tricks") else "")
         L.seed_everything(0)
         dm = GANDataModule(dataset="digits", batch_size=16)
         model = cls(data_shape=dm.data_shape, num_classes=dm.num_classes, g_width=8, d_width=8,

@@ -400,45 +400,6 @@ def test_minibatch_features_of_a_collapsed_batch_sum_or_average(average, top):
 
 
 
-class Calls:
-    """Wraps a model method, recording the first tensor argument of every call."""
-
-    def __init__(self, model, name):
-        self.seen, self.method = [], getattr(model, name)
-        setattr(model, name, self)
-
-    def __call__(self, first, *args, **kwargs):
-        self.seen.append(first)
-        return self.method(first, *args, **kwargs)
-
-
-@pytest.mark.parametrize("cls", [DCGAN, WGANGP])
-def test_reuse_fake_lets_the_g_step_read_the_critic_steps_batch(cls):
-    """With reuse_fake, the last critic step before a G step generates the fakes once, D
-    reads them detached and the G step reads the same batch through G's graph: one generator
-    pass fewer per G step. Without it, every step draws its own."""
-    for reuse in (False, True):
-        model, data = fitted(cls, reuse_fake=reuse)
-        opt_g, opt_d = model.optimizers()
-        x, y = data.x[:16], data.y[:16]
-        generated, seen = Calls(model, "generate"), Calls(model, "d_inputs")
-        model.d_steps = 0
-        for _ in range(model.n_critic - 1):
-            model.discriminator_step(opt_d, x, y)
-        start = len(seen.seen)
-        model.discriminator_step(opt_d, x, y)
-        d_fake = seen.seen[start + 1]  # the last critic step's inputs: real, fake, (penalty)
-        before = snapshot(model.generator.parameters())
-        start = len(seen.seen)
-        model.generator_step(opt_g, x, y)
-        g_fake = seen.seen[start]
-        assert len(generated.seen) == model.n_critic + (not reuse)
-        assert torch.equal(g_fake.detach(), d_fake) == reuse
-        assert not d_fake.requires_grad and g_fake.requires_grad  # D steps never train G
-        assert any(changed(before, model.generator.parameters())), "the G step must move G"
-        assert model._kept is None
-
-
 def test_lazy_gradient_penalty_every_kth_critic_step_weighted_by_k():
     """gp_every=k (StyleGAN2's lazy regularization): the penalty term on critic steps 0, k,
     2k, ... only, k times the term of the penalty on every step for the same draw."""
