@@ -102,16 +102,22 @@ class BareLoop:
     as ``GANModule.training_step`` (a D step on every batch with fresh noise, a G step with
     fresh noise after every ``n_critic``-th D step), on the BCE losses, written without
     Lightning or ganzoo's model code. G's moving average is kept as
-    :class:`ganzoo.tricks.GeneratorEMA` keeps it (``ema``: its decay, 0 = none). Only what it
-    can keep equal: no tricks, no other variant."""
+    :class:`ganzoo.tricks.GeneratorEMA` keeps it (``ema``: its decay, 0 = none), and the G step
+    reuses the critic step's fakes where the model has :class:`ganzoo.tricks.ReuseFake`. Only
+    what it can keep equal: no other trick, no other variant."""
 
     def __init__(self, model, images: torch.Tensor, labels: torch.Tensor, batch: int,
                  ema: float = 0.0) -> None:
+        from ganzoo.tricks import ReuseFake
+
         hp = model.hparams
-        if type(model).__name__ not in VARIANTS or model.tricks or hp.loss not in (
+        others = [t for t in model.tricks if not isinstance(t, ReuseFake)]
+        if type(model).__name__ not in VARIANTS or others or hp.loss not in (
                 "nonsaturating", "minimax"):
             raise ValueError(f"the bare loop reproduces {', '.join(VARIANTS)} on the BCE losses "
-                             f"without tricks, not {model.table_label()}")
+                             f"without tricks but ReuseFake, not {model.table_label()}")
+        # ReuseFake: the G step trains on the last critic step's fakes, as ganzoo's does
+        self.reuse = len(others) < len(model.tricks)
         self.g = copy.deepcopy(model.generator)
         self.d = copy.deepcopy(model.discriminator)
         self.loss, self.n_critic, self.spec = hp.loss, hp.n_critic, model.optimizer_spec
@@ -146,8 +152,13 @@ class BareLoop:
     def step(self) -> None:
         x, _ = self._next_batch()
         z = torch.randn(len(x), self.latent_dim)
-        with torch.no_grad():
-            fake = self.g(z, None)
+        kept = None
+        if self.reuse and (self.d_steps + 1) % self.n_critic == 0:  # a G step follows
+            kept = self.g(z, None)
+            fake = kept.detach()
+        else:
+            with torch.no_grad():
+                fake = self.g(z, None)
         loss = self._d_loss(self.d(x, None), self.d(fake, None))
         self.opt_d.zero_grad(set_to_none=True)
         self.backward(loss)
@@ -155,10 +166,11 @@ class BareLoop:
         self.d_steps += 1
         if self.d_steps % self.n_critic:
             return
-        z = torch.randn(len(x), self.latent_dim)
+        if kept is None:
+            kept = self.g(torch.randn(len(x), self.latent_dim), None)
         for p in self.d.parameters():
             p.requires_grad_(False)
-        loss = self._g_loss(self.d(self.g(z, None), None))
+        loss = self._g_loss(self.d(kept, None))
         self.opt_g.zero_grad(set_to_none=True)
         self.backward(loss)
         self.opt_g.step()
