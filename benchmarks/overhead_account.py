@@ -2,7 +2,10 @@
 main-job variant, as its ``experiments/<variant>_mnist5k.yaml`` config runs it (evaluation
 and grids off; checkpoints, logging and every other callback on), with each of ganzoo's
 callback hooks, the model's ``log``/``log_dict`` calls and the gradient-norm diagnostics
-wrapped in a timer. Prints milliseconds per D step for each, beside the training step itself.
+wrapped in a timer. Prints milliseconds per D step: a summary row per variant (checkpoint
+writes, the logged steps' ``self.log`` calls and gradient norms, ganzoo's other callbacks, and
+their share of the training step; G's moving average apart, since Lightning's reference loop in
+``bench_speed --sections lightning`` runs it too), then each timed part.
 
     .venv/bin/python benchmarks/overhead_account.py [--epochs 3] [--variants VanillaGAN InfoGAN]
 
@@ -90,20 +93,29 @@ def main() -> None:
     torch.set_num_threads(1)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
+    print("| variant | training step | checkpoint writes | logging | other callbacks | ganzoo's parts, "
+          "in all | share of the step | G's average (in both loops) |")
+    print("|---|---|---|---|---|---|---|---|")
+    details = []
     for name in args.variants:
         spent, steps, logged = account(MAIN_VARIANTS[name], args.epochs)
-        step = spent.pop("training step (all of it)")
-        extras = sum(v for k, v in spent.items() if not k.startswith("model:"))
-        logs = sum(v for k, v in spent.items() if k.startswith("model:"))
-        print(f"\n{name} ({MAIN_VARIANTS[name]}): {steps} D steps, {logged} logged; training step "
-              f"{1e3 * step / steps:.3f} ms/step, of it logging {1e3 * logs / steps:.3f}; "
-              f"ganzoo's callbacks {1e3 * extras / steps:.3f} ms/step "
-              f"({100 * (extras + logs) / (step - logs):.1f}% of the step without its logging, both together)")
-        print("| part | ms/step | s in the fit |\n|---|---|---|")
-        for key, value in sorted(spent.items(), key=lambda kv: -kv[1]):
-            if value * 1e3 / steps >= 0.001:
-                print(f"| {key} | {1e3 * value / steps:.4f} | {value:.3f} |")
-
+        ms = {key: 1e3 * value / steps for key, value in spent.items()}
+        step = ms.pop("training step (all of it)")
+        # G's average runs in Lightning's reference loop too (it changes what is evaluated)
+        ema = sum(v for k, v in ms.items() if k.startswith("GeneratorEMA."))
+        checkpoints = sum(v for k, v in ms.items() if "Checkpoint." in k)
+        logs = sum(v for k, v in ms.items() if k.startswith("model:"))
+        others = sum(ms.values()) - ema - checkpoints - logs
+        total = checkpoints + logs + others
+        print(f"| {name} | {step:.2f} | {checkpoints:.3f} | {logs:.3f} | {others:.3f} | {total:.3f} | "
+              f"{100 * total / step:.1f}% | {f'{ema:.3f}' if ema else '—'} |", flush=True)
+        details.append((name, steps, logged, ms))
+    for name, steps, logged, ms in details:
+        print(f"\n{name} ({MAIN_VARIANTS[name]}): {steps} D steps, {logged} logged; ms/step per part")
+        print("| part | ms/step |\n|---|---|")
+        for key, value in sorted(ms.items(), key=lambda kv: -kv[1]):
+            if value >= 0.001:
+                print(f"| {key} | {value:.4f} |")
 
 if __name__ == "__main__":
     main()
