@@ -117,7 +117,7 @@ class BareLoop:
             raise ValueError(f"the bare loop reproduces {', '.join(VARIANTS)} on the BCE losses "
                              f"without tricks but ReuseFake, not {model.table_label()}")
         # ReuseFake: the G step trains on the last critic step's fakes, as ganzoo's does
-        self.reuse = len(others) < len(model.tricks)
+        self.reuse = any(isinstance(t, ReuseFake) for t in model.tricks)
         self.g = copy.deepcopy(model.generator)
         self.d = copy.deepcopy(model.discriminator)
         self.loss, self.n_critic, self.spec = hp.loss, hp.n_critic, model.optimizer_spec

@@ -5,8 +5,9 @@ architecture (:meth:`Trick.discriminator_options`, :meth:`Trick.wrap_discriminat
 sees of a batch (:meth:`Trick.d_input`, applied in list order to the real and the fake batch,
 in D's and G's steps), supply a step's fake batch (:meth:`Trick.fake_batch`), add named terms
 to D's or G's loss (:meth:`Trick.d_terms`, :meth:`Trick.g_terms`, after the variant's own
-terms, in list order) and add diagnostics to the logs (:meth:`Trick.stats`). The base loop calls the hooks; it knows no trick by name, so
-a new trick is one module here and one test, with no change under ``ganzoo/models``.
+terms, in list order) and add diagnostics to the logs (:meth:`Trick.stats`). The base loop
+calls the hooks; it knows no trick by name, so a new trick is one module here and one test,
+with no change under ``ganzoo/models``.
 """
 
 from __future__ import annotations
