@@ -39,6 +39,11 @@ DEFAULT_STEPS = 6000
 DEFAULT_WIDTHS = (16, 32, 128)
 MAX_SHIFT = 2  # pixels
 MAX_ROTATION = 10  # degrees
+# Images one forward pass of the extractor takes at once on the CPU. At the evaluation's
+# batch of 500 the first block's activations (500 x 16 x 28 x 28 floats, 25 MB) outgrow the
+# CPU's caches: 1,000 images took 143 ms in batches of 500 and 81 ms in chunks of 128 (AMD
+# EPYC, 1 thread; torch-fidelity's batches of 64 gain the same), the same bits either way.
+CPU_CHUNK = 128
 
 
 class DomainClassifier(nn.Module):
@@ -91,8 +96,13 @@ class DomainExtractor(FeatureExtractor):
         self.num_logits = classifier.head.out_features
 
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """In chunks of :data:`CPU_CHUNK` images on the CPU (each image's outputs do not
+        depend on the others': the network is in eval mode)."""
         x = images.to(self.dtype) / 127.5 - 1.0
-        return self.classifier(x)
+        if x.device.type != "cpu" or len(x) <= CPU_CHUNK:
+            return self.classifier(x)
+        parts = [self.classifier(chunk) for chunk in x.split(CPU_CHUNK)]
+        return torch.cat([f for f, _ in parts]), torch.cat([lg for _, lg in parts])
 
 
 # ----------------------------------------------------------------------------- identity

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,8 @@ QUANTISATION = "uint8 = round((x + 1) * 127.5)"
 
 @dataclass
 class RealFeatures:
-    """Features, logits and labels of the reference images; ``computed`` is False on a hit."""
+    """Features, logits and labels of the reference images; ``computed`` is False on a hit.
+    ``derived`` holds what metrics compute from these features alone (:meth:`once`)."""
 
     features: Tensor
     logits: Tensor
@@ -40,6 +42,16 @@ class RealFeatures:
     key: dict[str, Any]
     path: Path
     computed: bool
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def once(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, called on the first request for ``key`` only: for what depends on
+        these real features alone (their k-NN radii, the training split's clusters), which
+        the evaluations of a run would otherwise recompute each time. ``key`` names the
+        quantity and every setting it depends on (k, device, ...)."""
+        if key not in self.derived:
+            self.derived[key] = compute()
+        return self.derived[key]
 
 
 def reference_indices(size: int, num_real: int | None, seed: int) -> Tensor | None:

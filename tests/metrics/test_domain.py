@@ -46,6 +46,20 @@ def test_committed_weights_match_their_record(dataset, min_accuracy):
     assert accuracy == pytest.approx(meta["test_accuracy"], abs=1 / meta["test_size"])
 
 
+def test_the_extractor_takes_a_large_batch_in_chunks_with_the_same_outputs():
+    dm = GANDataModule(dataset="mnist5k")
+    dm.setup("fit")
+    extractor = domain.load_domain_extractor(dm)
+    x = to_uint8(dm.split("test").tensors[0][:300])
+    assert len(x) > domain.CPU_CHUNK and len(x) % domain.CPU_CHUNK
+    with torch.no_grad():
+        features, logits = extractor(x)
+        whole = extractor.classifier(x.to(extractor.dtype) / 127.5 - 1.0)  # one pass
+    assert features.shape == (300, extractor.num_features)
+    torch.testing.assert_close(features, whole[0], rtol=0, atol=1e-5)
+    torch.testing.assert_close(logits, whole[1], rtol=0, atol=1e-5)
+
+
 def test_other_split_trains_on_demand_once_and_caches(tmp_path):
     dm = GANDataModule(dataset="digits", split_seed=1)  # no committed weights for this split
     assert domain.committed_weights(dm) is None

@@ -68,3 +68,31 @@ def test_evaluation_flags_a_generator_returning_training_images(tmp_path):
         values[source] = out["metrics"]["memorization"]
         assert out["protocol"]["memorization_heldout"] == "val"
     assert values["train"] < FLAGGED < values["test"] < -FLAGGED, values
+
+
+def test_given_reference_statistics_give_the_same_score(ae_features):
+    from ganzoo.metrics.scores.memorization import heldout_reference
+
+    train, test = ae_features["train"], ae_features["test"]
+    heldout, fake = test[:500], test[500:]
+    reference = heldout_reference(train, heldout)
+    assert data_copying(train, heldout, fake, reference=reference) == data_copying(train, heldout, fake)
+
+
+def test_the_cells_and_heldout_distances_are_computed_once_per_run(tmp_path, monkeypatch):
+    from ganzoo.metrics import Evaluator
+    from ganzoo.metrics.scores import memorization
+
+    calls = []
+    heldout_reference = memorization.heldout_reference
+    monkeypatch.setattr(memorization, "heldout_reference",
+                        lambda *a, **kw: calls.append(1) or heldout_reference(*a, **kw))
+    dm = GANDataModule(dataset="digits", val_size=300)
+    dm.setup("fit")
+    model = BankGAN(bank=dm.split("test").tensors[0], data_shape=dm.data_shape,
+                    num_classes=dm.num_classes)
+    evaluator = Evaluator(num_samples=300, batch_size=150, reference_split="val",
+                          kid_subset_size=100, kid_subsets=5, cache_dir=str(tmp_path),
+                          metrics=["memorization"], real_floor=False)
+    first, second = (evaluator(model, dm)["metrics"]["memorization"] for _ in range(2))
+    assert calls == [1] and first == second

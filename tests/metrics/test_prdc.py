@@ -95,3 +95,25 @@ def test_every_module_in_scores_is_imported_by_the_registry():
     assert "prdc" in names
     assert all(f"ganzoo.metrics.scores.{n}" in sys.modules for n in names)
     assert {"precision", "recall"} <= {o for spec in METRICS.values() for o in spec.outputs}
+
+
+def test_the_reference_radii_are_computed_once_per_run_and_change_nothing(tmp_path, monkeypatch):
+    """The k-NN radii of the reference features are computed at the first evaluation only;
+    the second evaluation, reading them, gives the values the first computed."""
+    from ganzoo.data import GANDataModule
+    from ganzoo.metrics import Evaluator
+    from ganzoo.models import VanillaGAN
+
+    sizes = []
+    knn_radii = prdc.knn_radii
+    monkeypatch.setattr(prdc, "knn_radii", lambda x, k: sizes.append((len(x), k)) or knn_radii(x, k))
+    dm = GANDataModule(dataset="digits")
+    model = VanillaGAN(data_shape=(1, 8, 8), num_classes=10, g_width=8, d_width=8)
+    evaluator = Evaluator(num_samples=200, kid_subset_size=50, cache_dir=str(tmp_path),
+                          metrics=["precision_recall", "density_coverage"], real_floor=False)
+    first = evaluator(model, dm)
+    second = evaluator(model, dm)
+    n_real = first["protocol"]["num_real"]
+    assert n_real != 200
+    assert sizes == [(n_real, prdc.PR_K), (200, prdc.PR_K), (n_real, prdc.DC_K), (200, prdc.PR_K)]
+    assert first["metrics"] == second["metrics"]

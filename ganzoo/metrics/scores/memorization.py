@@ -59,14 +59,27 @@ def z_u(fake_distances: np.ndarray, heldout_distances: np.ndarray) -> float:
     return float((u - m * n / 2) / math.sqrt(m * n * (m + n + 1) / 12))
 
 
-def data_copying(train: Tensor, heldout: Tensor, fake: Tensor, *, cells: int = CELLS,
-                 min_per_cell: int = MIN_PER_CELL, seed: int = 0) -> float:
-    """C_T of the generated features ``fake`` (NaN when no cell holds ``min_per_cell`` of
-    them)."""
+def heldout_reference(train: Tensor, heldout: Tensor, *, cells: int = CELLS,
+                      seed: int = 0) -> tuple[KMeans, np.ndarray, np.ndarray]:
+    """What C_T takes from the real images alone: the cells (k-means on the training
+    features), each held-out image's cell and its distance to the nearest training image."""
     kmeans = KMeans(n_clusters=min(cells, len(train)), n_init=3, random_state=seed)
     kmeans.fit(train.double().cpu().numpy())
-    cell_h, cell_f = (kmeans.predict(x.double().cpu().numpy()) for x in (heldout, fake))
-    d_h, d_f = (nearest_distances(x, train).cpu().numpy() for x in (heldout, fake))
+    return (kmeans, kmeans.predict(heldout.double().cpu().numpy()),
+            nearest_distances(heldout, train).cpu().numpy())
+
+
+def data_copying(train: Tensor, heldout: Tensor, fake: Tensor, *, cells: int = CELLS,
+                 min_per_cell: int = MIN_PER_CELL, seed: int = 0,
+                 reference: tuple[KMeans, np.ndarray, np.ndarray] | None = None) -> float:
+    """C_T of the generated features ``fake`` (NaN when no cell holds ``min_per_cell`` of
+    them). ``reference``: :func:`heldout_reference` of the same arguments, when already
+    computed."""
+    if reference is None:
+        reference = heldout_reference(train, heldout, cells=cells, seed=seed)
+    kmeans, cell_h, d_h = reference
+    cell_f = kmeans.predict(fake.double().cpu().numpy())
+    d_f = nearest_distances(fake, train).cpu().numpy()
     scores, weights = [], []
     for c in range(kmeans.n_clusters):
         in_h, in_f = cell_h == c, cell_f == c
@@ -85,10 +98,15 @@ def memorization(ctx: EvalContext) -> dict[str, float]:
         ctx.protocol["memorization"] = "not computed: the reference split is the training split"
         return {}
     space = ctx.space(SPACE)
-    train = s.split_features(ctx.datamodule, TRAIN_SPLIT, space.extractor).features
+    train_set = s.split_features(ctx.datamodule, TRAIN_SPLIT, space.extractor)
     device = space.real_share.device
-    value = data_copying(train.to(device), space.real.features.to(device),
-                         gather_rows(space.fake), seed=s.seed)
+    train, heldout = train_set.features.to(device), space.real.features.to(device)
+    # the cells and the held-out distances, once per run (the real features do not change)
+    key = ("memorization", CELLS, s.seed, str(device), repr(sorted(space.real.key.items())))
+    reference = train_set.once(key, lambda: heldout_reference(train, heldout, cells=CELLS,
+                                                              seed=s.seed))
+    value = data_copying(train, heldout, gather_rows(space.fake), seed=s.seed,
+                         reference=reference)
     ctx.protocol.update(memorization_space=SPACE, memorization_cells=CELLS,
                         memorization_min_per_cell=MIN_PER_CELL,
                         memorization_heldout=s.reference_split)

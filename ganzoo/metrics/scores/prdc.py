@@ -70,14 +70,19 @@ def nearest_distances(points: Tensor, others: Tensor) -> Tensor:
     return out
 
 
-def precision_recall(real: Tensor, fake: Tensor, k: int = PR_K) -> tuple[float, float]:
-    precision = (_inside_counts(fake, real, knn_radii(real, k)) > 0).double().mean()
+def precision_recall(real: Tensor, fake: Tensor, k: int = PR_K, *,
+                     real_radii: Tensor | None = None) -> tuple[float, float]:
+    """``real_radii``: ``knn_radii(real, k)`` when already computed."""
+    real_radii = knn_radii(real, k) if real_radii is None else real_radii
+    precision = (_inside_counts(fake, real, real_radii) > 0).double().mean()
     recall = (_inside_counts(real, fake, knn_radii(fake, k)) > 0).double().mean()
     return float(precision), float(recall)
 
 
-def density_coverage(real: Tensor, fake: Tensor, k: int = DC_K) -> tuple[float, float]:
-    radii = knn_radii(real, k)
+def density_coverage(real: Tensor, fake: Tensor, k: int = DC_K, *,
+                     real_radii: Tensor | None = None) -> tuple[float, float]:
+    """``real_radii``: ``knn_radii(real, k)`` when already computed."""
+    radii = knn_radii(real, k) if real_radii is None else real_radii
     density = _inside_counts(fake, real, radii).sum() / (k * len(fake))
     coverage = (nearest_distances(real, fake) <= radii * (1 + ROUNDING)).double().mean()
     return float(density), float(coverage)
@@ -87,11 +92,19 @@ def _sets(ctx: EvalContext) -> tuple[Tensor, Tensor]:
     return ctx.real.features.to(ctx.real_features.device), gather_rows(ctx.generated["features"])
 
 
+def _real_radii(ctx: EvalContext, real: Tensor, k: int) -> Tensor:
+    """The reference set's k-NN radii, computed at its first evaluation only (the reference
+    features are the same in every evaluation of a run:
+    :meth:`ganzoo.metrics.real_stats.RealFeatures.once`)."""
+    return ctx.real.once(("knn_radii", k, str(real.device)), lambda: knn_radii(real, k))
+
+
 @register("precision_recall", applies=lambda plan: plan.fidelity, on_real=True, outputs=(
     Measure("precision", format=".3f", higher_is_better=True, margin=PRDC_MARGIN),
     Measure("recall", format=".3f", higher_is_better=True, margin=PRDC_MARGIN)))
 def _precision_recall(ctx: EvalContext) -> dict[str, float]:
-    precision, recall = precision_recall(*_sets(ctx))
+    real, fake = _sets(ctx)
+    precision, recall = precision_recall(real, fake, real_radii=_real_radii(ctx, real, PR_K))
     ctx.protocol["precision_recall_k"] = PR_K
     return {"precision": precision, "recall": recall}
 
@@ -102,6 +115,7 @@ def _precision_recall(ctx: EvalContext) -> dict[str, float]:
     Measure("density", format=".3f", margin=PRDC_MARGIN),
     Measure("coverage", format=".3f", higher_is_better=True, margin=PRDC_MARGIN)))
 def _density_coverage(ctx: EvalContext) -> dict[str, float]:
-    density, coverage = density_coverage(*_sets(ctx))
+    real, fake = _sets(ctx)
+    density, coverage = density_coverage(real, fake, real_radii=_real_radii(ctx, real, DC_K))
     ctx.protocol["density_coverage_k"] = DC_K
     return {"density": density, "coverage": coverage}
