@@ -140,7 +140,8 @@ class GanzooCLI(LightningCLI):
             type=int,
             default=CHECKPOINT_EVERY,
             help="Write checkpoints/last.ckpt every this many generator steps (0: only at "
-            "epoch ends), so a killed run resumes with --ckpt_path last losing at most that.",
+            "epoch ends, a minute or more apart), so a killed run resumes with --ckpt_path "
+            "last losing at most that.",
         )
         parser.add_argument(
             "--extend_budget",
