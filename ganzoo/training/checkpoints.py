@@ -1,6 +1,7 @@
 """Checkpoints of a fit: Lightning's, never of a diverged model and at most one epoch's a
-minute (the last always); ``last.ckpt`` every N generator steps mid-epoch; ``last.ckpt`` on Ctrl-C or SIGTERM (the CLI adds them); and how a
-local checkpoint file is written (:class:`LocalCheckpointIO`)."""
+minute (the last always); ``last.ckpt`` every N generator steps mid-epoch; ``last.ckpt`` on
+Ctrl-C or SIGTERM (the CLI adds them); and how a local checkpoint file is written
+(:class:`LocalCheckpointIO`)."""
 
 from __future__ import annotations
 

@@ -76,7 +76,8 @@ def test_given_reference_statistics_give_the_same_score(ae_features):
     train, test = ae_features["train"], ae_features["test"]
     heldout, fake = test[:500], test[500:]
     reference = heldout_reference(train, heldout)
-    assert data_copying(train, heldout, fake, reference=reference) == data_copying(train, heldout, fake)
+    given = data_copying(train, heldout, fake, reference=reference)
+    assert given == data_copying(train, heldout, fake)
 
 
 def test_the_cells_and_heldout_distances_are_computed_once_per_run(tmp_path, monkeypatch):

@@ -106,7 +106,8 @@ def test_the_reference_radii_are_computed_once_per_run_and_change_nothing(tmp_pa
 
     sizes = []
     knn_radii = prdc.knn_radii
-    monkeypatch.setattr(prdc, "knn_radii", lambda x, k: sizes.append((len(x), k)) or knn_radii(x, k))
+    monkeypatch.setattr(prdc, "knn_radii",
+                        lambda x, k: sizes.append((len(x), k)) or knn_radii(x, k))
     dm = GANDataModule(dataset="digits")
     model = VanillaGAN(data_shape=(1, 8, 8), num_classes=10, g_width=8, d_width=8)
     evaluator = Evaluator(num_samples=200, kid_subset_size=50, cache_dir=str(tmp_path),
