@@ -11,7 +11,7 @@ footnote each: every model argument whose value differs from the class default
 (``lr_g=0.001``, with the default in the footnote), every trick (``model.init_args.tricks``,
 ``q_augment``, a loss chosen by ``class_path``) and every trick chosen as a callback
 (``trainer.callbacks``), by its class's ``short`` name with the arguments it changes from their
-defaults. :func:`is_conditional` tells the label-supervised rows, which tables keep in a block
+defaults, and a numeric precision other than float32 (``trainer.precision``, ``+bf16-mixed``). :func:`is_conditional` tells the label-supervised rows, which tables keep in a block
 of their own. Nothing in the stack derives this; it reads classes by ``class_path`` only.
 """
 
@@ -28,6 +28,8 @@ from typing import Any
 # effects are other arguments (VanillaGAN's algorithm1 sets loss, optimizer, lr_g and lr_d)
 NOT_RECIPE = ("data_shape", "num_classes", "num_fixed_samples", "tricks", "q_augment", "loss",
               "algorithm1")
+# Lightning's float32 precision, however a config names it (None: Lightning's default)
+FLOAT32 = (None, 32, "32", "32-true")
 # optimizer fields an optimizer does not read (OptimizerSpec.build): no token for them
 UNUSED = {"adam": ("momentum",), "sgd": ("betas", "fused"), "rmsprop": ("betas", "fused")}
 
@@ -121,6 +123,10 @@ def extras(config: dict[str, Any]) -> list[Extra]:
     for item in callbacks if isinstance(callbacks, list) else [callbacks]:
         if isinstance(item, dict) and str(item.get("class_path", "")).startswith("ganzoo.tricks."):
             found.append(attachment(item, "trainer.callbacks"))
+    precision = (config.get("trainer") or {}).get("precision")
+    if precision not in FLOAT32:  # autocast or half weights change the numbers computed
+        found.append(Extra(str(precision), f"trainer.precision = {precision} (Lightning's "
+                           "precision plugin; the papers train in float32)", "float32"))
     paper = paper_recipe(cls) if cls is not None else {}
     flat = {}
     for key, value in init.items():

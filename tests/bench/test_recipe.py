@@ -101,3 +101,15 @@ def test_vanilla_rows_differ_from_algorithm1_not_from_the_class_defaults(tmp_pat
 def test_conditional_rows_are_told_apart():
     assert recipe.is_conditional({"model": {"class_path": "ganzoo.models.ConditionalGAN"}})
     assert not recipe.is_conditional({"model": {"class_path": "ganzoo.models.InfoGAN"}})
+
+
+@pytest.mark.parametrize("precision, token", [(None, None), ("32-true", None), (32, None),
+                                              ("bf16-mixed", "+bf16-mixed"),
+                                              ("16-mixed", "+16-mixed")])
+def test_a_precision_other_than_float32_is_in_the_label(tmp_path, monkeypatch, precision, token):
+    monkeypatch.chdir(tmp_path)
+    cli = run_lightning_cli(["--config", str(PAPER / "dcgan_mnist5k.yaml")], run=False)
+    config = resolved(cli)
+    config["trainer"]["precision"] = precision
+    label = recipe.label("DCGAN", config)
+    assert label == ("DCGAN" if token is None else f"DCGAN {token}"), label
