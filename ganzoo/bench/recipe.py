@@ -11,8 +11,9 @@ footnote each: every model argument whose value differs from the class default
 (``lr_g=0.001``, with the default in the footnote), every trick (``model.init_args.tricks``,
 ``q_augment``, a loss chosen by ``class_path``) and every trick chosen as a callback
 (``trainer.callbacks``), by its class's ``short`` name with the arguments it changes from their
-defaults, and a numeric precision other than float32 (``trainer.precision``, ``+bf16-mixed``). :func:`is_conditional` tells the label-supervised rows, which tables keep in a block
-of their own. Nothing in the stack derives this; it reads classes by ``class_path`` only.
+defaults, and a numeric precision other than float32 (``trainer.precision``: ``+bf16-mixed``).
+:func:`is_conditional` tells the label-supervised rows, which tables keep in a block of their
+own. Nothing in the stack derives this; it reads classes by ``class_path`` only.
 """
 
 from __future__ import annotations
