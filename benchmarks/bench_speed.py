@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import logging
 import os
 import statistics
@@ -70,6 +69,7 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 
 import lightning as L  # noqa: E402
+import run_times  # noqa: E402  (benchmarks/run_times.py, beside this script)
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
@@ -472,10 +472,7 @@ FIDELITY_PART = ["fid", "is", "kid", "precision_recall", "autoencoder_space"]
 
 def committed_walls(table: Path) -> dict[str, float]:
     """Each row's mean run wall time (s) in a committed table's ``runs.json``."""
-    walls: dict[str, list[float]] = {}
-    for run in json.loads((table / "runs.json").read_text())["runs"]:
-        walls.setdefault(run["row"], []).append(run["wall_time_s"])
-    return {row: statistics.mean(w) for row, w in walls.items()}
+    return {row: statistics.mean(w) for row, w in run_times.walls(table).items()}
 
 
 def eval_protocol(rounds: int, table: Path = ROOT / "results" / "mnist5k") -> list[dict]:
