@@ -9,6 +9,7 @@
     ganzoo reproduce results/mnist5k --exact       # same machine, same seeds: equal per cell
     ganzoo calibrate results/mnist5k               # simulate the verdict at the table's spreads
     ganzoo compare                                 # the main job: sweep + table, printed
+    ganzoo compare --precision 32-true             # float32 also on a CPU with bf16
     ganzoo resume runs/mnist5k/<run>               # continue a killed run from its last.ckpt
     ganzoo report results/* --out /tmp/site        # one static site over results directories
     ganzoo tune experiments/tuning/mnist5k.yaml    # equal tuning budgets, scored on validation
@@ -30,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ganzoo.atomic import write_text_atomic
-from ganzoo.bench import tune
+from ganzoo.bench import precision, tune
 from ganzoo.bench.calibration import calibrate
 from ganzoo.bench.report import report
 from ganzoo.bench.reproduce import reproduce, statistical_verdict
@@ -146,6 +147,9 @@ def add_compare_parser(compare: argparse.ArgumentParser) -> None:
     add("--workers", type=int, default=None, help="runs at once (default: GPUs, else CPU cores)")
     add("--runs-dir", default=None, help="root of the run directories (default: runs)")
     add("--devices-per-run", type=int, default=1, help=DEVICES_HELP)
+    add("--precision", default=precision.AUTO, choices=precision.CHOICES,
+        help="the runs' numeric precision (default auto: bf16-mixed on a CPU with native bf16, "
+        "avx512_bf16 or AMX, else 32-true; bf16 runs and rows are named +bf16-mixed)")
     add("--out", default="results", help="root of the committed results directories")
     add("--update-results", action="store_true", help="write the table into --out (the committed "
         "results/<benchmark>/) instead of <runs>/tables/<benchmark>/ beside a comparison with it")
@@ -308,14 +312,19 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     runs_dir = [f"--runs_dir={args.runs_dir}"] if args.runs_dir else []
-    runs = plan_runs(load_sweep(args.sweep), args.locate, extra_args=runs_dir)
+    sweep = load_sweep(args.sweep)
+    chosen = precision.choose(args.precision, sweep, gpu_count())
+    if chosen is not None:
+        print(f"compare: precision {chosen.precision}: {chosen.why}", flush=True)
+    runs = plan_runs(sweep, args.locate,
+                     extra_args=runs_dir + (chosen.run_args() if chosen else []))
     workers = args.workers or default_workers(args.devices_per_run)
     run_all(runs, workers=workers, devices_per_run=args.devices_per_run)
     ran = sum(r.status not in ("skipped", "pending") for r in runs)
     note = (
         f"Wall time of this command: {clock(time.perf_counter() - start)} for {ran} of "
         f"{len(runs)} runs with {workers} worker(s) (training and evaluation; runs already "
-        f"done were skipped)"
+        f"done were skipped)" + (f"; precision {chosen.precision}: {chosen.why}" if chosen else "")
     )
     # The committed results stay as they are unless --update-results: the fresh table goes to
     # <runs>/tables/<benchmark>/ and is compared with the committed one. Only this sweep's

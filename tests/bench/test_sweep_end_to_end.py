@@ -123,6 +123,31 @@ def test_compare_runs_the_sweep_then_writes_and_prints_the_table(
     assert f"<strong>{counts.group(0)}</strong>" in html
 
 
+def test_compare_on_a_cpu_with_bf16_trains_bf16_runs_named_so(
+    tmp_path, subprocess_env, capsys, monkeypatch
+):
+    import ganzoo.bench.precision
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(ganzoo.bench.precision, "cpu_bf16_flags", lambda: ("avx512_bf16",))
+    sweep = write_sweep(tmp_path, [tiny_config(tmp_path / "dcgan_tiny.yaml", epochs=1)])
+    args = ["compare", "--sweep", str(sweep), "--workers", "1", "--no-wandb", "--update-results"]
+    assert bench_main(args) == 0
+    out = capsys.readouterr().out
+    assert "compare: precision bf16-mixed: bf16 autocast (auto: this CPU has avx512_bf16;" in out
+    record = read_record(tmp_path / "runs" / "digits" / "dcgan_tiny__precision=bf16-mixed")
+    assert record["status"] == "finished" and record["device"]["precision"] == "bf16-mixed"
+    md = (tmp_path / "results" / "digits" / "table.md").read_text()
+    assert "| DCGAN +bf16-mixed +width=8 +latent_dim=8 |" in md and "precision bf16-mixed: bf16 autocast" in md
+    assert not (tmp_path / "runs" / "digits" / "dcgan_tiny").exists()
+
+    # --precision 32-true: the float32 run, under the name a float32 sweep gives it
+    assert bench_main([*args, "--precision", "32-true"]) == 0
+    assert "compare: precision 32-true: float32 (--precision 32-true)" in capsys.readouterr().out
+    assert read_record(tmp_path / "runs" / "digits" / "dcgan_tiny")["device"]["precision"] in (
+        "32-true", "32")
+
+
 @pytest.mark.slow
 def test_digits_smoke_sweep_with_the_real_metrics(tmp_path, subprocess_env, capsys, monkeypatch):
     """The shipped digits sweep and configs, with ganzoo.metrics' callbacks, end to end."""
